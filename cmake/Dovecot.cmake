@@ -1,0 +1,34 @@
+# Finds Dovecot's development files by reading dovecot-config, as Dovecot's own plugins do.
+#   DOVECOT_CONFIG       path of dovecot-config (cache variable)
+#   DOVECOT_INCLUDE_DIR  -I directory of Dovecot's headers
+#   DOVECOT_MODULE_DIR   Dovecot's module dir; auth modules go in ${DOVECOT_MODULE_DIR}/auth
+#   DOVECOT_VERSION      from config.h (DOVECOT_VERSION)
+
+set(DOVECOT_CONFIG "/usr/lib/dovecot/dovecot-config" CACHE FILEPATH "Path of Dovecot's dovecot-config")
+if(NOT EXISTS "${DOVECOT_CONFIG}")
+  message(FATAL_ERROR "dovecot-config not found at ${DOVECOT_CONFIG}: install dovecot-dev or set -DDOVECOT_CONFIG=")
+endif()
+
+file(STRINGS "${DOVECOT_CONFIG}" _dovecot_config_lines)
+foreach(_line IN LISTS _dovecot_config_lines)
+  if(_line MATCHES "^([A-Za-z_]+)=(.*)$")
+    set(_key "${CMAKE_MATCH_1}")
+    string(REGEX REPLACE "^['\"](.*)['\"]$" "\\1" _value "${CMAKE_MATCH_2}")
+    set(_DOVECOT_CFG_${_key} "${_value}")
+  endif()
+endforeach()
+
+string(REGEX REPLACE "^-I" "" _inc "${_DOVECOT_CFG_LIBDOVECOT_INCLUDE}")
+string(REGEX REPLACE " .*$" "" _inc "${_inc}")
+if(_inc STREQUAL "")
+  set(_inc "${_DOVECOT_CFG_dovecot_pkgincludedir}")
+endif()
+set(DOVECOT_INCLUDE_DIR "${_inc}" CACHE PATH "Dovecot's header directory")
+set(DOVECOT_MODULE_DIR "${_DOVECOT_CFG_dovecot_moduledir}" CACHE PATH "Dovecot's module directory")
+
+if(NOT EXISTS "${DOVECOT_INCLUDE_DIR}/auth-request.h")
+  message(FATAL_ERROR "Dovecot's auth headers are not in ${DOVECOT_INCLUDE_DIR}")
+endif()
+file(STRINGS "${DOVECOT_INCLUDE_DIR}/config.h" _ver REGEX "^#define DOVECOT_VERSION \"")
+string(REGEX REPLACE ".*\"(.*)\".*" "\\1" DOVECOT_VERSION "${_ver}")
+message(STATUS "Dovecot ${DOVECOT_VERSION}: headers ${DOVECOT_INCLUDE_DIR}, modules ${DOVECOT_MODULE_DIR}")

@@ -1,0 +1,66 @@
+#include "glue.h"
+
+namespace glue {
+
+void log_outcome(struct auth_request *r, const char *driver, const vstore::Outcome &o)
+{
+    using vstore::Verdict;
+    const std::string prefix = std::string(driver) + ": ";
+    switch (o.verdict) {
+    case Verdict::Ok:
+        return;
+    case Verdict::InvalidLogin:
+        compat::log_debug(r, prefix + "invalid login: " + o.reason);
+        compat::log_unknown_user(r);
+        return;
+    case Verdict::UserUnknown:
+        compat::log_debug(r, prefix + o.reason);
+        compat::log_unknown_user(r);
+        return;
+    case Verdict::Disabled:
+        compat::log_info(r, prefix + "login refused: " + o.reason);
+        return;
+    case Verdict::StoreFault:
+        compat::log_error(r, prefix + "store fault (temporary failure): " + o.reason);
+        return;
+    }
+}
+
+enum passdb_result to_passdb_result(vstore::Verdict v)
+{
+    using vstore::Verdict;
+    switch (v) {
+    case Verdict::Ok: return PASSDB_RESULT_OK;
+    case Verdict::InvalidLogin:
+    case Verdict::UserUnknown: return PASSDB_RESULT_USER_UNKNOWN;
+    case Verdict::Disabled: return PASSDB_RESULT_USER_DISABLED;
+    case Verdict::StoreFault: return PASSDB_RESULT_INTERNAL_FAILURE;
+    }
+    return PASSDB_RESULT_INTERNAL_FAILURE;
+}
+
+enum userdb_result to_userdb_result(vstore::Verdict v)
+{
+    using vstore::Verdict;
+    switch (v) {
+    case Verdict::Ok: return USERDB_RESULT_OK;
+    case Verdict::InvalidLogin:
+    case Verdict::UserUnknown:
+    case Verdict::Disabled: return USERDB_RESULT_USER_UNKNOWN;
+    case Verdict::StoreFault: return USERDB_RESULT_INTERNAL_FAILURE;
+    }
+    return USERDB_RESULT_INTERNAL_FAILURE;
+}
+
+std::string maildir_location(const std::string &path)
+{
+    std::string loc = "maildir:";
+    for (char c : path) {
+        loc += c;
+        if (c == ':')
+            loc += ':';
+    }
+    return loc;
+}
+
+}  // namespace glue

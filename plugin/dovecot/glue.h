@@ -1,0 +1,46 @@
+// Helpers shared by the drivers' Dovecot glue: outcome logging, result mapping, and the
+// guard that keeps C++ exceptions out of Dovecot's C code.
+#pragma once
+
+#include <exception>
+#include <string>
+#include <utility>
+
+#include "dovecot_api.h"
+#include "outcome.h"
+
+namespace glue {
+
+// Runs body(); any exception is logged against the request and turned into fallback.
+// Callbacks into Dovecot must be made *after* this returns, never from inside body.
+template <class T, class Body>
+T guarded(struct auth_request *r, T fallback, Body &&body) noexcept
+{
+    try {
+        return std::forward<Body>(body)();
+    } catch (const std::exception &e) {
+        try {
+            compat::log_error(r, std::string("internal error: ") + e.what());
+        } catch (...) {
+        }
+    } catch (...) {
+        try {
+            compat::log_error(r, "internal error: unknown exception");
+        } catch (...) {
+        }
+    }
+    return fallback;
+}
+
+// Logs why a lookup did not produce an account: refusals at debug level, store faults as
+// errors (they need the postmaster), unknown users through Dovecot's own message too.
+void log_outcome(struct auth_request *r, const char *driver, const vstore::Outcome &o);
+
+enum passdb_result to_passdb_result(vstore::Verdict v);
+enum userdb_result to_userdb_result(vstore::Verdict v);
+
+// "maildir:<path>" with ':' doubled, which Dovecot 2.3's location parser reads as a
+// literal colon (vmailmgr stores Bob.Smith as users/Bob:Smith).
+std::string maildir_location(const std::string &path);
+
+}  // namespace glue

@@ -1,0 +1,147 @@
+// passdb driver "vpopmail": thin glue between Dovecot and vstore::VpopmailStore.
+#include "drivers.h"
+#include "glue.h"
+#include "vpopmail_store.h"
+
+namespace {
+
+const char kDriver[] = "vpopmail";
+
+struct vpopmail_passdb_module {
+    struct passdb_module module;
+    vstore::VpopmailStore *store;
+};
+
+vstore::VpopmailStore &store_of(struct auth_request *r)
+{
+    return *reinterpret_cast<vpopmail_passdb_module *>(r->passdb->passdb)->store;
+}
+
+// Looks the login up and checks the service; logs every refusal with its reason.
+vstore::Outcome lookup_allowed(struct auth_request *r, vstore::VpopmailAccount *account)
+{
+    vstore::VpopmailStore &store = store_of(r);
+    vstore::Outcome o = store.lookup(compat::request_user(r), account);
+    for (const std::string &note : account->notes)
+        compat::log_debug(r, std::string(kDriver) + ": " + note);
+    if (o.is_ok() && account->pw.passwd.empty() && account->pw.clear.empty())
+        o = vstore::Outcome::fail(vstore::Verdict::Disabled, "the account has no password");
+    glue::log_outcome(r, kDriver, o);
+    return o;
+}
+
+void vpopmail_verify_plain(struct auth_request *r, const char *password,
+                           verify_plain_callback_t *callback)
+{
+    enum passdb_result result = glue::guarded(r, PASSDB_RESULT_INTERNAL_FAILURE, [&] {
+        vstore::VpopmailAccount account;
+        vstore::Outcome o = lookup_allowed(r, &account);
+        if (!o.is_ok())
+            return glue::to_passdb_result(o.verdict);
+
+        // vchkpw verifies PLAIN logins against the hash only; clear_password=prefer checks the
+        // clear field first, as Dovecot's old vpopmail driver did.
+        const bool use_clear = store_of(r).settings().clear_prefer && !account.pw.clear.empty();
+        vstore::vpopmail::StoredHash stored =
+            use_clear ? vstore::vpopmail::StoredHash{"PLAIN", account.pw.clear}
+                      : vstore::vpopmail::split_scheme(account.pw.passwd);
+        if (stored.hash.empty()) {
+            compat::log_info(r, std::string(kDriver) + ": login refused: the account has no password hash");
+            return PASSDB_RESULT_USER_DISABLED;
+        }
+        if (!use_clear)
+            compat::set_password_field(r, stored.hash, stored.scheme.c_str());
+        int ret = compat::password_verify(r, password, stored.hash, stored.scheme);
+        compat::wipe(stored.hash);
+        compat::wipe(account.pw.clear);
+        if (ret < 0)
+            return PASSDB_RESULT_INTERNAL_FAILURE;
+        if (ret == 0)
+            return PASSDB_RESULT_PASSWORD_MISMATCH;
+
+        // Flags are checked after the password, as vchkpw does, so that a wrong password
+        // never learns whether the account is restricted.
+        o = store_of(r).check_service(account, compat::request_service(r), compat::request_remote_ip(r));
+        glue::log_outcome(r, kDriver, o);
+        if (!o.is_ok())
+            return glue::to_passdb_result(o.verdict);
+        compat::set_field(r, "user", account.canonical_name());
+        return PASSDB_RESULT_OK;
+    });
+    callback(result, r);
+}
+
+void vpopmail_lookup_credentials(struct auth_request *r, lookup_credentials_callback_t *callback)
+{
+    std::string password, scheme;
+    enum passdb_result result = glue::guarded(r, PASSDB_RESULT_INTERNAL_FAILURE, [&] {
+        vstore::VpopmailAccount account;
+        vstore::Outcome o = lookup_allowed(r, &account);
+        if (o.is_ok())
+            o = store_of(r).check_service(account, compat::request_service(r),
+                                          compat::request_remote_ip(r));
+        glue::log_outcome(r, kDriver, o);
+        if (!o.is_ok())
+            return glue::to_passdb_result(o.verdict);
+        // The clear field serves challenge-response mechanisms (CRAM-MD5, APOP, DIGEST-MD5),
+        // as it does for vchkpw's authcram/APOP; without one, the hash is all there is.
+        if (!account.pw.clear.empty()) {
+            password = account.pw.clear;
+            scheme = "PLAIN";
+        } else {
+            vstore::vpopmail::StoredHash stored = vstore::vpopmail::split_scheme(account.pw.passwd);
+            password = stored.hash;
+            scheme = stored.scheme;
+        }
+        compat::wipe(account.pw.clear);
+        compat::set_field(r, "user", account.canonical_name());
+        return PASSDB_RESULT_OK;
+    });
+    if (result != PASSDB_RESULT_OK) {
+        callback(result, nullptr, 0, r);
+        return;
+    }
+    compat::handle_credentials(result, password, scheme, callback, r);
+    compat::wipe(password);
+}
+
+struct passdb_module *vpopmail_passdb_preinit(pool_t pool, const char *args)
+{
+    vstore::VpopmailSettings settings;
+    std::string error, cache_key;
+    bool parsed = false;
+    try {
+        parsed = vstore::VpopmailSettings::parse(args, &settings, &error);
+        // The verdict depends on the service and, with webmail_ips, the client address.
+        cache_key = settings.webmail_ips.empty() ? "%u\t%s" : "%u\t%s\t%r";
+    } catch (const std::exception &e) {
+        error = e.what();
+    }
+    if (!parsed)
+        compat::fatal(std::string("passdb ") + kDriver + ": " + error);
+    auto *m = p_new(pool, struct vpopmail_passdb_module, 1);
+    m->store = new vstore::VpopmailStore(std::move(settings));
+    m->module.blocking = m->store->settings().blocking;
+    m->module.default_cache_key = p_strdup(pool, cache_key.c_str());
+    m->module.default_pass_scheme = "CRYPT";
+    return &m->module;
+}
+
+void vpopmail_passdb_deinit(struct passdb_module *module)
+{
+    auto *m = reinterpret_cast<vpopmail_passdb_module *>(module);
+    delete m->store;
+    m->store = nullptr;
+}
+
+}  // namespace
+
+struct passdb_module_interface vstore_passdb_vpopmail = {
+    kDriver,
+    vpopmail_passdb_preinit,
+    nullptr,
+    vpopmail_passdb_deinit,
+    vpopmail_verify_plain,
+    vpopmail_lookup_credentials,
+    nullptr,
+};

@@ -1,0 +1,147 @@
+// userdb driver "vpopmail": uid/gid of the domain, home, maildir and quota of the user.
+#include "drivers.h"
+#include "glue.h"
+#include "vpopmail_store.h"
+
+namespace {
+
+const char kDriver[] = "vpopmail";
+
+struct vpopmail_userdb_module {
+    struct userdb_module module;
+    vstore::VpopmailStore *store;
+};
+
+vstore::VpopmailStore &store_of(struct userdb_module *module)
+{
+    return *reinterpret_cast<vpopmail_userdb_module *>(module)->store;
+}
+
+void vpopmail_userdb_lookup(struct auth_request *r, userdb_callback_t *callback)
+{
+    enum userdb_result result = glue::guarded(r, USERDB_RESULT_INTERNAL_FAILURE, [&] {
+        vstore::VpopmailAccount account;
+        vstore::Outcome o = store_of(r->userdb->userdb).lookup(compat::request_user(r), &account);
+        for (const std::string &note : account.notes)
+            compat::log_debug(r, std::string(kDriver) + ": " + note);
+        if (o.is_ok() && account.pw.dir.empty())
+            o = vstore::Outcome::fail(vstore::Verdict::StoreFault,
+                                      "user " + account.canonical_name() +
+                                          " has no directory in vpasswd (vpopmail's tools create it "
+                                          "on first delivery or login)");
+        glue::log_outcome(r, kDriver, o);
+        if (!o.is_ok())
+            return glue::to_userdb_result(o.verdict);
+
+        compat::set_field(r, "user", account.canonical_name());
+        compat::set_userdb_field(r, "uid", std::to_string(account.domain.uid));
+        compat::set_userdb_field(r, "gid", std::to_string(account.domain.gid));
+        compat::set_userdb_field(r, "home", account.pw.dir);
+        compat::set_userdb_field(r, "mail", glue::maildir_location(account.pw.dir + "/Maildir"));
+        vstore::vpopmail::Quota quota = vstore::vpopmail::parse_quota(account.pw.quota);
+        if (!quota.valid)
+            compat::log_warning(r, std::string(kDriver) + ": ignoring quota field '" +
+                                       account.pw.quota + "' of " + account.canonical_name() +
+                                       ": not a vpopmail quota (vdelivermail treats it as none)");
+        std::string rule = vstore::vpopmail::quota_rule(quota);
+        if (!rule.empty())
+            compat::set_userdb_field(r, "quota_rule", rule);
+        return USERDB_RESULT_OK;
+    });
+    callback(result, r);
+}
+
+struct vpopmail_iterate_context {
+    struct userdb_iterate_context ctx;
+    std::unique_ptr<vstore::VpopmailStore::Iterator> *iter;
+};
+
+struct userdb_iterate_context *vpopmail_iterate_init(struct auth_request *r,
+                                                     userdb_iter_callback_t *callback,
+                                                     void *context)
+{
+    auto *ctx = i_new(struct vpopmail_iterate_context, 1);
+    ctx->ctx.auth_request = r;
+    ctx->ctx.callback = callback;
+    ctx->ctx.context = context;
+    ctx->iter = glue::guarded(r, (std::unique_ptr<vstore::VpopmailStore::Iterator> *)nullptr, [&] {
+        return new std::unique_ptr<vstore::VpopmailStore::Iterator>(
+            store_of(r->userdb->userdb).iterate());
+    });
+    if (ctx->iter == nullptr)
+        ctx->ctx.failed = TRUE;
+    return &ctx->ctx;
+}
+
+void vpopmail_iterate_next(struct userdb_iterate_context *_ctx)
+{
+    auto *ctx = reinterpret_cast<vpopmail_iterate_context *>(_ctx);
+    std::string name;
+    bool have = false;
+    if (ctx->iter != nullptr) {
+        have = glue::guarded(_ctx->auth_request, false, [&] {
+            std::string error;
+            switch ((*ctx->iter)->next(&name, &error)) {
+            case vstore::VpopmailStore::Iterator::Step::User:
+                return true;
+            case vstore::VpopmailStore::Iterator::Step::End:
+                return false;
+            case vstore::VpopmailStore::Iterator::Step::Fault:
+                compat::log_error(_ctx->auth_request,
+                                  std::string(kDriver) + ": user iteration failed: " + error);
+                _ctx->failed = TRUE;
+                return false;
+            }
+            return false;
+        });
+    }
+    _ctx->callback(have ? name.c_str() : nullptr, _ctx->context);
+}
+
+int vpopmail_iterate_deinit(struct userdb_iterate_context *_ctx)
+{
+    auto *ctx = reinterpret_cast<vpopmail_iterate_context *>(_ctx);
+    int ret = _ctx->failed ? -1 : 0;
+    delete ctx->iter;
+    i_free(ctx);
+    return ret;
+}
+
+struct userdb_module *vpopmail_userdb_preinit(pool_t pool, const char *args)
+{
+    vstore::VpopmailSettings settings;
+    std::string error;
+    bool parsed = false;
+    try {
+        parsed = vstore::VpopmailSettings::parse(args, &settings, &error);
+    } catch (const std::exception &e) {
+        error = e.what();
+    }
+    if (!parsed)
+        compat::fatal(std::string("userdb ") + kDriver + ": " + error);
+    auto *m = p_new(pool, struct vpopmail_userdb_module, 1);
+    m->store = new vstore::VpopmailStore(std::move(settings));
+    m->module.blocking = m->store->settings().blocking;
+    m->module.default_cache_key = "%u";
+    return &m->module;
+}
+
+void vpopmail_userdb_deinit(struct userdb_module *module)
+{
+    auto *m = reinterpret_cast<vpopmail_userdb_module *>(module);
+    delete m->store;
+    m->store = nullptr;
+}
+
+}  // namespace
+
+struct userdb_module_interface vstore_userdb_vpopmail = {
+    kDriver,
+    vpopmail_userdb_preinit,
+    nullptr,
+    vpopmail_userdb_deinit,
+    vpopmail_userdb_lookup,
+    vpopmail_iterate_init,
+    vpopmail_iterate_next,
+    vpopmail_iterate_deinit,
+};

@@ -1,0 +1,58 @@
+#include "driver_args.h"
+
+namespace vstore {
+
+std::string DriverArgs::get(const std::string &key, const std::string &fallback) const
+{
+    auto it = values.find(key);
+    return it == values.end() ? fallback : it->second;
+}
+
+DriverArgs parse_driver_args(std::string_view args, const std::set<std::string> &known)
+{
+    DriverArgs out;
+    size_t pos = 0;
+    while (pos < args.size()) {
+        while (pos < args.size() && (args[pos] == ' ' || args[pos] == '\t'))
+            pos++;
+        if (pos >= args.size())
+            break;
+        size_t end = args.find_first_of(" \t", pos);
+        if (end == std::string_view::npos)
+            end = args.size();
+        std::string_view word = args.substr(pos, end - pos);
+        pos = end;
+        size_t eq = word.find('=');
+        if (eq == std::string_view::npos || eq == 0) {
+            out.error = "invalid argument '" + std::string(word) + "' (expected key=value)";
+            return out;
+        }
+        std::string key(word.substr(0, eq));
+        if (known.count(key) == 0) {
+            out.error = "unknown argument '" + key + "'";
+            return out;
+        }
+        if (out.values.count(key) != 0) {
+            out.error = "argument '" + key + "' given twice";
+            return out;
+        }
+        out.values[key] = std::string(word.substr(eq + 1));
+    }
+    return out;
+}
+
+bool parse_yes_no(const std::string &key, const std::string &value, bool *out, std::string *error)
+{
+    if (value == "yes" || value == "true" || value == "1") {
+        *out = true;
+        return true;
+    }
+    if (value == "no" || value == "false" || value == "0") {
+        *out = false;
+        return true;
+    }
+    *error = "argument '" + key + "' must be yes or no, not '" + value + "'";
+    return false;
+}
+
+}  // namespace vstore

@@ -1,0 +1,124 @@
+#include "file_util.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace vstore {
+
+UniqueFd &UniqueFd::operator=(UniqueFd &&o) noexcept
+{
+    if (this != &o) {
+        if (fd_ >= 0)
+            ::close(fd_);
+        fd_ = o.release();
+    }
+    return *this;
+}
+
+UniqueFd::~UniqueFd()
+{
+    if (fd_ >= 0)
+        ::close(fd_);
+}
+
+int UniqueFd::release()
+{
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+}
+
+FileStamp FileStamp::of(const struct stat &st)
+{
+    FileStamp s;
+    s.dev = st.st_dev;
+    s.ino = st.st_ino;
+    s.size = st.st_size;
+    s.mtime_ns = static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+    return s;
+}
+
+bool FileStamp::operator==(const FileStamp &o) const
+{
+    return dev == o.dev && ino == o.ino && size == o.size && mtime_ns == o.mtime_ns;
+}
+
+std::string errno_message(const char *call, const std::string &path, int err)
+{
+    return std::string(call) + "(" + path + ") failed: " + std::strerror(err);
+}
+
+ReadResult read_file(const std::string &path, size_t max_bytes)
+{
+    ReadResult r;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (!fd) {
+        int err = errno;
+        r.status = err == ENOENT ? ReadStatus::Missing : ReadStatus::Error;
+        r.error = errno_message("open", path, err);
+        return r;
+    }
+    struct stat st;
+    if (::fstat(fd.get(), &st) < 0) {
+        r.error = errno_message("fstat", path, errno);
+        return r;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        r.error = path + " is not a regular file";
+        return r;
+    }
+    if (static_cast<unsigned long long>(st.st_size) > max_bytes) {
+        r.error = path + " is too large (" + std::to_string(st.st_size) + " bytes, limit " +
+                  std::to_string(max_bytes) + ")";
+        return r;
+    }
+    r.stamp = FileStamp::of(st);
+    r.content.resize(static_cast<size_t>(st.st_size));
+    size_t done = 0;
+    while (done < r.content.size()) {
+        ssize_t n = ::read(fd.get(), &r.content[done], r.content.size() - done);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            r.error = errno_message("read", path, errno);
+            r.content.clear();
+            return r;
+        }
+        if (n == 0)
+            break;  // shrank while we read: keep what is there
+        done += static_cast<size_t>(n);
+    }
+    r.content.resize(done);
+    r.status = ReadStatus::Ok;
+    return r;
+}
+
+std::string join_path(std::string_view dir, std::string_view name)
+{
+    std::string p(dir);
+    if (p.empty() || p.back() != '/')
+        p += '/';
+    p += name;
+    return p;
+}
+
+std::string_view first_line(std::string_view text)
+{
+    size_t nl = text.find('\n');
+    return nl == std::string_view::npos ? text : text.substr(0, nl);
+}
+
+std::string_view trim(std::string_view s)
+{
+    const char *ws = " \t\r\n";
+    size_t b = s.find_first_not_of(ws);
+    if (b == std::string_view::npos)
+        return {};
+    size_t e = s.find_last_not_of(ws);
+    return s.substr(b, e - b + 1);
+}
+
+}  // namespace vstore

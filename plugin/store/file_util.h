@@ -1,0 +1,65 @@
+// Small RAII helpers for files: an owned fd, and whole-file reads that say why they failed.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace vstore {
+
+class UniqueFd {
+public:
+    UniqueFd() = default;
+    explicit UniqueFd(int fd) : fd_(fd) {}
+    UniqueFd(UniqueFd &&o) noexcept : fd_(o.release()) {}
+    UniqueFd &operator=(UniqueFd &&o) noexcept;
+    UniqueFd(const UniqueFd &) = delete;
+    UniqueFd &operator=(const UniqueFd &) = delete;
+    ~UniqueFd();
+
+    int get() const { return fd_; }
+    int release();
+    explicit operator bool() const { return fd_ >= 0; }
+
+private:
+    int fd_ = -1;
+};
+
+// Identity of a file's current version: a rename() over it or an in-place rewrite changes it.
+struct FileStamp {
+    dev_t dev = 0;
+    ino_t ino = 0;
+    off_t size = 0;
+    long long mtime_ns = 0;
+
+    static FileStamp of(const struct stat &st);
+    bool operator==(const FileStamp &o) const;
+    bool operator!=(const FileStamp &o) const { return !(*this == o); }
+};
+
+enum class ReadStatus { Ok, Missing, Error };
+
+struct ReadResult {
+    ReadStatus status = ReadStatus::Error;
+    std::string content;
+    std::string error;  // "open(path): reason" etc., set unless Ok
+    FileStamp stamp;
+};
+
+// Reads a regular file whole, refusing anything larger than max_bytes.
+ReadResult read_file(const std::string &path, size_t max_bytes);
+
+// "syscall(path) failed: strerror"
+std::string errno_message(const char *call, const std::string &path, int err);
+
+std::string join_path(std::string_view dir, std::string_view name);
+
+// The first line of text, without its "\n" (vpopmail strips only that).
+std::string_view first_line(std::string_view text);
+
+// Strips spaces, tabs, CR and LF at both ends.
+std::string_view trim(std::string_view s);
+
+}  // namespace vstore

@@ -1,0 +1,36 @@
+// Small text files (limits, defaultdomain, a text vpasswd) read once and re-read only when
+// stat() shows they changed.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "file_util.h"
+
+namespace vstore {
+
+class TextFileCache {
+public:
+    struct Result {
+        std::shared_ptr<const std::string> content;  // null unless read
+        bool missing = false;
+        std::string error;
+    };
+
+    TextFileCache(size_t max_bytes, size_t max_entries = 512)
+        : max_bytes_(max_bytes), max_entries_(max_entries)
+    {
+    }
+    Result get(const std::string &path);
+
+private:
+    struct Entry {
+        FileStamp stamp;
+        std::shared_ptr<const std::string> content;
+    };
+    size_t max_bytes_, max_entries_;
+    std::unordered_map<std::string, Entry> files_;
+};
+
+}  // namespace vstore

@@ -1,0 +1,95 @@
+// vpopmail's on-disk records and rules (FORMATS.md Part I), as pure functions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace vstore::vpopmail {
+
+// vpasswd field 4 (pw_gid) bits, vpopmail.h.
+enum Flag : uint32_t {
+    NO_PASSWD_CHNG = 0x01,
+    NO_POP = 0x02,
+    NO_WEBMAIL = 0x04,
+    NO_IMAP = 0x08,
+    BOUNCE_MAIL = 0x10,
+    NO_RELAY = 0x20,
+    NO_DIALUP = 0x40,
+    NO_SMTP = 0x800,
+    QA_ADMIN = 0x1000,
+    V_OVERRIDE = 0x2000,
+    NO_SPAMASSASSIN = 0x4000,
+    DELETE_SPAM = 0x8000,
+    NO_MAILDROP = 0x40000,
+};
+
+// lowerit() stops at 156 characters; vchkpw reads at most 155 bytes. We refuse longer logins
+// rather than truncate them into some other user's name.
+constexpr size_t kMaxLoginLength = 156;
+// MAX_PW_NAME in vpopmail 5.6 (32 in 5.4): no store can hold a longer user name.
+constexpr size_t kMaxUserLength = 64;
+
+struct ParsedLogin {
+    bool ok = false;
+    std::string user, domain;  // lowercased; domain empty when the login has none
+    std::string error;         // why the login is invalid
+};
+
+// parse_email(): lowercase, split at the first '@', else the first '%', else the first '/',
+// check both parts' characters. "alice@" has an empty domain, like "alice".
+ParsedLogin parse_login(std::string_view login);
+bool is_username_valid(std::string_view user);
+bool is_domain_valid(std::string_view domain);
+std::string ascii_lower(std::string_view s);
+
+// users/cdb value for "!<domain>-": realdomain\0uid\0gid\0dir\0-\0
+struct AssignRecord {
+    std::string real_domain, dir;
+    uint32_t uid = 0, gid = 0;
+};
+std::optional<AssignRecord> parse_assign_value(std::string_view value, std::string *error);
+
+// vpasswd.cdb value (the text line after "name:"): passwd:uid:gid:gecos:dir:quota[:clear],
+// where clear is everything after the sixth colon.
+struct VpasswdRecord {
+    std::string passwd, apop, gecos, dir, quota, clear;
+    uint32_t flags = 0;  // field 4, pw_gid
+};
+std::optional<VpasswdRecord> parse_vpasswd_value(std::string_view value, std::string *error);
+
+// Finds "name:" at the start of a line of a text vpasswd; returns the rest of that line.
+std::optional<std::string_view> find_vpasswd_line(std::string_view text, std::string_view name);
+
+// .qmailadmin-limits / vlimits.default: the flag bits that the domain's disable_* keywords set.
+uint32_t parse_limits_mask(std::string_view text);
+
+// Effective flags, as vlimits_setflags(): V_OVERRIDE ignores the domain's limits.
+uint32_t effective_flags(uint32_t user_flags, uint32_t limits_mask);
+
+// vpasswd field 7 (pw_shell), read as vdelivermail does: "NO..." or empty means no quota.
+struct Quota {
+    bool valid = true;
+    std::optional<uint64_t> bytes, messages;
+    bool unlimited() const { return !bytes && !messages; }
+};
+Quota parse_quota(std::string_view field);
+// Dovecot's quota_rule value for a quota, e.g. "*:storage=5242880B:messages=1000"; empty if
+// unlimited.
+std::string quota_rule(const Quota &q);
+
+// Whether `service` from a client is refused by these flags. vchkpw treats IMAP and POP3
+// from a webmail address as webmail: then only NO_WEBMAIL applies. Returns the reason.
+std::optional<std::string> service_refusal(uint32_t flags, std::string_view service, bool webmail);
+
+// A stored hash "{SCHEME}rest" or plain crypt(3) output.
+struct StoredHash {
+    std::string scheme;  // Dovecot scheme name; CRYPT when the hash carries none
+    std::string hash;
+};
+StoredHash split_scheme(std::string_view stored);
+
+std::string flags_to_string(uint32_t flags);
+
+}  // namespace vstore::vpopmail

@@ -1,0 +1,355 @@
+#include "vpopmail_store.h"
+
+#include <arpa/inet.h>
+#include <pwd.h>
+
+#include <cstring>
+
+#include "driver_args.h"
+
+namespace vstore {
+
+using vpopmail::AssignRecord;
+
+namespace {
+
+// Large enough for a text vpasswd of ~100k users; the cdb is the normal path.
+constexpr size_t kMaxTextFile = 64 * 1024 * 1024;
+
+std::string default_vpopmail_dir()
+{
+    struct passwd pw, *res = nullptr;
+    char buf[4096];
+    if (getpwnam_r("vpopmail", &pw, buf, sizeof(buf), &res) == 0 && res != nullptr &&
+        res->pw_dir != nullptr && res->pw_dir[0] == '/')
+        return res->pw_dir;
+    return "/home/vpopmail";
+}
+
+}  // namespace
+
+bool IpAddress::parse(std::string_view text, IpAddress *out)
+{
+    std::string s(text);
+    IpAddress a;
+    if (inet_pton(AF_INET, s.c_str(), a.bytes) == 1) {
+        a.family = AF_INET;
+    } else if (inet_pton(AF_INET6, s.c_str(), a.bytes) == 1) {
+        a.family = AF_INET6;
+        static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (std::memcmp(a.bytes, v4mapped, 12) == 0) {
+            std::memmove(a.bytes, a.bytes + 12, 4);
+            std::memset(a.bytes + 4, 0, 12);
+            a.family = AF_INET;
+        }
+    } else {
+        return false;
+    }
+    *out = a;
+    return true;
+}
+
+bool IpAddress::operator==(const IpAddress &o) const
+{
+    return family == o.family && std::memcmp(bytes, o.bytes, sizeof(bytes)) == 0;
+}
+
+bool VpopmailSettings::parse(std::string_view args, VpopmailSettings *out, std::string *error)
+{
+    DriverArgs a = parse_driver_args(args, {"vpopmail_dir", "qmail_dir", "default_domain",
+                                            "webmail_ips", "clear_password", "blocking"});
+    if (!a.ok()) {
+        *error = a.error;
+        return false;
+    }
+    VpopmailSettings s;
+    s.vpopmail_dir = a.has("vpopmail_dir") ? a.get("vpopmail_dir") : default_vpopmail_dir();
+    s.qmail_dir = a.get("qmail_dir", s.qmail_dir);
+    for (const std::string *dir : {&s.vpopmail_dir, &s.qmail_dir}) {
+        if (dir->empty() || (*dir)[0] != '/') {
+            *error = "vpopmail_dir and qmail_dir must be absolute paths, not '" + *dir + "'";
+            return false;
+        }
+    }
+    s.default_domain = vpopmail::ascii_lower(a.get("default_domain"));
+    if (!vpopmail::is_domain_valid(s.default_domain)) {
+        *error = "default_domain '" + s.default_domain + "' is not a valid domain";
+        return false;
+    }
+    std::string ips = a.get("webmail_ips");
+    size_t pos = 0;
+    while (pos < ips.size()) {
+        size_t comma = ips.find(',', pos);
+        std::string one = ips.substr(pos, comma == std::string::npos ? comma : comma - pos);
+        pos = comma == std::string::npos ? ips.size() : comma + 1;
+        if (one.empty())
+            continue;
+        IpAddress ip;
+        if (!IpAddress::parse(one, &ip)) {
+            *error = "webmail_ips: '" + one + "' is not an IP address";
+            return false;
+        }
+        s.webmail_ips.push_back(ip);
+    }
+    std::string clear = a.get("clear_password", "ignore");
+    if (clear != "ignore" && clear != "prefer") {
+        *error = "clear_password must be 'ignore' or 'prefer', not '" + clear + "'";
+        return false;
+    }
+    s.clear_prefer = clear == "prefer";
+    if (a.has("blocking") && !parse_yes_no("blocking", a.get("blocking"), &s.blocking, error))
+        return false;
+    *out = std::move(s);
+    return true;
+}
+
+VpopmailStore::VpopmailStore(VpopmailSettings settings)
+    : settings_(std::move(settings)), texts_(kMaxTextFile)
+{
+}
+
+std::string VpopmailStore::assign_path() const
+{
+    return join_path(settings_.qmail_dir, "users/cdb");
+}
+
+Outcome VpopmailStore::resolve_default_domain(std::string *domain)
+{
+    if (!settings_.default_domain.empty()) {
+        *domain = settings_.default_domain;
+        return Outcome::ok();
+    }
+    const std::string path = join_path(settings_.vpopmail_dir, "etc/defaultdomain");
+    TextFileCache::Result r = texts_.get(path);
+    if (r.content == nullptr) {
+        if (r.missing)
+            return Outcome::fail(Verdict::UserUnknown,
+                                 "login has no domain and there is no default domain (" + path +
+                                     " does not exist, default_domain= not set)");
+        return Outcome::fail(Verdict::StoreFault, "cannot read the default domain: " + r.error);
+    }
+    std::string d = vpopmail::ascii_lower(first_line(*r.content));
+    if (d.empty() || !vpopmail::is_domain_valid(d))
+        return Outcome::fail(Verdict::StoreFault, path + " does not hold a valid domain name");
+    *domain = std::move(d);
+    return Outcome::ok();
+}
+
+Outcome VpopmailStore::lookup_domain(const std::string &domain, AssignRecord *out)
+{
+    const std::string path = assign_path();
+    CdbCache::Result c = cdbs_.get(path);
+    if (c.file == nullptr)
+        return Outcome::fail(Verdict::StoreFault,
+                             "cannot open qmail's assign database: " + c.error +
+                                 (c.missing ? " (run qmail-newu)" : ""));
+    const std::string key = "!" + domain + "-";
+    CdbFile::Hit hit = c.file->find(key);
+    if (hit.status == CdbFile::Status::Corrupt)
+        return Outcome::fail(Verdict::StoreFault, path + " is corrupt (lookup of " + key + ")");
+    if (hit.status == CdbFile::Status::NotFound)
+        return Outcome::fail(Verdict::UserUnknown, "domain " + domain + " is not in " + path);
+    std::string error;
+    auto rec = vpopmail::parse_assign_value(hit.value, &error);
+    if (!rec)
+        return Outcome::fail(Verdict::StoreFault, path + ", key " + key + ": " + error);
+    *out = std::move(*rec);
+    return Outcome::ok();
+}
+
+Outcome VpopmailStore::lookup_user(const AssignRecord &domain, const std::string &user,
+                                   VpopmailAccount *out)
+{
+    const std::string cdb_path = join_path(domain.dir, "vpasswd.cdb");
+    CdbCache::Result c = cdbs_.get(cdb_path);
+    std::string value, source = cdb_path;
+    if (c.file != nullptr) {
+        CdbFile::Hit hit = c.file->find(user);
+        if (hit.status == CdbFile::Status::Corrupt)
+            return Outcome::fail(Verdict::StoreFault, cdb_path + " is corrupt (lookup of " + user + ")");
+        if (hit.status == CdbFile::Status::NotFound)
+            return Outcome::fail(Verdict::UserUnknown,
+                                 "user " + user + " is not in " + cdb_path);
+        value.assign(hit.value);
+    } else if (c.missing) {
+        // vpopmail rebuilds a missing cdb from the text file; we read the text file instead.
+        source = join_path(domain.dir, "vpasswd");
+        TextFileCache::Result t = texts_.get(source);
+        if (t.content == nullptr)
+            return Outcome::fail(Verdict::StoreFault,
+                                 "domain " + domain.real_domain + " has no readable user store: " +
+                                     c.error + "; " + t.error);
+        auto line = vpopmail::find_vpasswd_line(*t.content, user);
+        if (!line)
+            return Outcome::fail(Verdict::UserUnknown, "user " + user + " is not in " + source);
+        value.assign(*line);
+        out->notes.push_back(cdb_path + " is missing; read the text " + source +
+                             " instead (run vmkpasswd " + domain.real_domain + ")");
+    } else {
+        return Outcome::fail(Verdict::StoreFault, "cannot open the user store: " + c.error);
+    }
+    std::string error;
+    auto rec = vpopmail::parse_vpasswd_value(value, &error);
+    if (!rec)
+        return Outcome::fail(Verdict::StoreFault, source + ", user " + user + ": " + error);
+    out->pw = std::move(*rec);
+    return Outcome::ok();
+}
+
+Outcome VpopmailStore::read_limits(const AssignRecord &domain, uint32_t *mask)
+{
+    *mask = 0;
+    for (const std::string &path : {join_path(domain.dir, ".qmailadmin-limits"),
+                                    join_path(settings_.vpopmail_dir, "etc/vlimits.default")}) {
+        TextFileCache::Result r = texts_.get(path);
+        if (r.content != nullptr) {
+            *mask = vpopmail::parse_limits_mask(*r.content);
+            return Outcome::ok();
+        }
+        if (!r.missing)
+            return Outcome::fail(Verdict::StoreFault, "cannot read domain limits: " + r.error);
+    }
+    return Outcome::ok();
+}
+
+Outcome VpopmailStore::lookup(std::string_view login, VpopmailAccount *out)
+{
+    *out = VpopmailAccount();
+    vpopmail::ParsedLogin parsed = vpopmail::parse_login(login);
+    if (!parsed.ok)
+        return Outcome::fail(Verdict::InvalidLogin, parsed.error);
+    out->user = parsed.user;
+    out->login_domain = parsed.domain;
+    if (out->login_domain.empty()) {
+        Outcome o = resolve_default_domain(&out->login_domain);
+        if (!o.is_ok())
+            return o;
+        out->notes.push_back("no domain in login: using default domain " + out->login_domain);
+    }
+    Outcome o = lookup_domain(out->login_domain, &out->domain);
+    if (!o.is_ok())
+        return o;
+    if (out->domain.real_domain != out->login_domain)
+        out->notes.push_back("domain " + out->login_domain + " is an alias of " +
+                             out->domain.real_domain);
+    o = lookup_user(out->domain, out->user, out);
+    if (!o.is_ok())
+        return o;
+    o = read_limits(out->domain, &out->limits_mask);
+    if (!o.is_ok())
+        return o;
+    out->flags = vpopmail::effective_flags(out->pw.flags, out->limits_mask);
+    return Outcome::ok();
+}
+
+Outcome VpopmailStore::check_service(const VpopmailAccount &account, std::string_view service,
+                                     std::string_view remote_ip) const
+{
+    bool webmail = false;
+    IpAddress rip;
+    if (!remote_ip.empty() && IpAddress::parse(remote_ip, &rip)) {
+        for (const IpAddress &ip : settings_.webmail_ips)
+            webmail = webmail || ip == rip;
+    }
+    auto why = vpopmail::service_refusal(account.flags, service, webmail);
+    if (!why)
+        return Outcome::ok();
+    return Outcome::fail(Verdict::Disabled,
+                         *why + " (user flags " + vpopmail::flags_to_string(account.pw.flags) +
+                             ", domain limits " + vpopmail::flags_to_string(account.limits_mask) + ")");
+}
+
+bool VpopmailStore::Iterator::open_domain(size_t index, std::string *error)
+{
+    const AssignRecord &d = domains_[index];
+    users_cdb_.reset();
+    users_text_.reset();
+    cdb_pos_ = 0;
+    text_pos_ = 0;
+    CdbCache::Result c = store_.cdbs_.get(join_path(d.dir, "vpasswd.cdb"));
+    if (c.file != nullptr) {
+        users_cdb_ = c.file;
+        return true;
+    }
+    if (!c.missing) {
+        *error = c.error;
+        return false;
+    }
+    TextFileCache::Result t = store_.texts_.get(join_path(d.dir, "vpasswd"));
+    if (t.content == nullptr) {
+        if (t.missing)
+            return true;  // a qmail user's assign entry, not a vpopmail domain: nothing to list
+        *error = "domain " + d.real_domain + " has no readable user store: " + c.error + "; " + t.error;
+        return false;
+    }
+    users_text_ = t.content;
+    return true;
+}
+
+VpopmailStore::Iterator::Step VpopmailStore::Iterator::next(std::string *name, std::string *error)
+{
+    if (!started_) {
+        started_ = true;
+        CdbCache::Result c = store_.cdbs_.get(store_.assign_path());
+        if (c.file == nullptr) {
+            *error = "cannot open qmail's assign database: " + c.error;
+            return Step::Fault;
+        }
+        unsigned pos = 0;
+        std::string_view key, value;
+        int r;
+        while ((r = c.file->next(&pos, &key, &value)) > 0) {
+            // "+domain-" lines are stored as "!domain-"; "=" entries are not vpopmail's.
+            if (key.size() < 3 || key.front() != '!' || key.back() != '-')
+                continue;
+            std::string err;
+            auto rec = vpopmail::parse_assign_value(value, &err);
+            if (!rec || rec->real_domain != key.substr(1, key.size() - 2))
+                continue;  // alias domain, or a qmail user that is not a vpopmail domain
+            domains_.push_back(std::move(*rec));
+        }
+        if (r < 0) {
+            *error = store_.assign_path() + " is corrupt";
+            return Step::Fault;
+        }
+        domain_index_ = 0;
+        if (!domains_.empty() && !open_domain(0, error))
+            return Step::Fault;
+    }
+    while (domain_index_ < domains_.size()) {
+        const std::string &domain = domains_[domain_index_].real_domain;
+        if (users_cdb_ != nullptr) {
+            std::string_view key, value;
+            int r;
+            while ((r = users_cdb_->next(&cdb_pos_, &key, &value)) > 0) {
+                // vpopmail 5.4.33's long-line bug leaves junk keys ("\n", line tails)
+                if (key.empty() || !vpopmail::is_username_valid(key))
+                    continue;
+                *name = std::string(key) + "@" + domain;
+                return Step::User;
+            }
+            if (r < 0) {
+                *error = users_cdb_->path() + " is corrupt";
+                return Step::Fault;
+            }
+        } else if (users_text_ != nullptr) {
+            const std::string &text = *users_text_;
+            while (text_pos_ < text.size()) {
+                size_t nl = text.find('\n', text_pos_);
+                std::string_view line(text.data() + text_pos_,
+                                      (nl == std::string::npos ? text.size() : nl) - text_pos_);
+                text_pos_ = nl == std::string::npos ? text.size() : nl + 1;
+                std::string_view user = line.substr(0, line.find(':'));
+                if (user.size() == line.size() || user.empty() || !vpopmail::is_username_valid(user))
+                    continue;
+                *name = std::string(user) + "@" + domain;
+                return Step::User;
+            }
+        }
+        if (++domain_index_ < domains_.size() && !open_domain(domain_index_, error))
+            return Step::Fault;
+    }
+    return Step::End;
+}
+
+}  // namespace vstore

@@ -1,0 +1,101 @@
+// VpopmailStore: resolves a login to a vpopmail account the way vchkpw does, reading
+// qmail's users/cdb and the domain's vpasswd.cdb (or text vpasswd). Knows nothing of Dovecot.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cdb_file.h"
+#include "outcome.h"
+#include "text_cache.h"
+#include "vpopmail_format.h"
+
+namespace vstore {
+
+// A client address in binary form, for comparisons that ignore spelling ("::ffff:1.2.3.4").
+struct IpAddress {
+    int family = 0;
+    unsigned char bytes[16] = {};
+    static bool parse(std::string_view text, IpAddress *out);
+    bool operator==(const IpAddress &o) const;
+};
+
+struct VpopmailSettings {
+    std::string vpopmail_dir;    // ~vpopmail
+    std::string qmail_dir = "/var/qmail";
+    std::string default_domain;  // empty: first line of <vpopmail_dir>/etc/defaultdomain
+    std::vector<IpAddress> webmail_ips;
+    bool clear_prefer = false;   // clear_password=prefer
+    bool blocking = true;
+
+    // Parses driver args; returns false with *error naming the bad key or value.
+    static bool parse(std::string_view args, VpopmailSettings *out, std::string *error);
+};
+
+struct VpopmailAccount {
+    std::string user;          // lowercased user part
+    std::string login_domain;  // as given (or the default domain), lowercased
+    vpopmail::AssignRecord domain;  // real domain, its uid/gid and directory
+    vpopmail::VpasswdRecord pw;
+    uint32_t limits_mask = 0;
+    uint32_t flags = 0;        // effective flags
+    std::vector<std::string> notes;  // how the lookup went, for debug logs
+
+    std::string canonical_name() const { return user + "@" + domain.real_domain; }
+    std::string home() const { return pw.dir; }
+};
+
+class VpopmailStore {
+public:
+    explicit VpopmailStore(VpopmailSettings settings);
+
+    const VpopmailSettings &settings() const { return settings_; }
+
+    Outcome lookup(std::string_view login, VpopmailAccount *out);
+
+    // Whether the account may use `service` from `remote_ip` (flags and domain limits).
+    Outcome check_service(const VpopmailAccount &account, std::string_view service,
+                          std::string_view remote_ip) const;
+
+    // Every user of every real domain as user@domain (alias domains are skipped: their
+    // users are the real domain's). Not restartable; one iterator per listing.
+    class Iterator {
+    public:
+        enum class Step { User, End, Fault };
+        Step next(std::string *name, std::string *error);
+
+    private:
+        friend class VpopmailStore;
+        explicit Iterator(VpopmailStore &store) : store_(store) {}
+        bool open_domain(size_t index, std::string *error);
+
+        VpopmailStore &store_;
+        std::vector<vpopmail::AssignRecord> domains_;
+        size_t domain_index_ = 0;
+        bool started_ = false;
+        std::shared_ptr<CdbFile> users_cdb_;
+        unsigned cdb_pos_ = 0;
+        std::shared_ptr<const std::string> users_text_;
+        size_t text_pos_ = 0;
+    };
+    std::unique_ptr<Iterator> iterate() { return std::unique_ptr<Iterator>(new Iterator(*this)); }
+
+private:
+    Outcome resolve_default_domain(std::string *domain);
+    Outcome lookup_domain(const std::string &domain, vpopmail::AssignRecord *out);
+    Outcome lookup_user(const vpopmail::AssignRecord &domain, const std::string &user,
+                        VpopmailAccount *out);
+    Outcome read_limits(const vpopmail::AssignRecord &domain, uint32_t *mask);
+    std::string assign_path() const;
+
+    VpopmailSettings settings_;
+    CdbCache cdbs_;
+    TextFileCache texts_;
+};
+
+}  // namespace vstore

@@ -1,0 +1,217 @@
+"""vpopmail against a real Dovecot: every line of the fixture's verdicts.jsonl through doveadm,
+userdb fields, iteration, real IMAP/POP3/CRAM-MD5 logins and the reasons in the log."""
+
+import glob
+import json
+import os
+import re
+import subprocess
+
+from dovecot_harness import Dovecot, doveconf_n, base_config
+from mail_clients import imap_login, imap_cram_md5, pop3_login
+
+ROOT = "/srv/vstore-fixtures"
+ARGS = f"vpopmail_dir={ROOT}/vpopmail qmail_dir={ROOT}/qmail webmail_ips=127.0.0.1"
+
+
+def db_config(args=ARGS):
+    # Only driver and args: stock service settings (auth as dovecot, workers as root).
+    return f"""
+passdb {{
+  driver = vpopmail
+  args = {args}
+}}
+userdb {{
+  driver = vpopmail
+  args = {args}
+}}
+"""
+
+
+def expected_quota_rule(raw):
+    """The quota_rule Dovecot should get for a vpasswd quota field (independent of the driver)."""
+    if raw == "" or raw.startswith("NO"):
+        return None
+    parts = dict()
+    for p in raw.split(","):
+        if p.endswith("C"):
+            parts["messages"] = p[:-1]
+        elif p.endswith("S"):
+            parts["storage"] = p[:-1] + "B"
+    rule = "*"
+    if "storage" in parts:
+        rule += ":storage=" + parts["storage"]
+    if "messages" in parts:
+        rule += ":messages=" + parts["messages"]
+    return rule
+
+
+def expected_users():
+    """user@domain for every line of every real domain's text vpasswd (the tools keep both)."""
+    users = set()
+    for pwfile in glob.glob(f"{ROOT}/vpopmail/domains/**/vpasswd", recursive=True):
+        domain = os.path.basename(os.path.dirname(pwfile))
+        with open(pwfile, errors="replace") as f:
+            for line in f:
+                name = line.split(":", 1)[0]
+                if name and ":" in line:
+                    users.add(f"{name}@{domain}")
+    return users
+
+
+def replay_verdicts(dc, fixtures, checks):
+    rows = [json.loads(l) for l in open(os.path.join(fixtures, "vpopmail", "verdicts.jsonl"))]
+    agreed = 0
+    table = []
+    for n, row in enumerate(rows, 1):
+        result, out = dc.auth_test(row["login"], row["password"], row["service"], row["remote_ip"])
+        want = "ok" if row["ok"] else "fail"
+        same = result == want
+        detail = ""
+        if same and row["ok"]:
+            rc, fields, uout = dc.user(row["login"], row["service"])
+            exp = row["expected"]
+            problems = []
+            if rc != 0:
+                problems.append(f"doveadm user exit {rc}: {uout.strip()}")
+            if fields.get("home") != exp["home"]:
+                problems.append(f"home {fields.get('home')!r} != {exp['home']!r}")
+            if fields.get("uid") != str(exp["uid"]) or fields.get("gid") != str(exp["gid"]):
+                problems.append(f"uid/gid {fields.get('uid')}/{fields.get('gid')}")
+            if fields.get("mail") != "maildir:" + exp["home"].replace(":", "::") + "/Maildir":
+                problems.append(f"mail {fields.get('mail')!r}")
+            if fields.get("quota_rule") != expected_quota_rule(exp["quota"]):
+                problems.append(f"quota_rule {fields.get('quota_rule')!r} for {exp['quota']!r}")
+            if problems:
+                same = False
+                detail = "; ".join(problems)
+        elif not same:
+            detail = out.strip().replace("\n", " | ")
+        agreed += same
+        table.append((n, row["login"][:40], row["service"], row["remote_ip"], want, result, "yes" if same else "NO"))
+        checks.check(f"verdict row {n} ({row['why']})", same, detail)
+    print("\nrow | login | service | rip | vchkpw | driver | agree")
+    for t in table:
+        print(" | ".join(str(x) for x in t))
+    print(f"\nvpopmail verdicts: agreed {agreed}/{len(rows)}\n")
+
+
+def check_log_reasons(dc, checks):
+    log = dc.log_text()
+    for needle, why in [
+        ("NO_POP blocks pop3", "bob's pop3 refusal names the flag"),
+        ("NO_WEBMAIL blocks imap from a webmail address", "dave's webmail refusal"),
+        ("NO_IMAP blocks imap (user flags none, domain limits NO_IMAP)", "imapoff's domain limit"),
+        ("vpasswd.cdb is missing; read the text", "nocdb.example fallback is logged"),
+        ("domain unknown.example is not in", "unknown domain reason"),
+        ("user nobody is not in", "unknown user reason"),
+        ("invalid login: domain contains a character", "invalid login reason (two @)"),
+    ]:
+        checks.check(f"log: {why}", needle in log, f"missing {needle!r}")
+    checks.check("log: no store fault on the fixtures", "store fault" not in log,
+                 "\n".join(l for l in log.splitlines() if "store fault" in l)[:2000])
+
+
+def check_iteration(dc, checks):
+    r = dc.doveadm("user", "*", timeout=120)
+    listed = set(r.stdout.split())
+    want = expected_users()
+    checks.check("doveadm user '*' exits 0", r.returncode == 0, r.stderr)
+    checks.check(f"doveadm user '*' lists every user ({len(want)})", listed == want,
+                 f"missing {sorted(want - listed)[:10]}, extra {sorted(listed - want)[:10]}")
+
+
+def check_clients(dc, checks):
+    ok, detail, exists = imap_login(dc.imap_port, "alice@example.com", "Alice-pw1")
+    checks.check("IMAP LOGIN alice@example.com + SELECT INBOX", ok and exists == 0, detail)
+    ok, detail, _ = imap_login(dc.imap_port, "zoe@deep.example", "Zoe-deep-1")
+    checks.check("IMAP LOGIN zoe@deep.example (bigdir domain, SHA-512)", ok, detail)
+    ok, detail, _ = imap_login(dc.imap_port, "alice@example.com", "wrong")
+    checks.check("IMAP LOGIN with a wrong password is refused", not ok, detail)
+    ok, detail, _ = imap_login(dc.imap_port, "carol@example.com", "Carol-pw3")
+    checks.check("IMAP LOGIN carol (NO_IMAP) from 127.0.0.2 is refused", not ok, detail)
+    ok, detail, _ = imap_login(dc.imap_port, "carol@example.com", "Carol-pw3", source="127.0.0.1")
+    checks.check("IMAP LOGIN carol from webmail 127.0.0.1 is allowed", ok, detail)
+    ok, detail, count = pop3_login(dc.pop3_port, "rita@example.net", "Rita-net-1")
+    checks.check("POP3 USER/PASS rita@example.net", ok and count == 0, detail)
+    ok, detail, _ = pop3_login(dc.pop3_port, "bob@example.com", "Bob-pw2")
+    checks.check("POP3 bob (NO_POP) is refused", not ok, detail)
+    ok, detail = imap_cram_md5(dc.imap_port, "alice@example.com", "Alice-pw1")
+    checks.check("IMAP AUTHENTICATE CRAM-MD5 from the clear field", ok, detail)
+    ok, detail = imap_cram_md5(dc.imap_port, "alice@example.com", "Alice-pw2")
+    checks.check("CRAM-MD5 with a wrong password is refused", not ok, detail)
+    ok, detail = imap_cram_md5(dc.imap_port, "rita@example.net", "Rita-net-1")
+    checks.check("CRAM-MD5 without a clear field is refused", not ok, detail)
+
+
+def check_lookup(dc, checks):
+    r = dc.doveadm("auth", "lookup", "-x", "service=imap", "alice@alias.example.org")
+    checks.check("doveadm auth lookup resolves the alias domain",
+                 r.returncode == 0 and "user      : alice@example.com" in r.stdout.replace("\t", " ") or
+                 "alice@example.com" in r.stdout, r.stdout + r.stderr)
+
+
+def check_rewrite(dc, checks):
+    """vadduser replaces vpasswd.cdb with tmp + rename: the next lookup must see it."""
+    dom = f"{ROOT}/vpopmail/domains/example.net"
+    cdb = os.path.join(dom, "vpasswd.cdb")
+    dump = subprocess.run(["cdb", "-d", cdb], capture_output=True).stdout
+    line = f"newbie:$1$8charslt$mKqw2Hl6vvoVFnQF8tZhm0:1:0:newbie:{dom}/newbie:NOQUOTA"
+    result, _ = dc.auth_test("newbie@example.net", "x", "imap", "127.0.0.2")
+    checks.check("before the rewrite newbie is unknown", result == "fail")
+    key, value = line.split(":", 1)
+    rec = f"+{len(key)},{len(value)}:{key}->{value}\n".encode()
+    tmp = cdb + ".tmp-test"
+    subprocess.run(["cdb", "-c", "-t", tmp + ".t", tmp], input=dump.rstrip(b"\n") + b"\n" + rec + b"\n", check=True)
+    os.chown(tmp, 89, 89)
+    os.chmod(tmp, 0o600)
+    os.rename(tmp, cdb)
+    rc, fields, out = dc.user("newbie@example.net")
+    checks.check("after tmp+rename the new user is found without a restart",
+                 rc == 0 and fields.get("home") == f"{dom}/newbie", out)
+    result, _ = dc.auth_test("rita@example.net", "Rita-net-1", "imap", "127.0.0.2")
+    checks.check("after the rewrite existing users still log in", result == "ok")
+
+
+def check_example_config(source, work, checks):
+    base = base_config(work, 10143, 10110)
+    text = base + "\n".join(
+        f"!include {source}/conf.d-examples/{name}" for name in ("10-mail-vstore.conf", "auth-vpopmail.conf.ext")) + "\n"
+    r = doveconf_n(text, work)
+    checks.check("doveconf -n accepts conf.d-examples/auth-vpopmail.conf.ext", r.returncode == 0, r.stderr)
+    checks.check("doveconf -n shows the vpopmail passdb and userdb",
+                 len(re.findall(r"driver = vpopmail", r.stdout)) == 2, r.stdout)
+
+
+def check_bad_args(module_dir, work, checks):
+    dc = Dovecot(work + "-badargs", module_dir, db_config(ARGS + " webmail=127.0.0.1"))
+    try:
+        dc.start()
+        result, out = dc.auth_test("alice@example.com", "Alice-pw1", "imap", "127.0.0.2")
+        log = dc.log_text()
+        checks.check("an unknown driver arg is a config error naming it",
+                     result != "ok" and "unknown argument 'webmail'" in log, log[-1500:])
+    except RuntimeError as e:
+        checks.check("an unknown driver arg is a config error naming it", "unknown argument 'webmail'" in str(e), str(e))
+    finally:
+        dc.stop()
+
+
+def run(args, checks):
+    subprocess.run(["bash", os.path.join(args.fixtures, "vpopmail", "install.sh")], check=True)
+    check_example_config(args.source, args.work, checks)
+    with Dovecot(args.work, args.module_dir, db_config()) as dc:
+        try:
+            replay_verdicts(dc, args.fixtures, checks)
+            check_lookup(dc, checks)
+            check_iteration(dc, checks)
+            check_clients(dc, checks)
+            check_log_reasons(dc, checks)
+            check_rewrite(dc, checks)
+        finally:
+            if checks.failed:
+                print("--- dovecot log tail ---\n" + dc.tail(60))
+    check_bad_args(args.module_dir, args.work, checks)
+    # leave the installed fixture as the tools wrote it for the next suite
+    subprocess.run(["bash", os.path.join(args.fixtures, "vpopmail", "install.sh")], check=True,
+                   stdout=subprocess.DEVNULL)

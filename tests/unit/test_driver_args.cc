@@ -1,0 +1,83 @@
+#include <gtest/gtest.h>
+
+#include "driver_args.h"
+#include "vpopmail_store.h"
+
+using namespace vstore;
+
+TEST(DriverArgs, ParsesKeyValueWords)
+{
+    DriverArgs a = parse_driver_args("  a=1 \tb=two  c= ", {"a", "b", "c"});
+    ASSERT_TRUE(a.ok()) << a.error;
+    EXPECT_EQ(a.get("a"), "1");
+    EXPECT_EQ(a.get("b"), "two");
+    EXPECT_TRUE(a.has("c"));
+    EXPECT_EQ(a.get("c"), "");
+    EXPECT_EQ(a.get("missing", "dflt"), "dflt");
+}
+
+TEST(DriverArgs, UnknownKeyIsNamed)
+{
+    DriverArgs a = parse_driver_args("a=1 webmail=127.0.0.1", {"a"});
+    EXPECT_FALSE(a.ok());
+    EXPECT_NE(a.error.find("'webmail'"), std::string::npos) << a.error;
+}
+
+TEST(DriverArgs, WordWithoutValueAndDuplicatesAreErrors)
+{
+    EXPECT_FALSE(parse_driver_args("blocking", {"blocking"}).ok());
+    EXPECT_FALSE(parse_driver_args("=x", {"blocking"}).ok());
+    EXPECT_FALSE(parse_driver_args("a=1 a=2", {"a"}).ok());
+}
+
+TEST(VpopmailSettings, Defaults)
+{
+    VpopmailSettings s;
+    std::string err;
+    ASSERT_TRUE(VpopmailSettings::parse("vpopmail_dir=/vp", &s, &err)) << err;
+    EXPECT_EQ(s.vpopmail_dir, "/vp");
+    EXPECT_EQ(s.qmail_dir, "/var/qmail");
+    EXPECT_EQ(s.default_domain, "");
+    EXPECT_TRUE(s.webmail_ips.empty());
+    EXPECT_FALSE(s.clear_prefer);
+    EXPECT_TRUE(s.blocking);
+}
+
+TEST(VpopmailSettings, AllKeys)
+{
+    VpopmailSettings s;
+    std::string err;
+    ASSERT_TRUE(VpopmailSettings::parse("vpopmail_dir=/vp qmail_dir=/q default_domain=Ex.COM "
+                                        "webmail_ips=127.0.0.1,::1 clear_password=prefer blocking=no",
+                                        &s, &err))
+        << err;
+    EXPECT_EQ(s.qmail_dir, "/q");
+    EXPECT_EQ(s.default_domain, "ex.com");
+    ASSERT_EQ(s.webmail_ips.size(), 2u);
+    EXPECT_TRUE(s.clear_prefer);
+    EXPECT_FALSE(s.blocking);
+}
+
+TEST(VpopmailSettings, BadValuesAreErrors)
+{
+    VpopmailSettings s;
+    std::string err;
+    EXPECT_FALSE(VpopmailSettings::parse("webmail_ips=not-an-ip", &s, &err));
+    EXPECT_NE(err.find("not-an-ip"), std::string::npos);
+    EXPECT_FALSE(VpopmailSettings::parse("clear_password=always", &s, &err));
+    EXPECT_FALSE(VpopmailSettings::parse("blocking=maybe", &s, &err));
+    EXPECT_FALSE(VpopmailSettings::parse("vpopmail_dir=relative", &s, &err));
+    EXPECT_FALSE(VpopmailSettings::parse("default_domain=ex_ample.com", &s, &err));
+    EXPECT_FALSE(VpopmailSettings::parse("cache_key=%u", &s, &err));
+    EXPECT_NE(err.find("cache_key"), std::string::npos);
+}
+
+TEST(IpAddress, V4MappedEqualsV4)
+{
+    IpAddress a, b, c;
+    ASSERT_TRUE(IpAddress::parse("127.0.0.1", &a));
+    ASSERT_TRUE(IpAddress::parse("::ffff:127.0.0.1", &b));
+    ASSERT_TRUE(IpAddress::parse("127.0.0.2", &c));
+    EXPECT_TRUE(a == b);
+    EXPECT_FALSE(a == c);
+}

@@ -1,0 +1,30 @@
+// Helpers for unit tests: a temporary directory that cleans up, and cdb/text file writers.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace testsupport {
+
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir &) = delete;
+    TempDir &operator=(const TempDir &) = delete;
+    const std::string &path() const { return path_; }
+    std::string operator/(const std::string &rel) const { return path_ + "/" + rel; }
+
+private:
+    std::string path_;
+};
+
+using Records = std::vector<std::pair<std::string, std::string>>;
+
+// Writes a cdb with tinycdb's writer (creates parent directories).
+void write_cdb(const std::string &path, const Records &records);
+void write_file(const std::string &path, const std::string &content);
+void make_dirs(const std::string &path);
+
+}  // namespace testsupport

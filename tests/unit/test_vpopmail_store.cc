@@ -1,0 +1,224 @@
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "test_support.h"
+#include "vpopmail_store.h"
+
+using namespace vstore;
+using testsupport::TempDir;
+
+namespace {
+
+std::string assign_value(const std::string &real, const std::string &dir)
+{
+    return real + std::string("\0", 1) + "89" + std::string("\0", 1) + "89" + std::string("\0", 1) +
+           dir + std::string("\0-\0", 3);
+}
+
+// A small vpopmail store written the way vadddomain/vadduser/qmail-newu lay it out.
+class VpopmailStoreTest : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        vp = dir / "vpopmail";
+        qm = dir / "qmail";
+        ex = vp + "/domains/ex.org";
+        testsupport::write_cdb(qm + "/users/cdb",
+                               {{"!ex.org-", assign_value("ex.org", ex)},
+                                {"!alias.org-", assign_value("ex.org", ex)},
+                                {"!lim.org-", assign_value("lim.org", vp + "/domains/0/lim.org")},
+                                {"!text.org-", assign_value("text.org", vp + "/domains/text.org")},
+                                {"!gone.org-", assign_value("gone.org", vp + "/domains/gone.org")},
+                                {"!bad.org-", "bad.org"},
+                                {"", "-"}});
+        write_users();
+        testsupport::write_cdb(vp + "/domains/0/lim.org/vpasswd.cdb",
+                               {{"victor", "$6$s$h:1:0:v:" + vp + "/domains/0/lim.org/victor:NOQUOTA"},
+                                {"wendy", "$6$s$h:1:8192:w:" + vp + "/domains/0/lim.org/wendy:NOQUOTA"}});
+        testsupport::write_file(vp + "/domains/0/lim.org/.qmailadmin-limits", "quota: 0\ndisable_imap\n");
+        testsupport::write_file(vp + "/domains/text.org/vpasswd",
+                                "tina:$1$a$b:1:0:Tina:" + vp + "/domains/text.org/tina:NOQUOTA:Tina-pw\n"
+                                "tom:$1$a$c:1:2:Tom:" + vp + "/domains/text.org/tom:NOQUOTA\n");
+        testsupport::write_file(vp + "/etc/defaultdomain", "ex.org\n");
+        testsupport::write_file(vp + "/etc/vlimits.default", "maxpopaccounts -1\n");
+        settings.vpopmail_dir = vp;
+        settings.qmail_dir = qm;
+        IpAddress ip;
+        IpAddress::parse("127.0.0.1", &ip);
+        settings.webmail_ips.push_back(ip);
+    }
+
+    void write_users(const testsupport::Records &extra = {})
+    {
+        testsupport::Records recs = {
+            {"alice", "$1$s$h:1:0:Alice:" + ex + "/alice:NOQUOTA:Alice-pw"},
+            {"carol", "$1$s$h:1:8:carol:" + ex + "/carol:5242880S"},
+            {"dave", "$1$s$h:1:4:dave:" + ex + "/0/dave:NOQUOTA"},
+            {"broken", "$1$s$h:1:x8:broken:" + ex + "/broken:NOQUOTA"},
+            {"\n", "junk tail of a long line"},
+        };
+        recs.insert(recs.end(), extra.begin(), extra.end());
+        testsupport::write_cdb(ex + "/vpasswd.cdb", recs);
+    }
+
+    TempDir dir;
+    std::string vp, qm, ex;
+    VpopmailSettings settings;
+};
+
+}  // namespace
+
+TEST_F(VpopmailStoreTest, FindsUserInRealDomain)
+{
+    VpopmailStore store(settings);
+    VpopmailAccount a;
+    Outcome o = store.lookup("Alice@EX.org", &a);
+    ASSERT_TRUE(o.is_ok()) << o.reason;
+    EXPECT_EQ(a.canonical_name(), "alice@ex.org");
+    EXPECT_EQ(a.domain.uid, 89u);
+    EXPECT_EQ(a.domain.dir, ex);
+    EXPECT_EQ(a.pw.dir, ex + "/alice");
+    EXPECT_EQ(a.pw.clear, "Alice-pw");
+}
+
+TEST_F(VpopmailStoreTest, AliasDomainResolvesToRealDomain)
+{
+    VpopmailStore store(settings);
+    VpopmailAccount a;
+    ASSERT_TRUE(store.lookup("alice%alias.org", &a).is_ok());
+    EXPECT_EQ(a.canonical_name(), "alice@ex.org");
+    EXPECT_EQ(a.login_domain, "alias.org");
+}
+
+TEST_F(VpopmailStoreTest, DefaultDomainFromFileOrArgument)
+{
+    VpopmailStore store(settings);
+    VpopmailAccount a;
+    ASSERT_TRUE(store.lookup("alice", &a).is_ok());
+    EXPECT_EQ(a.canonical_name(), "alice@ex.org");
+    ASSERT_TRUE(store.lookup("alice@", &a).is_ok());
+
+    VpopmailSettings s2 = settings;
+    s2.default_domain = "lim.org";
+    VpopmailStore store2(s2);
+    ASSERT_TRUE(store2.lookup("victor", &a).is_ok());
+
+    ::unlink((vp + "/etc/defaultdomain").c_str());
+    Outcome o = store.lookup("alice", &a);
+    EXPECT_EQ(o.verdict, Verdict::UserUnknown);
+    EXPECT_NE(o.reason.find("default domain"), std::string::npos) << o.reason;
+}
+
+TEST_F(VpopmailStoreTest, UnknownUsersAndDomainsAndInvalidLogins)
+{
+    VpopmailStore store(settings);
+    VpopmailAccount a;
+    EXPECT_EQ(store.lookup("nobody@ex.org", &a).verdict, Verdict::UserUnknown);
+    EXPECT_EQ(store.lookup("alice@nowhere.org", &a).verdict, Verdict::UserUnknown);
+    EXPECT_EQ(store.lookup("al ice@ex.org", &a).verdict, Verdict::InvalidLogin);
+    // the junk key vpopmail 5.4.33 leaves behind is not a user
+    EXPECT_EQ(store.lookup("\n@ex.org", &a).verdict, Verdict::InvalidLogin);
+}
+
+TEST_F(VpopmailStoreTest, TextVpasswdWhenCdbIsMissing)
+{
+    VpopmailStore store(settings);
+    VpopmailAccount a;
+    Outcome o = store.lookup("tina@text.org", &a);
+    ASSERT_TRUE(o.is_ok()) << o.reason;
+    EXPECT_EQ(a.pw.clear, "Tina-pw");
+    ASSERT_FALSE(a.notes.empty());
+    EXPECT_NE(a.notes.back().find("vpasswd.cdb is missing"), std::string::npos);
+    EXPECT_EQ(store.lookup("nobody@text.org", &a).verdict, Verdict::UserUnknown);
+}
+
+TEST_F(VpopmailStoreTest, StoreFaultsAreNotUnknownUsers)
+{
+    VpopmailStore store(settings);
+    VpopmailAccount a;
+    Outcome o = store.lookup("broken@ex.org", &a);
+    EXPECT_EQ(o.verdict, Verdict::StoreFault);
+    EXPECT_NE(o.reason.find("flags"), std::string::npos) << o.reason;
+    o = store.lookup("alice@gone.org", &a);
+    EXPECT_EQ(o.verdict, Verdict::StoreFault) << o.reason;
+    o = store.lookup("alice@bad.org", &a);
+    EXPECT_EQ(o.verdict, Verdict::StoreFault) << o.reason;
+
+    testsupport::write_file(ex + "/vpasswd.cdb", "");  // zero-length store
+    o = store.lookup("alice@ex.org", &a);
+    EXPECT_EQ(o.verdict, Verdict::StoreFault);
+    EXPECT_NE(o.reason.find("truncated"), std::string::npos) << o.reason;
+
+    ::unlink((qm + "/users/cdb").c_str());
+    o = store.lookup("alice@ex.org", &a);
+    EXPECT_EQ(o.verdict, Verdict::StoreFault);
+    EXPECT_NE(o.reason.find("qmail-newu"), std::string::npos) << o.reason;
+}
+
+TEST_F(VpopmailStoreTest, UnreadableStoreIsAFault)
+{
+    if (geteuid() == 0)
+        GTEST_SKIP() << "root reads mode-000 files";
+    ::chmod((ex + "/vpasswd.cdb").c_str(), 0);
+    VpopmailStore store(settings);
+    VpopmailAccount a;
+    EXPECT_EQ(store.lookup("alice@ex.org", &a).verdict, Verdict::StoreFault);
+}
+
+TEST_F(VpopmailStoreTest, DomainLimitsAndOverride)
+{
+    VpopmailStore store(settings);
+    VpopmailAccount a;
+    ASSERT_TRUE(store.lookup("victor@lim.org", &a).is_ok());
+    EXPECT_EQ(a.limits_mask, vpopmail::NO_IMAP);
+    EXPECT_EQ(store.check_service(a, "imap", "127.0.0.2").verdict, Verdict::Disabled);
+    EXPECT_TRUE(store.check_service(a, "pop3", "127.0.0.2").is_ok());
+    EXPECT_TRUE(store.check_service(a, "imap", "127.0.0.1").is_ok());  // webmail
+    ASSERT_TRUE(store.lookup("wendy@lim.org", &a).is_ok());
+    EXPECT_TRUE(store.check_service(a, "imap", "127.0.0.2").is_ok());
+}
+
+TEST_F(VpopmailStoreTest, UserFlagsAndWebmail)
+{
+    VpopmailStore store(settings);
+    VpopmailAccount a;
+    ASSERT_TRUE(store.lookup("carol@ex.org", &a).is_ok());
+    Outcome o = store.check_service(a, "imap", "127.0.0.2");
+    EXPECT_EQ(o.verdict, Verdict::Disabled);
+    EXPECT_NE(o.reason.find("NO_IMAP"), std::string::npos) << o.reason;
+    EXPECT_TRUE(store.check_service(a, "imap", "::ffff:127.0.0.1").is_ok());
+    ASSERT_TRUE(store.lookup("dave@ex.org", &a).is_ok());
+    EXPECT_EQ(store.check_service(a, "pop3", "127.0.0.1").verdict, Verdict::Disabled);
+    EXPECT_TRUE(store.check_service(a, "pop3", "").is_ok());
+}
+
+TEST_F(VpopmailStoreTest, RewrittenStoreIsSeenOnNextLookup)
+{
+    VpopmailStore store(settings);
+    VpopmailAccount a;
+    EXPECT_EQ(store.lookup("newbie@ex.org", &a).verdict, Verdict::UserUnknown);
+    write_users({{"newbie", "$1$s$h:1:0:N:" + ex + "/newbie:NOQUOTA"}});
+    EXPECT_TRUE(store.lookup("newbie@ex.org", &a).is_ok());
+    EXPECT_TRUE(store.lookup("alice@ex.org", &a).is_ok());
+}
+
+TEST_F(VpopmailStoreTest, IteratesRealDomainsOnly)
+{
+    VpopmailStore store(settings);
+    auto it = store.iterate();
+    std::vector<std::string> users;
+    std::string name, err;
+    VpopmailStore::Iterator::Step step;
+    ::rmdir((vp + "/domains/gone.org").c_str());
+    while ((step = it->next(&name, &err)) == VpopmailStore::Iterator::Step::User)
+        users.push_back(name);
+    ASSERT_EQ(step, VpopmailStore::Iterator::Step::End) << err;
+    std::sort(users.begin(), users.end());
+    std::vector<std::string> expected = {"alice@ex.org",   "broken@ex.org",  "carol@ex.org",
+                                         "dave@ex.org",    "tina@text.org",  "tom@text.org",
+                                         "victor@lim.org", "wendy@lim.org"};
+    EXPECT_EQ(users, expected);
+}
