@@ -5,3 +5,5 @@
 
 extern struct passdb_module_interface vstore_passdb_vpopmail;
 extern struct userdb_module_interface vstore_userdb_vpopmail;
+extern struct passdb_module_interface vstore_passdb_vmailmgr;
+extern struct userdb_module_interface vstore_userdb_vmailmgr;

@@ -22,3 +22,21 @@ void authdb_vpopmail_deinit(void)
     passdb_unregister_module(&vstore_passdb_vpopmail);
     userdb_unregister_module(&vstore_userdb_vpopmail);
 }
+
+VSTORE_EXPORT const char *authdb_vmailmgr_version;
+const char *authdb_vmailmgr_version = VSTORE_DOVECOT_ABI_VERSION;
+
+VSTORE_EXPORT void authdb_vmailmgr_init(struct module *module);
+VSTORE_EXPORT void authdb_vmailmgr_deinit(void);
+
+void authdb_vmailmgr_init(struct module *module ATTR_UNUSED)
+{
+    passdb_register_module(&vstore_passdb_vmailmgr);
+    userdb_register_module(&vstore_userdb_vmailmgr);
+}
+
+void authdb_vmailmgr_deinit(void)
+{
+    passdb_unregister_module(&vstore_passdb_vmailmgr);
+    userdb_unregister_module(&vstore_userdb_vmailmgr);
+}

@@ -144,20 +144,27 @@ class Dovecot:
         return subprocess.run([DOVEADM, "-c", self.conf, *args], capture_output=True, text=True,
                               timeout=timeout)
 
-    def auth_test(self, login, password, service, rip):
+    @staticmethod
+    def _info(extra):
+        args = []
+        for k, v in (extra or {}).items():
+            args += ["-x", f"{k}={v}"]
+        return args
+
+    def auth_test(self, login, password, service, rip, extra=None):
         """(result, output): result is 'ok', 'fail' or 'tempfail'."""
         r = self.doveadm("auth", "test", "-x", f"service={service}", "-x", f"rip={rip}",
-                         "-x", "lip=127.0.0.1", login, password)
+                         "-x", "lip=127.0.0.1", *self._info(extra), login, password)
         out = r.stdout + r.stderr
         if r.returncode == 0 and "auth succeeded" in out:
             return "ok", out
-        if "internal" in out.lower() or "temporary" in out.lower() or r.returncode == 75:
+        if "code=temp_fail" in out or "internal" in out.lower() or r.returncode == 75:
             return "tempfail", out
         return "fail", out
 
-    def user(self, login, service="imap"):
-        """(returncode, {field: value})"""
-        r = self.doveadm("user", "-x", f"service={service}", login)
+    def user(self, login, service="imap", extra=None):
+        """(returncode, {field: value}, output)"""
+        r = self.doveadm("user", "-x", f"service={service}", *self._info(extra), login)
         fields = {}
         for line in r.stdout.splitlines():
             if "\t" in line:

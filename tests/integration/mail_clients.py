@@ -25,11 +25,16 @@ class POP3(poplib.POP3):
 
 
 def imap_login(port, user, password, source="127.0.0.2", mailbox="INBOX"):
-    """(ok, detail, exists): logs in, SELECTs mailbox, returns the EXISTS count."""
+    """(ok, detail, exists): logs in, SELECTs mailbox, returns the EXISTS count. Non-ASCII
+    logins go through AUTHENTICATE PLAIN (UTF-8), which LOGIN cannot carry."""
     try:
         c = IMAP(port, source)
         try:
-            c.login(user, password)
+            if (user + password).isascii():
+                c.login(user, password)
+            else:
+                blob = b"\0" + user.encode() + b"\0" + password.encode()
+                c.authenticate("PLAIN", lambda _challenge: blob)
             typ, data = c.select(mailbox)
             if typ != "OK":
                 return False, f"SELECT {mailbox}: {typ} {data}", None

@@ -1,0 +1,322 @@
+#include "vmailmgr_format.h"
+
+namespace vstore::vmailmgr {
+
+namespace {
+
+// Reads a NUL-terminated field at *pos; false if there is no NUL before the end.
+bool take_field(std::string_view v, size_t *pos, std::string_view *out)
+{
+    size_t nul = v.find('\0', *pos);
+    if (nul == std::string_view::npos)
+        return false;
+    *out = v.substr(*pos, nul - *pos);
+    *pos = nul + 1;
+    return true;
+}
+
+std::optional<Record> decode_binary(std::string_view v, std::string *error)
+{
+    Record r;
+    r.version = static_cast<unsigned char>(v[0]);
+    size_t pos = 1;
+    if (r.version == 2) {
+        for (;;) {
+            if (pos >= v.size()) {
+                *error = "record ends inside the flags";
+                return std::nullopt;
+            }
+            unsigned char flag = static_cast<unsigned char>(v[pos++]);
+            if (flag == 0)
+                break;
+            if (pos >= v.size()) {
+                *error = "record ends inside the flags";
+                return std::nullopt;
+            }
+            bool value = v[pos++] != 0;
+            if (flag == 10)
+                r.has_mailbox = value;
+            else if (flag == 8)
+                r.mailbox_enabled = value;
+            else {
+                *error = "unknown flag " + std::to_string(flag);
+                return std::nullopt;
+            }
+        }
+    }
+    std::string_view f;
+    if (!take_field(v, &pos, &f)) {
+        *error = "record ends inside the password";
+        return std::nullopt;
+    }
+    r.password = std::string(f);
+    if (!take_field(v, &pos, &f)) {
+        *error = "record ends inside the directory";
+        return std::nullopt;
+    }
+    r.directory = std::string(f);
+    for (;;) {
+        if (!take_field(v, &pos, &f)) {
+            *error = "record ends inside the forwards";
+            return std::nullopt;
+        }
+        if (f.empty())
+            break;
+        r.forwards.emplace_back(f);
+    }
+    if (!take_field(v, &pos, &f)) {
+        *error = "record ends inside the personal field";
+        return std::nullopt;
+    }
+    r.personal = std::string(f);
+    uint32_t *numbers[] = {&r.hardquota, &r.softquota, &r.msgsize, &r.msgcount, &r.ctime, &r.expiry};
+    static const char *names[] = {"hardquota", "softquota", "msgsize", "msgcount", "ctime", "expiry"};
+    for (size_t i = 0; i < 6; i++) {
+        if (!take_field(v, &pos, &f)) {
+            *error = std::string("record ends before the ") + names[i] + " field";
+            return std::nullopt;
+        }
+        if (!parse_number(f, numbers[i])) {
+            *error = std::string(names[i]) + " field '" + std::string(f) + "' is not a number";
+            return std::nullopt;
+        }
+    }
+    if (pos != v.size()) {
+        *error = std::to_string(v.size() - pos) + " trailing bytes after the expiry field";
+        return std::nullopt;
+    }
+    if (r.version == 1)
+        r.has_mailbox = !r.directory.empty();
+    if (r.directory.empty())
+        r.has_mailbox = false;
+    return r;
+}
+
+std::optional<Record> decode_colon(std::string_view v, const Limits &defaults, std::string *error)
+{
+    // ":password:destination"
+    size_t colon = v.find(':', 1);
+    if (colon == std::string_view::npos) {
+        *error = "old-style record has no destination";
+        return std::nullopt;
+    }
+    if (v.find('\0') != std::string_view::npos) {
+        *error = "old-style record contains a NUL byte";
+        return std::nullopt;
+    }
+    Record r;
+    r.version = 0;
+    r.password = std::string(v.substr(1, colon - 1));
+    std::string_view dest = v.substr(colon + 1);
+    if (!dest.empty() && (dest[0] == '.' || dest[0] == '/')) {
+        r.directory = std::string(dest);
+    } else {
+        if (!dest.empty() && dest[0] == '&')
+            dest.remove_prefix(1);
+        size_t pos = 0;
+        while (pos <= dest.size()) {
+            size_t comma = dest.find(',', pos);
+            std::string_view one = dest.substr(pos, comma == std::string_view::npos ? comma : comma - pos);
+            if (!one.empty())
+                r.forwards.emplace_back(one);
+            if (comma == std::string_view::npos)
+                break;
+            pos = comma + 1;
+        }
+    }
+    r.has_mailbox = !r.directory.empty();
+    r.hardquota = defaults.hardquota;
+    r.softquota = defaults.softquota;
+    r.msgsize = defaults.msgsize;
+    r.msgcount = defaults.msgcount;
+    r.expiry = defaults.expiry;
+    r.ctime = 0;
+    return r;
+}
+
+}  // namespace
+
+bool parse_number(std::string_view f, uint32_t *out)
+{
+    size_t i = 0;
+    while (i < f.size() && (f[i] == ' ' || f[i] == '\t' || f[i] == '\n' || f[i] == '\r' ||
+                            f[i] == '\v' || f[i] == '\f'))
+        i++;
+    f.remove_prefix(i);
+    if (f.empty()) {
+        *out = 0;
+        return true;
+    }
+    bool unlimited = f[0] == '-';
+    if (unlimited)
+        f.remove_prefix(1);
+    uint64_t v = 0;
+    for (char c : f) {
+        if (c < '0' || c > '9')
+            return false;
+        v = v * 10 + static_cast<unsigned>(c - '0');
+        if (v > kUnlimited)
+            return false;
+    }
+    *out = unlimited ? kUnlimited : static_cast<uint32_t>(v);
+    return true;
+}
+
+std::string number_to_string(uint32_t v) { return v == kUnlimited ? "-" : std::to_string(v); }
+
+std::optional<Record> decode_record(std::string_view value, const Limits &defaults, std::string *error)
+{
+    if (value.empty()) {
+        *error = "empty record";
+        return std::nullopt;
+    }
+    switch (value[0]) {
+    case 1:
+    case 2:
+        return decode_binary(value, error);
+    case ':':
+        return decode_colon(value, defaults, error);
+    default:
+        *error = "unknown record version byte " + std::to_string(static_cast<unsigned char>(value[0]));
+        return std::nullopt;
+    }
+}
+
+std::string ascii_lower(std::string_view s)
+{
+    std::string out(s);
+    for (char &c : out)
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
+std::map<std::string, std::string> parse_virtualdomains(std::string_view text)
+{
+    std::map<std::string, std::string> vd;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t nl = text.find('\n', pos);
+        std::string_view line = text.substr(pos, nl == std::string_view::npos ? nl : nl - pos);
+        pos = nl == std::string_view::npos ? text.size() : nl + 1;
+        size_t colon = line.find(':');
+        if (colon == std::string_view::npos)
+            continue;
+        std::string key = ascii_lower(line.substr(0, colon));
+        std::string_view prefix = line.substr(colon + 1);
+        while (!prefix.empty() && (prefix.back() == '\r' || prefix.back() == ' ' || prefix.back() == '\t'))
+            prefix.remove_suffix(1);
+        // user@domain keys and the empty catch-all are qmail's, not checkvpw's
+        if (key.empty() || key.find('@') != std::string::npos)
+            continue;
+        vd[key] = std::string(prefix);
+    }
+    return vd;
+}
+
+bool locals_contains(std::string_view text, std::string_view domain)
+{
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t nl = text.find('\n', pos);
+        std::string_view line = text.substr(pos, nl == std::string_view::npos ? nl : nl - pos);
+        pos = nl == std::string_view::npos ? text.size() : nl + 1;
+        if (line == domain)
+            return true;
+    }
+    return false;
+}
+
+std::optional<std::string> find_virtual_prefix(const std::map<std::string, std::string> &vd,
+                                               const std::string &domain_in)
+{
+    const std::string domain = ascii_lower(domain_in);
+    auto it = vd.find(domain);
+    if (it != vd.end())
+        return it->second;
+    for (size_t dot = domain.find('.'); dot != std::string::npos; dot = domain.find('.', dot + 1)) {
+        it = vd.find(domain.substr(dot));
+        if (it != vd.end())
+            return it->second;
+    }
+    return std::nullopt;
+}
+
+SplitLogin split_login(std::string_view login, std::string_view separators)
+{
+    SplitLogin s;
+    size_t sep = separators.empty() ? std::string_view::npos : login.find_first_of(separators);
+    if (sep == std::string_view::npos) {
+        s.name = std::string(login);
+        return s;
+    }
+    s.name = std::string(login.substr(0, sep));
+    s.domain = std::string(login.substr(sep + 1));
+    return s;
+}
+
+PasswordCheck classify_password(std::string_view stored)
+{
+    PasswordCheck c;
+    if (stored.empty() || stored == "*") {
+        c.never = true;
+        return c;
+    }
+    if (stored.size() == 33 && stored[0] == '3') {
+        // checkvpw compares "3" + lowercase hex MD5; anything else there never matches
+        for (char ch : stored.substr(1))
+            if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'))) {
+                c.never = true;
+                return c;
+            }
+        c.scheme = "PLAIN-MD5";
+        c.hash = std::string(stored.substr(1));
+        return c;
+    }
+    if (stored.compare(0, 3, "$0$") == 0) {
+        if (stored.size() == 3) {
+            c.never = true;  // empty plaintext: an empty password never logs in
+            return c;
+        }
+        c.scheme = "PLAIN";
+        c.hash = std::string(stored.substr(3));
+        return c;
+    }
+    c.scheme = "CRYPT";
+    c.hash = std::string(stored);
+    return c;
+}
+
+bool resolve_directory(const std::string &base_home, std::string_view dir, std::string *out,
+                       std::string *error)
+{
+    for (char c : dir)
+        if (static_cast<unsigned char>(c) < 0x20) {
+            *error = "directory contains a control character";
+            return false;
+        }
+    const bool absolute = !dir.empty() && dir[0] == '/';
+    std::string path = absolute ? "" : base_home;
+    size_t pos = 0;
+    while (pos < dir.size()) {
+        size_t slash = dir.find('/', pos);
+        std::string_view part = dir.substr(pos, slash == std::string_view::npos ? slash : slash - pos);
+        pos = slash == std::string_view::npos ? dir.size() : slash + 1;
+        if (part.empty() || part == ".")
+            continue;
+        if (part == "..") {
+            *error = "directory '" + std::string(dir) + "' leaves the base user's home";
+            return false;
+        }
+        path += '/';
+        path += part;
+    }
+    if (path.empty() || path == base_home) {
+        *error = "directory '" + std::string(dir) + "' names no mailbox";
+        return false;
+    }
+    *out = std::move(path);
+    return true;
+}
+
+}  // namespace vstore::vmailmgr

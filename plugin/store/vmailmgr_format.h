@@ -1,0 +1,70 @@
+// vmailmgr's records and rules (FORMATS.md Part II), as pure functions.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vstore::vmailmgr {
+
+constexpr uint32_t kUnlimited = 0xffffffffu;  // "-": unlimited / never
+
+struct Limits {
+    uint32_t hardquota = kUnlimited, softquota = kUnlimited, msgsize = kUnlimited,
+             msgcount = kUnlimited, expiry = kUnlimited;
+};
+
+struct Record {
+    int version = 2;  // 1, 2, or 0 for the old ":password:destination" form
+    bool has_mailbox = true, mailbox_enabled = true;
+    std::string password, directory, personal;
+    std::vector<std::string> forwards;
+    uint32_t hardquota = kUnlimited, softquota = kUnlimited, msgsize = kUnlimited,
+             msgcount = kUnlimited, ctime = 0, expiry = kUnlimited;
+};
+
+// Decodes a passwd.cdb value. Colon-form records take limits and expiry from `defaults`
+// (the default-* settings). Any deviation from the format is an error: no guessing.
+std::optional<Record> decode_record(std::string_view value, const Limits &defaults, std::string *error);
+
+// A number field: leading whitespace skipped, "-" (optionally followed by digits) = unlimited,
+// empty = 0, otherwise decimal digits only.
+bool parse_number(std::string_view field, uint32_t *out);
+std::string number_to_string(uint32_t v);  // "-" for unlimited
+
+// control/virtualdomains: "domain:prefix" lines, keys lowercased, a later line wins.
+std::map<std::string, std::string> parse_virtualdomains(std::string_view text);
+// control/locals: one domain per line, compared as is (checkvpw does not lowercase it).
+bool locals_contains(std::string_view text, std::string_view domain);
+// Exact domain first, then each suffix starting at a dot. Returns the prefix.
+std::optional<std::string> find_virtual_prefix(const std::map<std::string, std::string> &vd,
+                                               const std::string &domain);
+
+std::string ascii_lower(std::string_view s);
+
+// Splits login at the first byte found in `separators`. No separator: domain absent.
+struct SplitLogin {
+    std::string name;
+    std::optional<std::string> domain;
+};
+SplitLogin split_login(std::string_view lowered_login, std::string_view separators);
+
+// How a stored password is checked, as checkvpw's crypt_cmp: by Dovecot in `scheme`, or
+// never (empty, "*", a malformed legacy MD5).
+struct PasswordCheck {
+    bool never = false;
+    std::string scheme;  // PLAIN, PLAIN-MD5 or CRYPT
+    std::string hash;
+};
+PasswordCheck classify_password(std::string_view stored);
+
+// The mailbox directory for a stored directory string: relative ones (./users/x, users/x,
+// .//abs) are inside the base home; an absolute one (old colon records) is used as is.
+// Returns false for paths with ".." components or control characters.
+bool resolve_directory(const std::string &base_home, std::string_view dir, std::string *out,
+                       std::string *error);
+
+}  // namespace vstore::vmailmgr

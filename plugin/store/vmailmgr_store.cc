@@ -1,0 +1,318 @@
+#include "vmailmgr_store.h"
+
+#include <pwd.h>
+
+#include <set>
+
+#include "driver_args.h"
+
+namespace vstore {
+
+using vmailmgr::Record;
+
+namespace {
+
+constexpr size_t kMaxControlFile = 16 * 1024 * 1024;
+
+bool has_high_byte(std::string_view s)
+{
+    for (char c : s)
+        if (static_cast<unsigned char>(c) >= 0x80)
+            return true;
+    return false;
+}
+
+}  // namespace
+
+std::optional<BaseUser> system_base_user(const std::string &name)
+{
+    struct passwd pw, *res = nullptr;
+    std::vector<char> buf(16384);
+    if (getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &res) != 0 || res == nullptr)
+        return std::nullopt;
+    BaseUser b;
+    b.name = res->pw_name;
+    b.home = res->pw_dir == nullptr ? "" : res->pw_dir;
+    b.uid = res->pw_uid;
+    b.gid = res->pw_gid;
+    return b;
+}
+
+bool VmailmgrSettings::parse(std::string_view args, VmailmgrSettings *out, std::string *error)
+{
+    DriverArgs a = parse_driver_args(args, {"qmail_dir", "config_dir", "default_domain", "separators",
+                                            "refuse_disabled_mailbox", "system_users", "blocking"});
+    if (!a.ok()) {
+        *error = a.error;
+        return false;
+    }
+    VmailmgrSettings s;
+    s.qmail_dir = a.get("qmail_dir");
+    s.config_dir = a.get("config_dir", s.config_dir);
+    for (const std::string *dir : {&s.qmail_dir, &s.config_dir}) {
+        if (!dir->empty() && (*dir)[0] != '/') {
+            *error = "qmail_dir and config_dir must be absolute paths, not '" + *dir + "'";
+            return false;
+        }
+    }
+    s.default_domain = a.get("default_domain");
+    if (a.has("separators"))
+        s.separators = a.get("separators");
+    if (a.has("refuse_disabled_mailbox") &&
+        !parse_yes_no("refuse_disabled_mailbox", a.get("refuse_disabled_mailbox"),
+                      &s.refuse_disabled_mailbox, error))
+        return false;
+    if (a.has("system_users") && !parse_yes_no("system_users", a.get("system_users"), &s.system_users, error))
+        return false;
+    if (a.has("blocking") && !parse_yes_no("blocking", a.get("blocking"), &s.blocking, error))
+        return false;
+    *out = std::move(s);
+    return true;
+}
+
+VmailmgrStore::VmailmgrStore(VmailmgrSettings settings)
+    : settings_(std::move(settings)), texts_(kMaxControlFile)
+{
+}
+
+std::string VmailmgrStore::global_setting(const std::string &name, const std::string &dflt)
+{
+    TextFileCache::Result r = texts_.get(join_path(settings_.config_dir, name));
+    if (r.content == nullptr)
+        return dflt;
+    return std::string(trim(first_line(*r.content)));
+}
+
+// Per-base settings: ~base/.vmailmgr/NAME, then <config_dir>/NAME.
+std::string VmailmgrStore::setting(const BaseUser *base, const std::string &name, const std::string &dflt)
+{
+    if (base != nullptr) {
+        TextFileCache::Result r = texts_.get(join_path(base->home, ".vmailmgr/" + name));
+        if (r.content != nullptr)
+            return std::string(trim(first_line(*r.content)));
+    }
+    return global_setting(name, dflt);
+}
+
+std::string VmailmgrStore::qmail_dir()
+{
+    if (!settings_.qmail_dir.empty())
+        return settings_.qmail_dir;
+    return global_setting("qmail-root", "/var/qmail");
+}
+
+Outcome VmailmgrStore::read_control(const char *name, std::shared_ptr<const std::string> *out, bool *missing)
+{
+    const std::string path = join_path(qmail_dir(), std::string("control/") + name);
+    TextFileCache::Result r = texts_.get(path);
+    *missing = r.missing;
+    if (r.content == nullptr && !r.missing)
+        return Outcome::fail(Verdict::StoreFault, "cannot read " + path + ": " + r.error);
+    *out = r.content;
+    return Outcome::ok();
+}
+
+Outcome VmailmgrStore::resolve_base(const std::string &prefixed, VmailmgrAccount *out)
+{
+    // getpwnam of the whole name, then of each shorter prefix ending before a '-'
+    size_t end = prefixed.size();
+    for (;;) {
+        const std::string candidate = prefixed.substr(0, end);
+        if (!candidate.empty()) {
+            auto base = settings_.lookup_base_user(candidate);
+            if (base) {
+                out->base = std::move(*base);
+                out->virtual_name = end < prefixed.size() ? prefixed.substr(end + 1) : "";
+                return Outcome::ok();
+            }
+        }
+        if (end == 0)
+            break;
+        size_t dash = prefixed.rfind('-', end - 1);
+        if (dash == std::string::npos)
+            break;
+        end = dash;
+    }
+    return Outcome::fail(Verdict::UserUnknown, "no base user for '" + prefixed + "'");
+}
+
+Outcome VmailmgrStore::lookup(std::string_view login, std::string_view local_name, VmailmgrAccount *out)
+{
+    *out = VmailmgrAccount();
+    if (login.empty())
+        return Outcome::fail(Verdict::InvalidLogin, "empty login");
+    for (char c : login)
+        if (c == '\0' || c == '\n' || c == '\r')
+            return Outcome::fail(Verdict::InvalidLogin, "login contains NUL, CR or LF");
+    const std::string lowered = vmailmgr::ascii_lower(login);
+    const std::string separators = settings_.separators ? *settings_.separators
+                                                        : global_setting("separators", "@:");
+    vmailmgr::SplitLogin split = vmailmgr::split_login(lowered, separators);
+    std::string domain;
+    if (split.domain) {
+        domain = *split.domain;
+    } else if (!settings_.default_domain.empty()) {
+        domain = settings_.default_domain;
+    } else if (!local_name.empty()) {
+        domain = std::string(local_name);  // TCPLOCALHOST: not lowercased for locals, as checkvpw
+    } else {
+        return Outcome::fail(Verdict::UserUnknown,
+                             "login has no domain, no default_domain is set and the connection has no local name");
+    }
+    if (split.name.empty())
+        return Outcome::fail(Verdict::InvalidLogin, "empty user name");
+    if (domain.empty())
+        return Outcome::fail(Verdict::InvalidLogin, "empty domain");
+    out->domain = domain;
+    out->login_name = split.name;
+    out->separator = separators.empty() ? 0 : separators[0];
+
+    std::shared_ptr<const std::string> locals, vdomains;
+    bool missing = false;
+    Outcome o = read_control("locals", &locals, &missing);
+    if (!o.is_ok())
+        return o;
+    std::string prefixed = split.name;
+    if (locals == nullptr || !vmailmgr::locals_contains(*locals, domain)) {
+        o = read_control("virtualdomains", &vdomains, &missing);
+        if (!o.is_ok())
+            return o;
+        if (vdomains != nullptr) {
+            auto prefix = vmailmgr::find_virtual_prefix(vmailmgr::parse_virtualdomains(*vdomains), domain);
+            if (prefix) {
+                prefixed = *prefix + "-" + split.name;
+                out->notes.push_back("domain " + out->domain + " -> prefix " + *prefix);
+            }
+        }
+    }
+    o = resolve_base(prefixed, out);
+    if (!o.is_ok())
+        return o;
+    if (out->virtual_name.empty()) {
+        out->system_user = true;
+        if (!settings_.system_users)
+            return Outcome::fail(Verdict::UserUnknown,
+                                 "'" + prefixed + "' is the base user " + out->base.name +
+                                     " itself (system_users=no)");
+        return Outcome::fail(Verdict::UserUnknown, "system user logins are not supported by this driver");
+    }
+    out->notes.push_back("base user " + out->base.name + ", virtual user " + out->virtual_name);
+    if (out->base.home.empty() || out->base.home[0] != '/')
+        return Outcome::fail(Verdict::StoreFault, "base user " + out->base.name + " has no absolute home");
+
+    const std::string path = join_path(out->base.home, setting(&out->base, "password-file", "passwd") + ".cdb");
+    CdbCache::Result c = cdbs_.get(path);
+    if (c.file == nullptr)
+        return Outcome::fail(Verdict::StoreFault, "cannot open the user store: " + c.error);
+    CdbFile::Hit hit = c.file->find(out->virtual_name);
+    if (hit.status == CdbFile::Status::NotFound && has_high_byte(out->virtual_name)) {
+        // vmailmgr's writer hashed through a signed char: retry the way it placed the key
+        hit = c.file->find_signed_char_hash(out->virtual_name);
+        if (hit.status == CdbFile::Status::Found)
+            out->notes.push_back("found with vmailmgr's signed-char cdb hash");
+    }
+    if (hit.status == CdbFile::Status::Corrupt)
+        return Outcome::fail(Verdict::StoreFault, path + " is corrupt (lookup of " + out->virtual_name + ")");
+    if (hit.status == CdbFile::Status::NotFound)
+        return Outcome::fail(Verdict::UserUnknown, "user " + out->virtual_name + " is not in " + path);
+
+    vmailmgr::Limits defaults;
+    if (!hit.value.empty() && hit.value[0] == ':') {
+        uint32_t *fields[] = {&defaults.hardquota, &defaults.softquota, &defaults.msgsize,
+                              &defaults.msgcount, &defaults.expiry};
+        const char *names[] = {"default-hardquota", "default-softquota", "default-msgsize",
+                               "default-msgcount", "default-expiry"};
+        for (size_t i = 0; i < 5; i++) {
+            std::string v = setting(&out->base, names[i], "-");
+            if (!vmailmgr::parse_number(v, fields[i]))
+                return Outcome::fail(Verdict::StoreFault, std::string("setting ") + names[i] + " '" + v + "' is not a number");
+        }
+    }
+    std::string error;
+    auto rec = vmailmgr::decode_record(hit.value, defaults, &error);
+    if (!rec)
+        return Outcome::fail(Verdict::StoreFault, path + ", user " + out->virtual_name + ": " + error);
+    out->record = std::move(*rec);
+    if (out->record.has_mailbox &&
+        !vmailmgr::resolve_directory(out->base.home, out->record.directory, &out->mailbox, &error))
+        return Outcome::fail(Verdict::StoreFault, path + ", user " + out->virtual_name + ": " + error);
+    return Outcome::ok();
+}
+
+Outcome VmailmgrStore::check_login_allowed(const VmailmgrAccount &a, time_t now) const
+{
+    if (!a.record.has_mailbox)
+        return Outcome::fail(Verdict::Disabled,
+                             a.record.directory.empty() ? "the entry has no mailbox directory (forwarding only)"
+                                                        : "the entry is an alias (has_mailbox = 0)");
+    if (a.record.expiry != vmailmgr::kUnlimited && static_cast<time_t>(a.record.expiry) < now)
+        return Outcome::fail(Verdict::Disabled,
+                             "the account expired (expiry " + std::to_string(a.record.expiry) + ")");
+    if (settings_.refuse_disabled_mailbox && !a.record.mailbox_enabled)
+        return Outcome::fail(Verdict::Disabled, "the mailbox is disabled (refuse_disabled_mailbox=yes)");
+    return Outcome::ok();
+}
+
+std::vector<std::string> VmailmgrStore::list_users(std::string *error)
+{
+    std::vector<std::string> users;
+    std::shared_ptr<const std::string> locals, vdomains;
+    bool missing = false;
+    Outcome o = read_control("locals", &locals, &missing);
+    if (o.is_ok())
+        o = read_control("virtualdomains", &vdomains, &missing);
+    if (!o.is_ok()) {
+        *error = o.reason;
+        return users;
+    }
+    if (vdomains == nullptr)
+        return users;
+    // Keep file order for "the first domain of a base user"; a later duplicate key wins.
+    auto vd = vmailmgr::parse_virtualdomains(*vdomains);
+    std::vector<std::pair<std::string, std::string>> ordered;
+    size_t pos = 0;
+    std::set<std::string> seen_keys;
+    const std::string &text = *vdomains;
+    while (pos < text.size()) {
+        size_t nl = text.find('\n', pos);
+        std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+        pos = nl == std::string::npos ? text.size() : nl + 1;
+        std::string key = vmailmgr::ascii_lower(line.substr(0, line.find(':')));
+        auto it = vd.find(key);
+        if (it == vd.end() || key[0] == '.' || !seen_keys.insert(key).second)
+            continue;
+        if (locals != nullptr && vmailmgr::locals_contains(*locals, key))
+            continue;
+        ordered.emplace_back(key, it->second);
+    }
+    std::set<std::string> bases_done;
+    for (const auto &[domain, prefix] : ordered) {
+        auto base = settings_.lookup_base_user(prefix);
+        if (!base || !bases_done.insert(base->name).second)
+            continue;
+        const std::string path = join_path(base->home, setting(&*base, "password-file", "passwd") + ".cdb");
+        CdbCache::Result c = cdbs_.get(path);
+        if (c.file == nullptr) {
+            if (c.missing)
+                continue;
+            *error = "cannot open " + path + ": " + c.error;
+            return users;
+        }
+        unsigned cpos = 0;
+        std::string_view key, value;
+        int r;
+        while ((r = c.file->next(&cpos, &key, &value)) > 0) {
+            std::string err;
+            auto rec = vmailmgr::decode_record(value, vmailmgr::Limits(), &err);
+            if (rec && rec->has_mailbox && !key.empty())
+                users.push_back(std::string(key) + "@" + domain);
+        }
+        if (r < 0) {
+            *error = path + " is corrupt";
+            return users;
+        }
+    }
+    return users;
+}
+
+}  // namespace vstore

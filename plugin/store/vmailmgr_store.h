@@ -1,0 +1,92 @@
+// VmailmgrStore: resolves a login to a vmailmgr virtual user as checkvpw does:
+// domain -> control/virtualdomains prefix -> base user (getpwnam, right to left) ->
+// ~base/passwd.cdb. Knows nothing of Dovecot.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cdb_file.h"
+#include "outcome.h"
+#include "text_cache.h"
+#include "vmailmgr_format.h"
+
+namespace vstore {
+
+struct BaseUser {
+    std::string name, home;
+    uid_t uid = 0;
+    gid_t gid = 0;
+};
+
+// getpwnam_r; tests substitute their own. nullopt = no such user.
+using BaseUserLookup = std::function<std::optional<BaseUser>(const std::string &)>;
+std::optional<BaseUser> system_base_user(const std::string &name);
+
+struct VmailmgrSettings {
+    std::string qmail_dir;       // empty: <config_dir>/qmail-root, else /var/qmail
+    std::string config_dir = "/etc/vmailmgr";
+    std::string default_domain;  // for logins without a separator; else the local name
+    std::optional<std::string> separators;  // overrides <config_dir>/separators
+    bool refuse_disabled_mailbox = false;
+    bool system_users = false;
+    bool blocking = true;
+    BaseUserLookup lookup_base_user = system_base_user;
+
+    static bool parse(std::string_view args, VmailmgrSettings *out, std::string *error);
+};
+
+struct VmailmgrAccount {
+    BaseUser base;
+    std::string virtual_name;  // key in passwd.cdb
+    std::string login_name;    // the login's name part, lowercased (may carry a base prefix)
+    std::string domain;        // the domain the login named (or the default/local one)
+    char separator = '@';      // the first configured separator; 0 if there is none
+    vmailmgr::Record record;
+    std::string mailbox;       // absolute mailbox directory
+    bool system_user = false;  // the login resolved to the base user itself
+    std::vector<std::string> notes;
+
+    // A name that resolves to this same account without a local name: the login with its
+    // domain made explicit ("alice" on example.org -> "alice@example.org").
+    std::string canonical_name() const
+    {
+        return separator == 0 ? login_name : login_name + separator + domain;
+    }
+};
+
+class VmailmgrStore {
+public:
+    explicit VmailmgrStore(VmailmgrSettings settings);
+    const VmailmgrSettings &settings() const { return settings_; }
+
+    // local_name: the connection's local host name (TCPLOCALHOST), used when the login has
+    // no domain and no default_domain is configured.
+    Outcome lookup(std::string_view login, std::string_view local_name, VmailmgrAccount *out);
+
+    // Account states checkvpw refuses (alias, expired) and, if configured, a disabled mailbox.
+    Outcome check_login_allowed(const VmailmgrAccount &account, time_t now) const;
+
+    // Every user with a mailbox of every base user named in control/virtualdomains, as
+    // user@domain (the first domain that maps to the base user).
+    std::vector<std::string> list_users(std::string *error);
+
+private:
+    std::string setting(const BaseUser *base, const std::string &name, const std::string &dflt);
+    std::string global_setting(const std::string &name, const std::string &dflt);
+    std::string qmail_dir();
+    Outcome read_control(const char *name, std::shared_ptr<const std::string> *out, bool *missing);
+    Outcome resolve_base(const std::string &prefixed, VmailmgrAccount *out);
+
+    VmailmgrSettings settings_;
+    CdbCache cdbs_;
+    TextFileCache texts_;
+};
+
+}  // namespace vstore

@@ -1,0 +1,176 @@
+"""vmailmgr against a real Dovecot: every line of the fixture's verdicts.jsonl through doveadm,
+userdb fields, iteration, and real IMAP/POP3 logins including the colon path users/Bob:Smith."""
+
+import json
+import os
+import re
+import subprocess
+import time
+
+from dovecot_harness import Dovecot, doveconf_n, base_config
+from mail_clients import IMAP, imap_login, pop3_login
+
+ROOT = "/srv/vstore-fixtures"
+ARGS = f"qmail_dir={ROOT}/vm-qmail config_dir={ROOT}/vm-etc"
+
+# checkvpw refuses a record it cannot decode like an unknown user. The driver refuses it too,
+# but as a temporary failure with a logged store fault: a corrupt store is the postmaster's
+# problem, not a wrong password.
+CORRUPT_RECORDS = {"v2badflag@example.com", "v2trail@example.com", "v2short@example.com", "v3@example.com"}
+
+
+def db_config(args=ARGS):
+    return f"""
+passdb {{
+  driver = vmailmgr
+  args = {args}
+}}
+userdb {{
+  driver = vmailmgr
+  args = {args}
+}}
+"""
+
+
+def expected_quota_rule(exp):
+    rule = ""
+    if exp["hardquota"] != "-":
+        rule += f":storage={int(exp['hardquota'])}B"
+    if exp["msgcount"] != "-":
+        rule += f":messages={int(exp['msgcount'])}"
+    return "*" + rule if rule else None
+
+
+def replay_verdicts(dc, fixtures, checks):
+    rows = [json.loads(l) for l in open(os.path.join(fixtures, "vmailmgr", "verdicts.jsonl"))]
+    agreed = 0
+    table = []
+    for n, row in enumerate(rows, 1):
+        extra = {"local_name": row["tcplocalhost"]} if "tcplocalhost" in row else None
+        result, out = dc.auth_test(row["login"], row["password"], row["service"], "127.0.0.2", extra)
+        want = "ok" if row["ok"] else ("tempfail" if row["login"] in CORRUPT_RECORDS else "fail")
+        same = result == want
+        detail = "" if same else out.strip().replace("\n", " | ")
+        if same and row["ok"]:
+            # doveadm user cannot pass a local name; a login resolves a domainless name to
+            # user@domain (the passdb's user field), which is what the userdb then sees.
+            m = re.search(r"^\s*user=(.*)$", out, re.M)
+            login = m.group(1) if extra and m else row["login"]
+            rc, f, uout = dc.user(login, row["service"])
+            exp = row["expected"]
+            checks_ = {
+                "home": exp["home"],
+                "uid": str(exp["uid"]),
+                "gid": str(exp["gid"]),
+                "mail": "maildir:" + exp["home"].replace(":", "::"),
+                "quota_rule": expected_quota_rule(exp),
+                "vmailmgr_personal": exp["personal"],
+                "vmailmgr_ctime": exp["ctime"] or "0",
+                "vmailmgr_expiry": exp["expiry"],
+                "vmailmgr_base_user": exp["base_user"],
+                "vmailmgr_mailbox_enabled": exp["mailbox_enabled"],
+            }
+            problems = [f"doveadm user exit {rc}: {uout.strip()}"] if rc != 0 else []
+            problems += [f"{k} {f.get(k)!r} != {v!r}" for k, v in checks_.items() if f.get(k) != v]
+            if problems:
+                same = False
+                detail = "; ".join(problems)
+        agreed += same
+        table.append((n, row["login"][:34], row["service"], row.get("tcplocalhost", ""),
+                       "ok" if row["ok"] else "refused", result, "yes" if same else "NO"))
+        checks.check(f"verdict row {n} ({row['why']})", same, detail)
+    print("\nrow | login | service | local_name | checkvpw | driver | agree")
+    for t in table:
+        print(" | ".join(str(x) for x in t))
+    print(f"\nvmailmgr verdicts: agreed {agreed}/{len(rows)}\n")
+
+
+def deliver(maildir, owner, body):
+    """Drops a message into maildir/new the way qmail-local would, as the mailbox owner."""
+    name = f"{int(time.time())}.{os.getpid()}_{len(os.listdir(os.path.join(maildir, 'new')))}.vstore-test"
+    path = os.path.join(maildir, "new", name)
+    with open(path, "w") as f:
+        f.write(body)
+    subprocess.run(["chown", owner, path], check=True)
+
+
+def check_clients(dc, checks):
+    bob = f"{ROOT}/vmailmgr/exorg/users/Bob:Smith"
+    deliver(bob, "exorg:exorg", "From: a@example.org\r\nSubject: for Bob\r\n\r\nhello\r\n")
+    ok, detail, exists = imap_login(dc.imap_port, "bob.smith@example.org", "B0b-second")
+    checks.check("IMAP LOGIN bob.smith@example.org sees the message in users/Bob:Smith", ok and exists == 1,
+                 f"{detail} exists={exists}")
+    # APPEND lands under users/Bob:Smith on disk (stock Dovecot, mail field with '::')
+    try:
+        c = IMAP(dc.imap_port)
+        c.login("bob.smith@example.org", "B0b-second")
+        typ, _ = c.append("INBOX", None, None, b"From: b@example.org\r\nSubject: appended\r\n\r\nx\r\n")
+        c.logout()
+        files = os.listdir(os.path.join(bob, "cur")) + os.listdir(os.path.join(bob, "new"))
+        checks.check("IMAP APPEND as bob.smith lands in users/Bob:Smith", typ == "OK" and len(files) == 2,
+                     f"{typ} {files}")
+    except Exception as e:
+        checks.check("IMAP APPEND as bob.smith lands in users/Bob:Smith", False, str(e))
+    checks.check("nothing was created at the cut path users/Bob", not os.path.exists(f"{ROOT}/vmailmgr/exorg/users/Bob"))
+    ok, detail, count = pop3_login(dc.pop3_port, "alice@example.org", "Alice-Pass-1")
+    checks.check("POP3 USER/PASS alice@example.org", ok and count == 0, detail)
+    ok, detail, _ = pop3_login(dc.pop3_port, "info@example.org", "*")
+    checks.check("POP3 login to an alias is refused", not ok, detail)
+    ok, detail, _ = imap_login(dc.imap_port, "jöhn@example.org", "Jöhn-pw")
+    checks.check("IMAP LOGIN jöhn@example.org (signed-char hash key)", ok, detail)
+
+
+def check_iteration(dc, checks):
+    r = dc.doveadm("user", "*", timeout=120)
+    listed = set(r.stdout.split())
+    checks.check("doveadm user '*' exits 0", r.returncode == 0, r.stderr)
+    for must in ("alice@example.org", "bob.smith@example.org", "ned@lists.example.org", "desk@example.info",
+                 "bizuser@example.biz", "v1ann@example.com", "oldbox@example.com"):
+        checks.check(f"doveadm user '*' lists {must}", must in listed, " ".join(sorted(listed)))
+    for mustnot in ("info@example.org", "sales@example.org", "v1fwd@example.com"):
+        checks.check(f"doveadm user '*' leaves out alias {mustnot}", mustnot not in listed)
+    bad = []
+    for u in sorted(listed):
+        rc, f, out = dc.user(u)
+        if rc != 0 or not f.get("home"):
+            bad.append(f"{u}: {out.strip()}")
+    checks.check(f"every listed user ({len(listed)}) resolves with doveadm user", not bad, "\n".join(bad[:10]))
+
+
+def check_log_reasons(dc, checks):
+    log = dc.log_text()
+    for needle, why in [
+        ("the account expired (expiry 1000000000)", "expiry reason"),
+        ("the entry is an alias (has_mailbox = 0)", "alias reason"),
+        ("is the base user exorg itself (system_users=no)", "system user reason"),
+        ("unknown flag 9", "corrupt record reason"),
+        ("trailing bytes after the expiry field", "trailing bytes reason"),
+        ("found with vmailmgr's signed-char cdb hash", "signed-char retry is logged"),
+        ("user nosuch is not in", "unknown user reason"),
+    ]:
+        checks.check(f"log: {why}", needle in log, f"missing {needle!r}")
+
+
+def check_example_config(source, work, checks):
+    text = base_config(work, 10143, 10110) + "\n".join(
+        f"!include {source}/conf.d-examples/{n}" for n in ("10-mail-vstore.conf", "auth-vmailmgr.conf.ext")) + "\n"
+    r = doveconf_n(text, work)
+    checks.check("doveconf -n accepts conf.d-examples/auth-vmailmgr.conf.ext", r.returncode == 0, r.stderr)
+    checks.check("doveconf -n shows the vmailmgr passdb and userdb",
+                 len(re.findall(r"driver = vmailmgr", r.stdout)) == 2, r.stdout)
+
+
+def run(args, checks):
+    subprocess.run(["bash", os.path.join(args.fixtures, "vmailmgr", "install.sh")], check=True)
+    check_example_config(args.source, args.work, checks)
+    with Dovecot(args.work, args.module_dir, db_config()) as dc:
+        try:
+            replay_verdicts(dc, args.fixtures, checks)
+            check_iteration(dc, checks)
+            check_clients(dc, checks)
+            check_log_reasons(dc, checks)
+        finally:
+            if checks.failed:
+                print("--- dovecot log tail ---\n" + dc.tail(60))
+    subprocess.run(["bash", os.path.join(args.fixtures, "vmailmgr", "install.sh")], check=True,
+                   stdout=subprocess.DEVNULL)

@@ -1,0 +1,140 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+
+#include "test_support.h"
+#include "vmailmgr_store.h"
+
+using namespace vstore;
+using testsupport::TempDir;
+
+namespace {
+
+std::string z(const std::string &s) { return s + std::string(1, '\0'); }
+
+std::string v2(const std::string &pw, const std::string &dir, bool mailbox = true, const std::string &expiry = "-")
+{
+    return std::string("\x02\x0a", 2) + std::string(1, mailbox ? 1 : 0) + std::string("\x08\x01\x00", 3) + z(pw) +
+           z(dir) + z("") + z("Personal") + z("-") + z("-") + z("-") + z("-") + z("1795294514") + z(expiry);
+}
+
+class VmailmgrStoreTest : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        bases = {{"exorg", {"exorg", dir / "exorg", 2101, 2101}},
+                 {"vm", {"vm", dir / "vm", 2105, 2105}},
+                 {"vm-info", {"vm-info", dir / "vm-info", 2103, 2103}}};
+        testsupport::write_file(dir / "qmail/control/locals", "localhost\nmail.example.test\n");
+        testsupport::write_file(dir / "qmail/control/virtualdomains",
+                                "example.org:exorg\n.example.org:exorg\nexample.info:vm-info\nexample.biz:vm\n");
+        testsupport::write_file(dir / "etc/separators", "@:%\n");
+        testsupport::write_cdb(dir / "exorg/passwd.cdb",
+                               {{"alice", v2("$0$Alice", "./users/alice")},
+                                {"info", v2("*", "./users/info", false)},
+                                {"erin", v2("$0$Erin", "./users/erin", true, "1000000000")},
+                                {"evil", v2("$0$Evil", "./users/../../../etc")},
+                                {"bad", std::string("\x03", 1) + "junk"}});
+        testsupport::write_cdb(dir / "vm-info/passwd.cdb", {{"desk", v2("$0$Desk", "./users/desk")}});
+        testsupport::write_cdb(dir / "vm/passwd.cdb", {{"info-desk", v2("$0$VmDesk", "./users/info-desk")}});
+        settings.qmail_dir = dir / "qmail";
+        settings.config_dir = dir / "etc";
+        settings.lookup_base_user = [this](const std::string &name) -> std::optional<BaseUser> {
+            auto it = bases.find(name);
+            if (it == bases.end())
+                return std::nullopt;
+            return it->second;
+        };
+    }
+
+    TempDir dir;
+    std::map<std::string, BaseUser> bases;
+    VmailmgrSettings settings;
+};
+
+}  // namespace
+
+TEST_F(VmailmgrStoreTest, ResolvesDomainPrefixBaseAndRecord)
+{
+    VmailmgrStore store(settings);
+    VmailmgrAccount a;
+    Outcome o = store.lookup("Alice%Example.ORG", "", &a);
+    ASSERT_TRUE(o.is_ok()) << o.reason;
+    EXPECT_EQ(a.base.name, "exorg");
+    EXPECT_EQ(a.virtual_name, "alice");
+    EXPECT_EQ(a.mailbox, dir / "exorg/users/alice");
+    EXPECT_EQ(a.canonical_name(), "alice@example.org");
+    ASSERT_TRUE(store.lookup("alice@deep.mail.example.org", "", &a).is_ok());
+}
+
+TEST_F(VmailmgrStoreTest, DomainlessLoginsUseDefaultThenLocalName)
+{
+    VmailmgrStore store(settings);
+    VmailmgrAccount a;
+    EXPECT_EQ(store.lookup("alice", "", &a).verdict, Verdict::UserUnknown);
+    ASSERT_TRUE(store.lookup("alice", "example.org", &a).is_ok());
+    EXPECT_EQ(a.canonical_name(), "alice@example.org");
+    ASSERT_TRUE(store.lookup("exorg-alice", "mail.example.test", &a).is_ok());
+    EXPECT_EQ(a.canonical_name(), "exorg-alice@mail.example.test");
+    ASSERT_TRUE(store.lookup(a.canonical_name(), "", &a).is_ok());  // canonical name resolves alone
+    VmailmgrSettings s2 = settings;
+    s2.default_domain = "example.org";
+    VmailmgrStore store2(s2);
+    ASSERT_TRUE(store2.lookup("alice", "mail.example.test", &a).is_ok());
+}
+
+TEST_F(VmailmgrStoreTest, BaseUserRightToLeft)
+{
+    VmailmgrStore store(settings);
+    VmailmgrAccount a;
+    ASSERT_TRUE(store.lookup("info-desk@example.biz", "", &a).is_ok());
+    EXPECT_EQ(a.base.name, "vm-info");
+    EXPECT_EQ(a.virtual_name, "desk");
+    ASSERT_TRUE(store.lookup("exorg-alice@example.invalid", "", &a).is_ok());
+    EXPECT_EQ(a.base.name, "exorg");
+    Outcome o = store.lookup("exorg@example.invalid", "", &a);
+    EXPECT_EQ(o.verdict, Verdict::UserUnknown);
+    EXPECT_TRUE(a.system_user);
+    EXPECT_EQ(store.lookup("alice-bar@example.org", "", &a).verdict, Verdict::UserUnknown);
+}
+
+TEST_F(VmailmgrStoreTest, AccountStates)
+{
+    VmailmgrStore store(settings);
+    VmailmgrAccount a;
+    ASSERT_TRUE(store.lookup("info@example.org", "", &a).is_ok());
+    EXPECT_EQ(store.check_login_allowed(a, 1700000000).verdict, Verdict::Disabled);
+    ASSERT_TRUE(store.lookup("erin@example.org", "", &a).is_ok());
+    EXPECT_EQ(store.check_login_allowed(a, 1700000000).verdict, Verdict::Disabled);
+    EXPECT_TRUE(store.check_login_allowed(a, 999999999).is_ok());
+}
+
+TEST_F(VmailmgrStoreTest, FaultsAndHostileInput)
+{
+    VmailmgrStore store(settings);
+    VmailmgrAccount a;
+    EXPECT_EQ(store.lookup("bad@example.org", "", &a).verdict, Verdict::StoreFault);
+    Outcome o = store.lookup("evil@example.org", "", &a);
+    EXPECT_EQ(o.verdict, Verdict::StoreFault);
+    EXPECT_NE(o.reason.find("leaves the base user's home"), std::string::npos) << o.reason;
+    EXPECT_EQ(store.lookup(std::string("al\0ce@example.org", 17), "", &a).verdict, Verdict::InvalidLogin);
+    EXPECT_EQ(store.lookup("@example.org", "", &a).verdict, Verdict::InvalidLogin);
+    EXPECT_EQ(store.lookup("alice@", "", &a).verdict, Verdict::InvalidLogin);
+    testsupport::write_file(dir / "vm/passwd.cdb", "short");
+    o = store.lookup("bizuser@example.biz", "", &a);
+    EXPECT_EQ(o.verdict, Verdict::StoreFault);
+    EXPECT_NE(o.reason.find("truncated"), std::string::npos) << o.reason;
+}
+
+TEST_F(VmailmgrStoreTest, ListsUsersWithMailboxes)
+{
+    VmailmgrStore store(settings);
+    std::string err;
+    auto users = store.list_users(&err);
+    EXPECT_EQ(err, "");
+    std::sort(users.begin(), users.end());
+    std::vector<std::string> want = {"alice@example.org", "desk@example.info", "erin@example.org",
+                                     "evil@example.org", "info-desk@example.biz"};
+    EXPECT_EQ(users, want);
+}
