@@ -70,9 +70,15 @@ service anvil {{
 
 
 class Dovecot:
-    def __init__(self, work, module_dir, db_config, first_valid_uid=80):
+    """prefix: None for the system's Dovecot; else the --prefix of another build (a patched
+    one), whose own auth module dir gets this build's module copied in."""
+
+    def __init__(self, work, module_dir, db_config, first_valid_uid=80, prefix=None):
         self.work = os.path.abspath(work)
         self.module_dir = os.path.abspath(module_dir)
+        self.prefix = prefix
+        self.dovecot = os.path.join(prefix, "sbin/dovecot") if prefix else DOVECOT
+        self.doveadm_bin = os.path.join(prefix, "bin/doveadm") if prefix else DOVEADM
         self.imap_port = free_port()
         self.pop3_port = free_port()
         self.conf = os.path.join(self.work, "dovecot.conf")
@@ -88,9 +94,24 @@ class Dovecot:
             f.write(db_config)
 
     def start(self):
-        script = (f"mount --bind {self.module_dir} {AUTH_MODULE_DIR} && "
-                  f"exec {DOVECOT} -F -c {self.conf}")
-        self.proc = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+        if self.prefix:
+            auth_dir = os.path.join(self.prefix, "lib/dovecot/auth")
+            os.makedirs(auth_dir, exist_ok=True)
+            for name in os.listdir(self.module_dir):
+                dst = os.path.join(auth_dir, name)
+                if os.path.lexists(dst):
+                    os.unlink(dst)
+                src = os.path.join(self.module_dir, name)
+                if os.path.islink(src):
+                    os.symlink(os.readlink(src), dst)
+                else:
+                    shutil.copy2(src, dst)
+            cmd = [self.dovecot, "-F", "-c", self.conf]
+        else:
+            script = (f"mount --bind {self.module_dir} {AUTH_MODULE_DIR} && "
+                      f"exec {DOVECOT} -F -c {self.conf}")
+            cmd = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]
+        self.proc = subprocess.Popen(cmd,
                                      stdout=subprocess.DEVNULL, stderr=open(self.log + ".stderr", "w"),
                                      start_new_session=True)
         deadline = time.time() + 20
@@ -141,7 +162,7 @@ class Dovecot:
             return f.read()
 
     def doveadm(self, *args, timeout=30):
-        return subprocess.run([DOVEADM, "-c", self.conf, *args], capture_output=True, text=True,
+        return subprocess.run([self.doveadm_bin, "-c", self.conf, *args], capture_output=True, text=True,
                               timeout=timeout)
 
     @staticmethod

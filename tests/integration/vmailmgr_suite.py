@@ -172,5 +172,13 @@ def run(args, checks):
         finally:
             if checks.failed:
                 print("--- dovecot log tail ---\n" + dc.tail(60))
+    # Documented limitation of stock Dovecot 2.3: mail_location built from %h cuts the path at
+    # ':' ("Unknown setting: Smith"). patches/ fixes it; the userdb's own mail field avoids it.
+    import colon_path
+    ok, exists, on_disk, detail, tail = colon_path.run_maildir_h(args.work + "-maildir-h", args.module_dir, ARGS)
+    checks.check("stock Dovecot with mail_location = maildir:%h does not open users/Bob:Smith",
+                 not ok and "Unknown setting: Smith" in tail, f"exists={exists} on_disk={on_disk} {detail}\n{tail}")
+    print(f"stock Dovecot, mail_location = maildir:%h, bob.smith: login+SELECT ok={ok}, "
+          f"EXISTS={exists} (on disk {on_disk}): {detail}")
     subprocess.run(["bash", os.path.join(args.fixtures, "vmailmgr", "install.sh")], check=True,
                    stdout=subprocess.DEVNULL)
