@@ -89,8 +89,18 @@ class Dovecot:
         os.makedirs(os.path.join(self.work, "run"))
         os.makedirs(os.path.join(self.work, "state"))
         os.chmod(self.work, 0o755)
+        self.env = dict(os.environ)
         with open(self.conf, "w") as f:
             f.write(base_config(self.work, self.imap_port, self.pop3_port, first_valid_uid))
+            asan = os.environ.get("VSTORE_ASAN_PRELOAD")
+            if asan:
+                # The module was built with ASan+UBSan: every Dovecot process gets the runtime,
+                # and no address-space limit (ASan reserves terabytes of shadow memory).
+                self.env["LD_PRELOAD"] = asan
+                self.env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0:halt_on_error=1"
+                self.env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
+                f.write("import_environment = LD_PRELOAD ASAN_OPTIONS UBSAN_OPTIONS TZ\n")
+                f.write("default_vsz_limit = 0\n")
             f.write(db_config)
 
     def start(self):
@@ -111,7 +121,7 @@ class Dovecot:
             script = (f"mount --bind {self.module_dir} {AUTH_MODULE_DIR} && "
                       f"exec {DOVECOT} -F -c {self.conf}")
             cmd = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]
-        self.proc = subprocess.Popen(cmd,
+        self.proc = subprocess.Popen(cmd, env=self.env,
                                      stdout=subprocess.DEVNULL, stderr=open(self.log + ".stderr", "w"),
                                      start_new_session=True)
         deadline = time.time() + 20
@@ -156,6 +166,15 @@ class Dovecot:
                 with open(path, errors="replace") as f:
                     out += f.read().splitlines()[-n:]
         return "\n".join(out)
+
+    def sanitizer_reports(self):
+        """Lines of ASan/UBSan reports in the log (empty for a clean run)."""
+        text = self.log_text() if os.path.exists(self.log) else ""
+        if os.path.exists(self.log + ".stderr"):
+            with open(self.log + ".stderr", errors="replace") as f:
+                text += f.read()
+        return [l for l in text.splitlines()
+                if "AddressSanitizer" in l or "runtime error:" in l or "LeakSanitizer" in l]
 
     def log_text(self):
         with open(self.log, errors="replace") as f:

@@ -169,6 +169,8 @@ def run(args, checks):
             check_iteration(dc, checks)
             check_clients(dc, checks)
             check_log_reasons(dc, checks)
+            reports = dc.sanitizer_reports()
+            checks.check("no sanitizer reports in the Dovecot log", not reports, "\n".join(reports[:20]))
         finally:
             if checks.failed:
                 print("--- dovecot log tail ---\n" + dc.tail(60))
@@ -177,7 +179,7 @@ def run(args, checks):
     import colon_path
     ok, exists, on_disk, detail, tail = colon_path.run_maildir_h(args.work + "-maildir-h", args.module_dir, ARGS)
     checks.check("stock Dovecot with mail_location = maildir:%h does not open users/Bob:Smith",
-                 not ok and "Unknown setting: Smith" in tail, f"exists={exists} on_disk={on_disk} {detail}\n{tail}")
+                 not ok and "Unknown setting: Smith" in tail, f"exists={exists} on_disk={on_disk} {detail}\n{tail[-3000:]}")
     print(f"stock Dovecot, mail_location = maildir:%h, bob.smith: login+SELECT ok={ok}, "
           f"EXISTS={exists} (on disk {on_disk}): {detail}")
     subprocess.run(["bash", os.path.join(args.fixtures, "vmailmgr", "install.sh")], check=True,

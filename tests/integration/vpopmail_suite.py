@@ -208,6 +208,8 @@ def run(args, checks):
             check_clients(dc, checks)
             check_log_reasons(dc, checks)
             check_rewrite(dc, checks)
+            reports = dc.sanitizer_reports()
+            checks.check("no sanitizer reports in the Dovecot log", not reports, "\n".join(reports[:20]))
         finally:
             if checks.failed:
                 print("--- dovecot log tail ---\n" + dc.tail(60))

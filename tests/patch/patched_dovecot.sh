@@ -20,6 +20,9 @@ if [[ ! -x $prefix/sbin/dovecot || $src/patches/dovecot-2.3-mail-location-colon-
     --without-stemmer --without-textcat --without-lucene --without-solr --without-ldap \
     --without-gssapi --without-sql --without-lua >"$work/configure.log" 2>&1 \
     || { tail -30 "$work/configure.log"; exit 1; }
+  # Debian's fix for CVE-2025-59031 drops decode2text.sh from Makefile.am but its
+  # Makefile.in still lists it; an empty stand-in lets the fts plugin build.
+  [[ -e src/plugins/fts/decode2text.sh ]] || : > src/plugins/fts/decode2text.sh
   make -j"$(nproc)" >"$work/make.log" 2>&1 || { tail -40 "$work/make.log"; exit 1; }
   make -C src/lib-storage test-mailbox-list >>"$work/make.log" 2>&1
   make install >"$work/install.log" 2>&1 || { tail -30 "$work/install.log"; exit 1; }

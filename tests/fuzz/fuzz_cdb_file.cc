@@ -1,0 +1,56 @@
+// Random bytes as a store file: open, look up, scan (both hash variants), as the drivers do.
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+#include "cdb_file.h"
+#include "vmailmgr_format.h"
+#include "vpopmail_format.h"
+
+namespace {
+
+std::string scratch_path()
+{
+    char tmpl[] = "/tmp/vstore-fuzz-cdb-XXXXXX";
+    int fd = mkstemp(tmpl);
+    if (fd >= 0)
+        close(fd);
+    return tmpl;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const std::string path = scratch_path();
+    FILE *f = fopen(path.c_str(), "wb");
+    if (f == nullptr)
+        return 0;
+    fwrite(data, 1, size, f);
+    fclose(f);
+    bool missing;
+    std::string error;
+    auto cdb = vstore::CdbFile::open(path, &missing, &error);
+    if (cdb == nullptr) {
+        if (error.empty())
+            __builtin_trap();
+        return 0;
+    }
+    for (const char *key : {"alice", "postmaster", "!example.com-", "j\xc3\xb6hn", ""}) {
+        auto hit = cdb->find(key);
+        if (hit.status == vstore::CdbFile::Status::Found) {
+            std::string err;
+            (void)vstore::vpopmail::parse_vpasswd_value(hit.value, &err);
+            (void)vstore::vmailmgr::decode_record(hit.value, vstore::vmailmgr::Limits(), &err);
+        }
+        (void)cdb->find_signed_char_hash(key);
+    }
+    unsigned pos = 0;
+    std::string_view k, v;
+    for (int n = 0; n < 4096 && cdb->next(&pos, &k, &v) > 0; n++)
+        (void)cdb->find(k);
+    return 0;
+}
