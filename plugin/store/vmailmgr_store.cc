@@ -14,6 +14,22 @@ namespace {
 
 constexpr size_t kMaxControlFile = 16 * 1024 * 1024;
 
+// Only names a Unix account can have go to getpwnam(): NSS modules (nss-systemd) build file
+// paths from the name they are given, and no base user has any other kind of name.
+bool is_portable_user_name(std::string_view name)
+{
+    if (name.empty() || name.size() > 32 || name[0] == '-')
+        return false;
+    for (size_t i = 0; i < name.size(); i++) {
+        char c = name[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                  c == '_' || c == '-' || (c == '$' && i == name.size() - 1);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
 bool has_high_byte(std::string_view s)
 {
     for (char c : s)
@@ -118,7 +134,7 @@ Outcome VmailmgrStore::resolve_base(const std::string &prefixed, VmailmgrAccount
     size_t end = prefixed.size();
     for (;;) {
         const std::string candidate = prefixed.substr(0, end);
-        if (!candidate.empty()) {
+        if (is_portable_user_name(candidate)) {
             auto base = settings_.lookup_base_user(candidate);
             if (base) {
                 out->base = std::move(*base);

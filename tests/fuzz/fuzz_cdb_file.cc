@@ -1,9 +1,9 @@
 // Random bytes as a store file: open, look up, scan (both hash variants), as the drivers do.
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <string>
 
 #include "cdb_file.h"
@@ -12,25 +12,21 @@
 
 namespace {
 
-std::string scratch_path()
+// An in-memory file, reopened by path the way the drivers open a store.
+int scratch_fd()
 {
-    char tmpl[] = "/tmp/vstore-fuzz-cdb-XXXXXX";
-    int fd = mkstemp(tmpl);
-    if (fd >= 0)
-        close(fd);
-    return tmpl;
+    static int fd = memfd_create("vstore-fuzz-cdb", MFD_CLOEXEC);
+    return fd;
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const std::string path = scratch_path();
-    FILE *f = fopen(path.c_str(), "wb");
-    if (f == nullptr)
+    static const std::string path = "/proc/self/fd/" + std::to_string(scratch_fd());
+    const int fd = scratch_fd();
+    if (fd < 0 || ftruncate(fd, 0) < 0 || pwrite(fd, data, size, 0) != static_cast<ssize_t>(size))
         return 0;
-    fwrite(data, 1, size, f);
-    fclose(f);
     bool missing;
     std::string error;
     auto cdb = vstore::CdbFile::open(path, &missing, &error);

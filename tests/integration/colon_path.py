@@ -42,4 +42,6 @@ def run_maildir_h(work, module_dir, vmailmgr_args, prefix=None):
     on_disk = deliver_to_bob("colon path check")
     with Dovecot(work, module_dir, config(vmailmgr_args), prefix=prefix) as dc:
         ok, detail, exists = imap_login(dc.imap_port, "bob.smith@example.org", "B0b-second")
+        dc.wait_for_log("imap(bob.smith@example.org)")
+        dc.wait_for_log("Disconnected", timeout=5)
         return ok and exists == on_disk, exists, on_disk, detail, dc.log_text()

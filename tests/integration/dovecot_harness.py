@@ -73,10 +73,11 @@ class Dovecot:
     """prefix: None for the system's Dovecot; else the --prefix of another build (a patched
     one), whose own auth module dir gets this build's module copied in."""
 
-    def __init__(self, work, module_dir, db_config, first_valid_uid=80, prefix=None):
+    def __init__(self, work, module_dir, db_config, first_valid_uid=80, prefix=None, strace=None):
         self.work = os.path.abspath(work)
         self.module_dir = os.path.abspath(module_dir)
         self.prefix = prefix
+        self.strace = strace  # file to write an strace -f of every file syscall to
         self.dovecot = os.path.join(prefix, "sbin/dovecot") if prefix else DOVECOT
         self.doveadm_bin = os.path.join(prefix, "bin/doveadm") if prefix else DOVEADM
         self.imap_port = free_port()
@@ -118,8 +119,9 @@ class Dovecot:
                     shutil.copy2(src, dst)
             cmd = [self.dovecot, "-F", "-c", self.conf]
         else:
+            tracer = f"strace -f -qq -e trace=%file -s 20000 -o {self.strace} " if self.strace else ""
             script = (f"mount --bind {self.module_dir} {AUTH_MODULE_DIR} && "
-                      f"exec {DOVECOT} -F -c {self.conf}")
+                      f"exec {tracer}{DOVECOT} -F -c {self.conf}")
             cmd = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]
         self.proc = subprocess.Popen(cmd, env=self.env,
                                      stdout=subprocess.DEVNULL, stderr=open(self.log + ".stderr", "w"),
@@ -175,6 +177,15 @@ class Dovecot:
                 text += f.read()
         return [l for l in text.splitlines()
                 if "AddressSanitizer" in l or "runtime error:" in l or "LeakSanitizer" in l]
+
+    def wait_for_log(self, needle, timeout=10):
+        """Dovecot's log process writes asynchronously: wait until needle shows up."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if os.path.exists(self.log) and needle in self.log_text():
+                return True
+            time.sleep(0.1)
+        return False
 
     def log_text(self):
         with open(self.log, errors="replace") as f:

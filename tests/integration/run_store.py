@@ -12,7 +12,7 @@ from checks import Checks  # noqa: E402
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--store", required=True, choices=["vpopmail", "vmailmgr"])
+    p.add_argument("--store", required=True, choices=["vpopmail", "vmailmgr", "faults", "hostile", "rewrite"])
     p.add_argument("--module-dir", required=True)
     p.add_argument("--fixtures", required=True)
     p.add_argument("--source", required=True)
@@ -26,10 +26,8 @@ def main():
         print(f"fixtures not found at {args.fixtures}")
         sys.exit(1)
     checks = Checks(f"integration {args.store}")
-    if args.store == "vpopmail":
-        import vpopmail_suite as suite
-    else:
-        import vmailmgr_suite as suite
+    import importlib
+    suite = importlib.import_module(f"{args.store}_suite")
     suite.run(args, checks)
     checks.finish()
 

@@ -1,0 +1,185 @@
+"""Store faults against a real Dovecot: each must be a temporary failure with a specific log
+line, and the auth process must go on serving other domains. Also proves the privilege notes
+in README: the vpopmail run uses auth workers running as the store's owner, not root."""
+
+import os
+import random
+import shutil
+import subprocess
+
+from dovecot_harness import Dovecot
+
+ROOT = "/srv/vstore-fixtures"
+VP_ARGS = f"vpopmail_dir={ROOT}/vpopmail qmail_dir={ROOT}/qmail webmail_ips=127.0.0.1"
+VM_ARGS = f"qmail_dir={ROOT}/vm-qmail config_dir={ROOT}/vm-etc"
+
+
+def config(driver, args, worker_user=None):
+    worker = f"service auth-worker {{\n  user = {worker_user}\n}}\n" if worker_user else ""
+    return f"""
+{worker}passdb {{
+  driver = {driver}
+  args = {args}
+}}
+userdb {{
+  driver = {driver}
+  args = {args}
+}}
+"""
+
+
+def garbage(n):
+    return random.Random(20261122).randbytes(n)
+
+
+def file_faults(path, owner):
+    """(name, apply) pairs for a store file; each apply() damages path."""
+    size = os.path.getsize(path)
+    orig = open(path, "rb").read()
+
+    def write(data):
+        def apply():
+            with open(path, "wb") as f:
+                f.write(data)
+            shutil.chown(path, *owner)
+        return apply
+
+    def unreadable():
+        os.chmod(path, 0)
+
+    def missing():
+        os.unlink(path)
+
+    def directory():
+        os.unlink(path)
+        os.mkdir(path)
+
+    return [
+        ("zero-length", write(b""), "truncated: 0 bytes"),
+        ("truncated below the header", write(orig[:1000]), "truncated: 1000 bytes"),
+        ("truncated inside the records", write(orig[:2048 + (size - 2048) // 3]), "is corrupt"),
+        ("garbage", write(garbage(size)), "is corrupt"),
+        ("unreadable (mode 000)", unreadable, "Permission denied"),
+        ("missing", missing, "No such file or directory"),
+        ("directory instead of file", directory, "is not a regular file"),
+    ]
+
+
+def run_faults(dc, checks, table, store, faults, victim, healthy, restore, skip=()):
+    for name, apply, needle in faults:
+        if name in skip:
+            continue
+        apply()
+        try:
+            mark = len(dc.log_text())
+            result, out = dc.auth_test(victim[0], victim[1], "imap", "127.0.0.2")
+            rc, _f, uout = dc.user(victim[0])
+            dc.wait_for_log(needle, timeout=5)
+            log = dc.log_text()[mark:]
+            line = next((l for l in log.splitlines() if "store fault" in l), "")
+            ok_other, _ = dc.auth_test(healthy[0], healthy[1], "imap", "127.0.0.2")
+            table.append((store, name, result, f"doveadm user exit {rc}", line.split("store fault (temporary failure): ", 1)[-1][:120]))
+            checks.check(f"{store} {name}: auth test is a temporary failure", result == "tempfail", out)
+            checks.check(f"{store} {name}: userdb lookup is a temporary failure (exit 75)", rc == 75, uout)
+            checks.check(f"{store} {name}: the log names the fault", needle in log and "store fault" in log,
+                         log[-2000:])
+            checks.check(f"{store} {name}: other domains still log in", ok_other == "ok")
+        finally:
+            restore()
+
+
+def vpopmail_faults(args, checks, table):
+    subprocess.run(["bash", os.path.join(args.fixtures, "vpopmail", "install.sh")], check=True,
+                   stdout=subprocess.DEVNULL)
+    dom = f"{ROOT}/vpopmail/domains/example.net"
+    cdb = f"{dom}/vpasswd.cdb"
+    saved = open(cdb, "rb").read()
+
+    def restore():
+        if os.path.exists(f"{dom}.away"):
+            os.rename(f"{dom}.away", dom)
+        if os.path.exists(f"{ROOT}/qmail/users/cdb.away"):
+            os.rename(f"{ROOT}/qmail/users/cdb.away", f"{ROOT}/qmail/users/cdb")
+        if os.path.exists(f"{dom}/vpasswd.away"):
+            os.rename(f"{dom}/vpasswd.away", f"{dom}/vpasswd")
+        if os.path.isdir(cdb) and not os.path.islink(cdb):
+            os.rmdir(cdb)
+        with open(cdb, "wb") as f:
+            f.write(saved)
+        shutil.chown(cdb, "vpopmail", "vchkpw")
+        os.chmod(cdb, 0o600)
+
+    faults = file_faults(cdb, ("vpopmail", "vchkpw"))
+    # a missing vpasswd.cdb alone falls back to the text vpasswd: remove both
+    faults = [(n, (lambda a=a: (a(), os.rename(f"{dom}/vpasswd", f"{dom}/vpasswd.away"))) if n == "missing" else a, nd)
+              for n, a, nd in faults]
+    faults += [
+        ("missing users/cdb", lambda: os.rename(f"{ROOT}/qmail/users/cdb", f"{ROOT}/qmail/users/cdb.away"),
+         "run qmail-newu"),
+        ("domain directory vanished", lambda: os.rename(dom, f"{dom}.away"), "has no readable user store"),
+    ]
+    # Auth workers as the store's owner (not root): mode 000 is then really unreadable.
+    with Dovecot(args.work + "-faults-vpopmail", args.module_dir, config("vpopmail", VP_ARGS, "vpopmail")) as dc:
+        ok, out = dc.auth_test("rita@example.net", "Rita-net-1", "imap", "127.0.0.2")
+        checks.check("auth workers running as vpopmail (not root) read the store", ok == "ok", out)
+        healthy = ("alice@example.com", "Alice-pw1")
+        # users/cdb faults also hit the healthy domain: check those separately
+        run_faults(dc, checks, table, "vpopmail", faults[:-2], ("rita@example.net", "Rita-net-1"), healthy, restore)
+        for name, apply, needle in faults[-2:]:
+            apply()
+            try:
+                mark = len(dc.log_text())
+                result, out = dc.auth_test("rita@example.net", "Rita-net-1", "imap", "127.0.0.2")
+                dc.wait_for_log(needle, timeout=5)
+                log = dc.log_text()[mark:]
+                line = next((l for l in log.splitlines() if "store fault" in l), "")
+                table.append(("vpopmail", name, result, "", line.split("store fault (temporary failure): ", 1)[-1][:120]))
+                checks.check(f"vpopmail {name}: temporary failure", result == "tempfail", out)
+                checks.check(f"vpopmail {name}: the log names the fault", needle in log, log[-2000:])
+                if name != "missing users/cdb":
+                    ok_other, _ = dc.auth_test(*healthy, "imap", "127.0.0.2")
+                    checks.check(f"vpopmail {name}: other domains still log in", ok_other == "ok")
+            finally:
+                restore()
+        ok, _ = dc.auth_test("rita@example.net", "Rita-net-1", "imap", "127.0.0.2")
+        checks.check("vpopmail: after the faults are repaired the user logs in again (no restart)", ok == "ok")
+
+
+def vmailmgr_faults(args, checks, table):
+    subprocess.run(["bash", os.path.join(args.fixtures, "vmailmgr", "install.sh")], check=True,
+                   stdout=subprocess.DEVNULL)
+    home = f"{ROOT}/vmailmgr/exnet"
+    cdb = f"{home}/passwd.cdb"
+    saved = open(cdb, "rb").read()
+
+    def restore():
+        if os.path.isdir(cdb) and not os.path.islink(cdb):
+            os.rmdir(cdb)
+        if os.path.exists(home + ".away"):
+            os.rename(home + ".away", home)
+        with open(cdb, "wb") as f:
+            f.write(saved)
+        shutil.chown(cdb, "exnet", "exnet")
+        os.chmod(cdb, 0o600)
+
+    faults = file_faults(cdb, ("exnet", "exnet"))
+    faults.append(("base user's home vanished", lambda: os.rename(home, home + ".away"), "No such file or directory"))
+    with Dovecot(args.work + "-faults-vmailmgr", args.module_dir, config("vmailmgr", VM_ARGS)) as dc:
+        # workers run as root here (stock settings): root reads mode 000, so that case is
+        # covered by the vpopmail run with a dedicated worker user
+        run_faults(dc, checks, table, "vmailmgr", faults, ("ned@example.net", "Ned-md5crypt"),
+                   ("alice@example.org", "Alice-Pass-1"), restore, skip=("unreadable (mode 000)",))
+
+
+def run(args, checks):
+    table = []
+    try:
+        vpopmail_faults(args, checks, table)
+        vmailmgr_faults(args, checks, table)
+    finally:
+        for store in ("vpopmail", "vmailmgr"):
+            subprocess.run(["bash", os.path.join(args.fixtures, store, "install.sh")], check=True,
+                           stdout=subprocess.DEVNULL)
+    print("\nstore | fault | auth test | userdb | logged reason")
+    for row in table:
+        print(" | ".join(row))
