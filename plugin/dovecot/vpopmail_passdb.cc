@@ -1,4 +1,7 @@
 // passdb driver "vpopmail": thin glue between Dovecot and vstore::VpopmailStore.
+#include <cstring>
+#include <ctime>
+
 #include "drivers.h"
 #include "glue.h"
 #include "vpopmail_store.h"
@@ -28,6 +31,21 @@ vstore::Outcome lookup_allowed(struct auth_request *r, vstore::VpopmailAccount *
         o = vstore::Outcome::fail(vstore::Verdict::Disabled, "the account has no password");
     glue::log_outcome(r, kDriver, o);
     return o;
+}
+
+// What vchkpw does after a login, so that vdeloldusers and qmailadmin keep working. Never
+// fails the login: a failure is only logged.
+void write_lastauth(struct auth_request *r, const vstore::VpopmailAccount &account)
+{
+    const vstore::VpopmailStore &store = store_of(r);
+    if (!store.settings().lastauth || strcmp(compat::request_service(r), "doveadm") == 0)
+        return;
+    bool written = false;
+    vstore::Outcome o = store.touch_lastauth(account, compat::request_remote_ip(r), time(nullptr), &written);
+    if (!o.is_ok())
+        compat::log_warning(r, std::string(kDriver) + ": cannot update lastauth: " + o.reason);
+    else if (written)
+        compat::log_debug(r, std::string(kDriver) + ": updated " + account.pw.dir + "/lastauth");
 }
 
 void vpopmail_verify_plain(struct auth_request *r, const char *password,
@@ -66,6 +84,7 @@ void vpopmail_verify_plain(struct auth_request *r, const char *password,
         if (!o.is_ok())
             return glue::to_passdb_result(o.verdict);
         compat::set_field(r, "user", account.canonical_name());
+        write_lastauth(r, account);
         return PASSDB_RESULT_OK;
     });
     callback(result, r);

@@ -55,4 +55,23 @@ bool parse_yes_no(const std::string &key, const std::string &value, bool *out, s
     return false;
 }
 
+bool parse_seconds(const std::string &key, const std::string &value, unsigned *out, std::string *error)
+{
+    unsigned long long v = 0;
+    size_t i = 0;
+    for (; i < value.size() && value[i] >= '0' && value[i] <= '9'; i++) {
+        v = v * 10 + static_cast<unsigned>(value[i] - '0');
+        if (v > 100000000ULL)
+            break;
+    }
+    std::string unit = value.substr(i);
+    unsigned long long mult = unit.empty() || unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : 0;
+    if (i == 0 || mult == 0 || v * mult > 100000000ULL) {
+        *error = "argument '" + key + "' must be a number of seconds (or with s, m, h), not '" + value + "'";
+        return false;
+    }
+    *out = static_cast<unsigned>(v * mult);
+    return true;
+}
+
 }  // namespace vstore

@@ -1,8 +1,12 @@
 #include "vpopmail_store.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "driver_args.h"
@@ -57,7 +61,8 @@ bool IpAddress::operator==(const IpAddress &o) const
 bool VpopmailSettings::parse(std::string_view args, VpopmailSettings *out, std::string *error)
 {
     DriverArgs a = parse_driver_args(args, {"vpopmail_dir", "qmail_dir", "default_domain",
-                                            "webmail_ips", "clear_password", "blocking"});
+                                            "webmail_ips", "clear_password", "blocking",
+                                            "lastauth", "lastauth_interval"});
     if (!a.ok()) {
         *error = a.error;
         return false;
@@ -98,6 +103,11 @@ bool VpopmailSettings::parse(std::string_view args, VpopmailSettings *out, std::
     }
     s.clear_prefer = clear == "prefer";
     if (a.has("blocking") && !parse_yes_no("blocking", a.get("blocking"), &s.blocking, error))
+        return false;
+    if (a.has("lastauth") && !parse_yes_no("lastauth", a.get("lastauth"), &s.lastauth, error))
+        return false;
+    if (a.has("lastauth_interval") &&
+        !parse_seconds("lastauth_interval", a.get("lastauth_interval"), &s.lastauth_interval, error))
         return false;
     *out = std::move(s);
     return true;
@@ -257,6 +267,39 @@ Outcome VpopmailStore::check_service(const VpopmailAccount &account, std::string
     return Outcome::fail(Verdict::Disabled,
                          *why + " (user flags " + vpopmail::flags_to_string(account.pw.flags) +
                              ", domain limits " + vpopmail::flags_to_string(account.limits_mask) + ")");
+}
+
+Outcome VpopmailStore::touch_lastauth(const VpopmailAccount &account, std::string_view remote_ip,
+                                      time_t now, bool *written) const
+{
+    *written = false;
+    if (account.pw.dir.empty())
+        return Outcome::fail(Verdict::StoreFault, "no user directory to write lastauth in");
+    const std::string path = join_path(account.pw.dir, "lastauth");
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0 && settings_.lastauth_interval > 0 &&
+        st.st_mtime <= now && now - st.st_mtime < static_cast<time_t>(settings_.lastauth_interval))
+        return Outcome::ok();
+    const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd)
+        return Outcome::fail(Verdict::StoreFault, errno_message("open", tmp, errno));
+    std::string failure;
+    const std::string content(remote_ip);
+    if (::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()))
+        failure = errno_message("write", tmp, errno);
+    else if (::fchown(fd.get(), account.domain.uid, account.domain.gid) < 0 && errno != EPERM)
+        failure = errno_message("fchown", tmp, errno);
+    else if (::close(fd.release()) < 0)
+        failure = errno_message("close", tmp, errno);
+    else if (::rename(tmp.c_str(), path.c_str()) < 0)
+        failure = errno_message("rename", path, errno);
+    if (!failure.empty()) {
+        ::unlink(tmp.c_str());
+        return Outcome::fail(Verdict::StoreFault, failure);
+    }
+    *written = true;
+    return Outcome::ok();
 }
 
 bool VpopmailStore::Iterator::open_domain(size_t index, std::string *error)

@@ -32,6 +32,8 @@ struct VpopmailSettings {
     std::vector<IpAddress> webmail_ips;
     bool clear_prefer = false;   // clear_password=prefer
     bool blocking = true;
+    bool lastauth = true;           // write <user dir>/lastauth after a login, as vchkpw
+    unsigned lastauth_interval = 60;  // seconds: skip the write if lastauth is younger
 
     // Parses driver args; returns false with *error naming the bad key or value.
     static bool parse(std::string_view args, VpopmailSettings *out, std::string *error);
@@ -61,6 +63,13 @@ public:
     // Whether the account may use `service` from `remote_ip` (flags and domain limits).
     Outcome check_service(const VpopmailAccount &account, std::string_view service,
                           std::string_view remote_ip) const;
+
+    // vchkpw's vset_lastauth: <user dir>/lastauth holds the client's address and its mtime is
+    // the login time (vdeloldusers and qmailadmin read it). Written with a temporary file and
+    // rename(), owned by the domain's uid/gid. Returns ok with *written = false when the file
+    // is younger than lastauth_interval; a failure is reported, never thrown.
+    Outcome touch_lastauth(const VpopmailAccount &account, std::string_view remote_ip, time_t now,
+                           bool *written) const;
 
     // Every user of every real domain as user@domain (alias domains are skipped: their
     // users are the real domain's). Not restartable; one iterator per listing.

@@ -81,3 +81,34 @@ TEST(IpAddress, V4MappedEqualsV4)
     EXPECT_TRUE(a == b);
     EXPECT_FALSE(a == c);
 }
+
+TEST(DriverArgs, Seconds)
+{
+    unsigned v = 0;
+    std::string err;
+    ASSERT_TRUE(parse_seconds("k", "90", &v, &err));
+    EXPECT_EQ(v, 90u);
+    ASSERT_TRUE(parse_seconds("k", "5m", &v, &err));
+    EXPECT_EQ(v, 300u);
+    ASSERT_TRUE(parse_seconds("k", "1h", &v, &err));
+    EXPECT_EQ(v, 3600u);
+    ASSERT_TRUE(parse_seconds("k", "0", &v, &err));
+    EXPECT_EQ(v, 0u);
+    EXPECT_FALSE(parse_seconds("k", "", &v, &err));
+    EXPECT_FALSE(parse_seconds("k", "5d", &v, &err));
+    EXPECT_FALSE(parse_seconds("k", "m", &v, &err));
+    EXPECT_FALSE(parse_seconds("k", "99999999999", &v, &err));
+}
+
+TEST(VpopmailSettings, Lastauth)
+{
+    VpopmailSettings s;
+    std::string err;
+    ASSERT_TRUE(VpopmailSettings::parse("vpopmail_dir=/vp", &s, &err));
+    EXPECT_TRUE(s.lastauth);
+    EXPECT_EQ(s.lastauth_interval, 60u);
+    ASSERT_TRUE(VpopmailSettings::parse("lastauth=no lastauth_interval=5m", &s, &err)) << err;
+    EXPECT_FALSE(s.lastauth);
+    EXPECT_EQ(s.lastauth_interval, 300u);
+    EXPECT_FALSE(VpopmailSettings::parse("lastauth_interval=soon", &s, &err));
+}

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <ctime>
 
 #include "test_support.h"
 #include "vpopmail_store.h"
@@ -221,4 +222,39 @@ TEST_F(VpopmailStoreTest, IteratesRealDomainsOnly)
                                          "dave@ex.org",    "tina@text.org",  "tom@text.org",
                                          "victor@lim.org", "wendy@lim.org"};
     EXPECT_EQ(users, expected);
+}
+
+TEST_F(VpopmailStoreTest, LastauthIsWrittenLikeVchkpw)
+{
+    VpopmailStore store(settings);
+    VpopmailAccount a;
+    ASSERT_TRUE(store.lookup("alice@ex.org", &a).is_ok());
+    testsupport::make_dirs(a.pw.dir);
+    bool written = false;
+    Outcome o = store.touch_lastauth(a, "192.0.2.7", time(nullptr), &written);
+    ASSERT_TRUE(o.is_ok()) << o.reason;
+    EXPECT_TRUE(written);
+    ReadResult r = read_file(a.pw.dir + "/lastauth", 100);
+    EXPECT_EQ(r.content, "192.0.2.7");  // no newline, as vchkpw
+    struct stat st;
+    ASSERT_EQ(::stat((a.pw.dir + "/lastauth").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    if (geteuid() == 0) {
+        EXPECT_EQ(st.st_uid, 89u);
+        EXPECT_EQ(st.st_gid, 89u);
+    }
+    // younger than lastauth_interval (60 s): not rewritten
+    EXPECT_TRUE(store.touch_lastauth(a, "192.0.2.8", time(nullptr), &written).is_ok());
+    EXPECT_FALSE(written);
+    EXPECT_EQ(read_file(a.pw.dir + "/lastauth", 100).content, "192.0.2.7");
+    // older: rewritten
+    EXPECT_TRUE(store.touch_lastauth(a, "192.0.2.8", time(nullptr) + 61, &written).is_ok());
+    EXPECT_TRUE(written);
+    EXPECT_EQ(read_file(a.pw.dir + "/lastauth", 100).content, "192.0.2.8");
+    // a missing user directory is a reported failure, not an exception
+    ASSERT_TRUE(store.lookup("carol@ex.org", &a).is_ok());
+    o = store.touch_lastauth(a, "192.0.2.9", time(nullptr), &written);
+    EXPECT_FALSE(o.is_ok());
+    EXPECT_FALSE(written);
+    EXPECT_NE(o.reason.find("No such file"), std::string::npos) << o.reason;
 }
