@@ -8,6 +8,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "change_watcher.h"
 #include "file_util.h"
 
 namespace vstore {
@@ -60,12 +61,23 @@ public:
         std::string error;              // set on any other failure
     };
 
-    explicit CdbCache(size_t max_entries = 512) : max_entries_(max_entries) {}
+    // With a watcher, an entry checked in the watcher's current epoch is reused without a
+    // stat(); without one, every get() stats the file.
+    explicit CdbCache(ChangeWatcher *watcher = nullptr, size_t max_entries = 4096)
+        : watcher_(watcher), max_entries_(max_entries)
+    {
+    }
     Result get(const std::string &path);
 
 private:
+    struct Entry {
+        std::shared_ptr<CdbFile> file;  // null: the file was missing
+        uint64_t epoch = 0;
+        bool watched = false;
+    };
+    ChangeWatcher *watcher_;
     size_t max_entries_;
-    std::unordered_map<std::string, std::shared_ptr<CdbFile>> files_;
+    std::unordered_map<std::string, Entry> files_;
 };
 
 // cdb's hash over bytes taken as unsigned char (the standard) or as signed char.

@@ -6,6 +6,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "change_watcher.h"
 #include "file_util.h"
 
 namespace vstore {
@@ -18,8 +19,8 @@ public:
         std::string error;
     };
 
-    TextFileCache(size_t max_bytes, size_t max_entries = 512)
-        : max_bytes_(max_bytes), max_entries_(max_entries)
+    TextFileCache(size_t max_bytes, ChangeWatcher *watcher = nullptr, size_t max_entries = 4096)
+        : max_bytes_(max_bytes), max_entries_(max_entries), watcher_(watcher)
     {
     }
     Result get(const std::string &path);
@@ -27,9 +28,12 @@ public:
 private:
     struct Entry {
         FileStamp stamp;
-        std::shared_ptr<const std::string> content;
+        std::shared_ptr<const std::string> content;  // null: the file was missing
+        uint64_t epoch = 0;
+        bool watched = false;
     };
     size_t max_bytes_, max_entries_;
+    ChangeWatcher *watcher_;
     std::unordered_map<std::string, Entry> files_;
 };
 

@@ -87,8 +87,54 @@ bool VmailmgrSettings::parse(std::string_view args, VmailmgrSettings *out, std::
 }
 
 VmailmgrStore::VmailmgrStore(VmailmgrSettings settings)
-    : settings_(std::move(settings)), texts_(kMaxControlFile)
+    : settings_(std::move(settings)), cdbs_(&watcher_), texts_(kMaxControlFile, &watcher_)
 {
+}
+
+Outcome VmailmgrStore::refresh_control()
+{
+    std::shared_ptr<const std::string> locals, vdomains;
+    bool missing = false;
+    Outcome o = read_control("locals", &locals, &missing);
+    if (o.is_ok())
+        o = read_control("virtualdomains", &vdomains, &missing);
+    if (!o.is_ok())
+        return o;
+    if (locals != control_.locals_text) {
+        control_.locals.clear();
+        if (locals != nullptr) {
+            size_t pos = 0;
+            while (pos < locals->size()) {
+                size_t nl = locals->find('\n', pos);
+                std::string line = locals->substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+                pos = nl == std::string::npos ? locals->size() : nl + 1;
+                control_.locals.insert(std::move(line));
+            }
+        }
+        control_.locals_text = locals;
+    }
+    if (vdomains != control_.vd_text) {
+        control_.virtualdomains =
+            vdomains != nullptr ? vmailmgr::parse_virtualdomains(*vdomains) : std::map<std::string, std::string>();
+        control_.vd_text = vdomains;
+    }
+    return Outcome::ok();
+}
+
+std::optional<BaseUser> VmailmgrStore::base_user(const std::string &name)
+{
+    const time_t now = time(nullptr);
+    if (!etc_watched_)
+        etc_watched_ = watcher_.watch_parent_of("/etc/passwd");
+    auto it = users_.find(name);
+    if (etc_watched_ && it != users_.end() && it->second.epoch == watcher_.epoch() && now - it->second.when < 60 &&
+        now >= it->second.when)
+        return it->second.user;
+    std::optional<BaseUser> user = settings_.lookup_base_user(name);
+    if (users_.size() >= 10000)
+        users_.clear();
+    users_[name] = CachedUser{user, watcher_.epoch(), now};
+    return user;
 }
 
 std::string VmailmgrStore::global_setting(const std::string &name, const std::string &dflt)
@@ -135,7 +181,7 @@ Outcome VmailmgrStore::resolve_base(const std::string &prefixed, VmailmgrAccount
     for (;;) {
         const std::string candidate = prefixed.substr(0, end);
         if (is_portable_user_name(candidate)) {
-            auto base = settings_.lookup_base_user(candidate);
+            auto base = base_user(candidate);
             if (base) {
                 out->base = std::move(*base);
                 out->virtual_name = end < prefixed.size() ? prefixed.substr(end + 1) : "";
@@ -155,6 +201,7 @@ Outcome VmailmgrStore::resolve_base(const std::string &prefixed, VmailmgrAccount
 Outcome VmailmgrStore::lookup(std::string_view login, std::string_view local_name, VmailmgrAccount *out)
 {
     *out = VmailmgrAccount();
+    watcher_.poll();
     if (login.empty())
         return Outcome::fail(Verdict::InvalidLogin, "empty login");
     for (char c : login)
@@ -183,22 +230,15 @@ Outcome VmailmgrStore::lookup(std::string_view login, std::string_view local_nam
     out->login_name = split.name;
     out->separator = separators.empty() ? 0 : separators[0];
 
-    std::shared_ptr<const std::string> locals, vdomains;
-    bool missing = false;
-    Outcome o = read_control("locals", &locals, &missing);
+    Outcome o = refresh_control();
     if (!o.is_ok())
         return o;
     std::string prefixed = split.name;
-    if (locals == nullptr || !vmailmgr::locals_contains(*locals, domain)) {
-        o = read_control("virtualdomains", &vdomains, &missing);
-        if (!o.is_ok())
-            return o;
-        if (vdomains != nullptr) {
-            auto prefix = vmailmgr::find_virtual_prefix(vmailmgr::parse_virtualdomains(*vdomains), domain);
-            if (prefix) {
-                prefixed = *prefix + "-" + split.name;
-                out->notes.push_back("domain " + out->domain + " -> prefix " + *prefix);
-            }
+    if (control_.locals.count(domain) == 0) {
+        auto prefix = vmailmgr::find_virtual_prefix(control_.virtualdomains, domain);
+        if (prefix) {
+            prefixed = *prefix + "-" + split.name;
+            out->notes.push_back("domain " + out->domain + " -> prefix " + *prefix);
         }
     }
     o = resolve_base(prefixed, out);
@@ -272,6 +312,7 @@ Outcome VmailmgrStore::check_login_allowed(const VmailmgrAccount &a, time_t now)
 std::vector<std::string> VmailmgrStore::list_users(std::string *error)
 {
     std::vector<std::string> users;
+    watcher_.poll();
     std::shared_ptr<const std::string> locals, vdomains;
     bool missing = false;
     Outcome o = read_control("locals", &locals, &missing);
@@ -303,7 +344,7 @@ std::vector<std::string> VmailmgrStore::list_users(std::string *error)
     }
     std::set<std::string> bases_done;
     for (const auto &[domain, prefix] : ordered) {
-        auto base = settings_.lookup_base_user(prefix);
+        auto base = base_user(prefix);
         if (!base || !bases_done.insert(base->name).second)
             continue;
         const std::string path = join_path(base->home, setting(&*base, "password-file", "passwd") + ".cdb");

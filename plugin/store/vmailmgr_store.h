@@ -5,11 +5,16 @@
 
 #include <sys/types.h>
 
+#include <ctime>
+#include <map>
+
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "cdb_file.h"
@@ -84,9 +89,29 @@ private:
     Outcome read_control(const char *name, std::shared_ptr<const std::string> *out, bool *missing);
     Outcome resolve_base(const std::string &prefixed, VmailmgrAccount *out);
 
+    // control/locals and control/virtualdomains, parsed once per version of the files
+    struct Control {
+        std::shared_ptr<const std::string> locals_text, vd_text;
+        std::unordered_set<std::string> locals;
+        std::map<std::string, std::string> virtualdomains;
+    };
+    Outcome refresh_control();
+    // getpwnam() results, kept while /etc does not change (and at most a minute, for
+    // NSS sources other than files)
+    std::optional<BaseUser> base_user(const std::string &name);
+    struct CachedUser {
+        std::optional<BaseUser> user;
+        uint64_t epoch;
+        time_t when;
+    };
+
     VmailmgrSettings settings_;
+    ChangeWatcher watcher_;
     CdbCache cdbs_;
     TextFileCache texts_;
+    Control control_;
+    std::unordered_map<std::string, CachedUser> users_;
+    bool etc_watched_ = false;
 };
 
 }  // namespace vstore

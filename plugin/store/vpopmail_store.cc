@@ -114,7 +114,7 @@ bool VpopmailSettings::parse(std::string_view args, VpopmailSettings *out, std::
 }
 
 VpopmailStore::VpopmailStore(VpopmailSettings settings)
-    : settings_(std::move(settings)), texts_(kMaxTextFile)
+    : settings_(std::move(settings)), cdbs_(&watcher_), texts_(kMaxTextFile, &watcher_)
 {
 }
 
@@ -225,6 +225,7 @@ Outcome VpopmailStore::read_limits(const AssignRecord &domain, uint32_t *mask)
 Outcome VpopmailStore::lookup(std::string_view login, VpopmailAccount *out)
 {
     *out = VpopmailAccount();
+    watcher_.poll();
     vpopmail::ParsedLogin parsed = vpopmail::parse_login(login);
     if (!parsed.ok)
         return Outcome::fail(Verdict::InvalidLogin, parsed.error);
@@ -333,6 +334,7 @@ VpopmailStore::Iterator::Step VpopmailStore::Iterator::next(std::string *name, s
 {
     if (!started_) {
         started_ = true;
+        store_.watcher_.poll();
         CdbCache::Result c = store_.cdbs_.get(store_.assign_path());
         if (c.file == nullptr) {
             *error = "cannot open qmail's assign database: " + c.error;

@@ -103,6 +103,7 @@ private:
     std::string assign_path() const;
 
     VpopmailSettings settings_;
+    ChangeWatcher watcher_;
     CdbCache cdbs_;
     TextFileCache texts_;
 };

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <filesystem>
+
 #include "cdb_file.h"
 #include "test_support.h"
 
@@ -146,4 +148,48 @@ TEST(CdbCache, SeesAFileReplacedByRename)
     auto r3 = cache.get(dir / "a.cdb");
     EXPECT_EQ(r3.file, nullptr);
     EXPECT_TRUE(r3.missing);
+}
+
+TEST(CdbCacheWithWatcher, ReusesCheckedEntriesAndSeesEveryKindOfChange)
+{
+    TempDir dir;
+    ChangeWatcher watcher;
+    ASSERT_TRUE(watcher.enabled());
+    CdbCache cache(&watcher);
+    const std::string path = dir / "d/a.cdb";
+    testsupport::make_dirs(dir / "d");
+
+    watcher.poll();
+    EXPECT_TRUE(cache.get(path).missing);  // missing, and remembered as missing
+    testsupport::write_cdb(path, {{"alice", "v1"}});
+    watcher.poll();
+    auto r = cache.get(path);
+    ASSERT_NE(r.file, nullptr) << r.error;  // created: seen
+    EXPECT_EQ(r.file->find("alice").value, "v1");
+
+    watcher.poll();
+    EXPECT_EQ(cache.get(path).file, r.file);  // nothing happened: same mapping, no reopen
+
+    testsupport::write_cdb(path, {{"alice", "v2"}});  // tmp + rename
+    watcher.poll();
+    EXPECT_EQ(cache.get(path).file->find("alice").value, "v2");
+
+    // the whole directory moves away, then a new one appears under the old name
+    std::filesystem::rename(dir / "d", dir / "d.away");
+    watcher.poll();
+    EXPECT_TRUE(cache.get(path).missing);
+    testsupport::make_dirs(dir / "d");
+    testsupport::write_cdb(path, {{"alice", "v3"}});
+    watcher.poll();
+    auto r3 = cache.get(path);
+    ASSERT_NE(r3.file, nullptr) << r3.error;
+    EXPECT_EQ(r3.file->find("alice").value, "v3");
+
+    // a directory that did not exist yet: its parent's events announce it
+    const std::string later = dir / "later/b.cdb";
+    watcher.poll();
+    EXPECT_TRUE(cache.get(later).missing);
+    testsupport::write_cdb(later, {{"bob", "b"}});
+    watcher.poll();
+    ASSERT_NE(cache.get(later).file, nullptr);
 }
