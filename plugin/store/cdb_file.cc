@@ -181,12 +181,14 @@ CdbCache::Result CdbCache::get(const std::string &path)
         it->second.epoch == watcher_->epoch()) {
         r.file = it->second.file;
         r.missing = r.file == nullptr;
+        r.watched = true;
         if (r.missing)
             r.error = "stat(" + path + ") failed: No such file or directory";
         return r;
     }
     // Watch before looking, so that a change right after the stat() is not missed.
     const bool watched = watcher_ != nullptr && watcher_->watch_parent_of(path);
+    r.watched = watched;
     const uint64_t epoch = watcher_ != nullptr ? watcher_->epoch() : 0;
     struct stat st;
     if (::stat(path.c_str(), &st) < 0) {

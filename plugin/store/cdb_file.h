@@ -59,6 +59,7 @@ public:
         std::shared_ptr<CdbFile> file;  // null unless opened
         bool missing = false;           // ENOENT
         std::string error;              // set on any other failure
+        bool watched = false;           // the watcher will announce a change of this result
     };
 
     // With a watcher, an entry checked in the watcher's current epoch is reused without a

@@ -14,11 +14,13 @@ TextFileCache::Result TextFileCache::get(const std::string &path)
         it->second.epoch == watcher_->epoch()) {
         r.content = it->second.content;
         r.missing = r.content == nullptr;
+        r.watched = true;
         if (r.missing)
             r.error = "stat(" + path + ") failed: No such file or directory";
         return r;
     }
     const bool watched = watcher_ != nullptr && watcher_->watch_parent_of(path);
+    r.watched = watched;
     const uint64_t epoch = watcher_ != nullptr ? watcher_->epoch() : 0;
     struct stat st;
     if (::stat(path.c_str(), &st) < 0) {

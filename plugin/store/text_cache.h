@@ -17,6 +17,7 @@ public:
         std::shared_ptr<const std::string> content;  // null unless read
         bool missing = false;
         std::string error;
+        bool watched = false;  // the watcher will announce a change of this result
     };
 
     TextFileCache(size_t max_bytes, ChangeWatcher *watcher = nullptr, size_t max_entries = 4096)

@@ -91,15 +91,22 @@ VmailmgrStore::VmailmgrStore(VmailmgrSettings settings)
 {
 }
 
-Outcome VmailmgrStore::refresh_control()
+// Separators and the control files, re-read only when the watcher reports a change.
+Outcome VmailmgrStore::refresh_globals()
 {
+    if (globals_.cacheable && globals_.epoch == watcher_.epoch())
+        return Outcome::ok();
+    bool watched = true;
+    globals_.separators = settings_.separators ? *settings_.separators : global_setting("separators", "@:", &watched);
     std::shared_ptr<const std::string> locals, vdomains;
     bool missing = false;
-    Outcome o = read_control("locals", &locals, &missing);
+    Outcome o = read_control("locals", &locals, &missing, &watched);
     if (o.is_ok())
-        o = read_control("virtualdomains", &vdomains, &missing);
-    if (!o.is_ok())
+        o = read_control("virtualdomains", &vdomains, &missing, &watched);
+    if (!o.is_ok()) {
+        globals_.cacheable = false;
         return o;
+    }
     if (locals != control_.locals_text) {
         control_.locals.clear();
         if (locals != nullptr) {
@@ -118,6 +125,37 @@ Outcome VmailmgrStore::refresh_control()
             vdomains != nullptr ? vmailmgr::parse_virtualdomains(*vdomains) : std::map<std::string, std::string>();
         control_.vd_text = vdomains;
     }
+    globals_.epoch = watcher_.epoch();
+    globals_.cacheable = watched;
+    return Outcome::ok();
+}
+
+// Where a base user's store is, and the store itself.
+Outcome VmailmgrStore::base_store(const BaseUser &base, std::shared_ptr<CdbFile> *file, const std::string **path)
+{
+    auto it = bases_.find(base.name);
+    if (it != bases_.end() && it->second.cacheable && it->second.epoch == watcher_.epoch() &&
+        it->second.home == base.home) {
+        *file = it->second.file;
+        *path = &it->second.cdb_path;
+        return Outcome::ok();
+    }
+    BaseState st;
+    bool watched = true;
+    st.epoch = watcher_.epoch();
+    st.home = base.home;
+    st.cdb_path = join_path(base.home, setting(&base, "password-file", "passwd", &watched) + ".cdb");
+    CdbCache::Result c = cdbs_.get(st.cdb_path);
+    if (c.file == nullptr)
+        return Outcome::fail(Verdict::StoreFault, "cannot open the user store: " + c.error);
+    st.file = c.file;
+    st.cacheable = watched && c.watched;
+    if (bases_.size() >= 100000)
+        bases_.clear();
+    BaseState &slot = bases_[base.name];
+    slot = std::move(st);
+    *file = slot.file;
+    *path = &slot.cdb_path;
     return Outcome::ok();
 }
 
@@ -137,36 +175,44 @@ std::optional<BaseUser> VmailmgrStore::base_user(const std::string &name)
     return user;
 }
 
-std::string VmailmgrStore::global_setting(const std::string &name, const std::string &dflt)
+std::string VmailmgrStore::global_setting(const std::string &name, const std::string &dflt, bool *watched)
 {
     TextFileCache::Result r = texts_.get(join_path(settings_.config_dir, name));
+    if (watched != nullptr)
+        *watched = *watched && r.watched;
     if (r.content == nullptr)
         return dflt;
     return std::string(trim(first_line(*r.content)));
 }
 
 // Per-base settings: ~base/.vmailmgr/NAME, then <config_dir>/NAME.
-std::string VmailmgrStore::setting(const BaseUser *base, const std::string &name, const std::string &dflt)
+std::string VmailmgrStore::setting(const BaseUser *base, const std::string &name, const std::string &dflt,
+                                   bool *watched)
 {
     if (base != nullptr) {
         TextFileCache::Result r = texts_.get(join_path(base->home, ".vmailmgr/" + name));
+        if (watched != nullptr)
+            *watched = *watched && r.watched;
         if (r.content != nullptr)
             return std::string(trim(first_line(*r.content)));
     }
-    return global_setting(name, dflt);
+    return global_setting(name, dflt, watched);
 }
 
-std::string VmailmgrStore::qmail_dir()
+std::string VmailmgrStore::qmail_dir(bool *watched)
 {
     if (!settings_.qmail_dir.empty())
         return settings_.qmail_dir;
-    return global_setting("qmail-root", "/var/qmail");
+    return global_setting("qmail-root", "/var/qmail", watched);
 }
 
-Outcome VmailmgrStore::read_control(const char *name, std::shared_ptr<const std::string> *out, bool *missing)
+Outcome VmailmgrStore::read_control(const char *name, std::shared_ptr<const std::string> *out, bool *missing,
+                                    bool *watched)
 {
-    const std::string path = join_path(qmail_dir(), std::string("control/") + name);
+    const std::string path = join_path(qmail_dir(watched), std::string("control/") + name);
     TextFileCache::Result r = texts_.get(path);
+    if (watched != nullptr)
+        *watched = *watched && r.watched;
     *missing = r.missing;
     if (r.content == nullptr && !r.missing)
         return Outcome::fail(Verdict::StoreFault, "cannot read " + path + ": " + r.error);
@@ -208,8 +254,10 @@ Outcome VmailmgrStore::lookup(std::string_view login, std::string_view local_nam
         if (c == '\0' || c == '\n' || c == '\r')
             return Outcome::fail(Verdict::InvalidLogin, "login contains NUL, CR or LF");
     const std::string lowered = vmailmgr::ascii_lower(login);
-    const std::string separators = settings_.separators ? *settings_.separators
-                                                        : global_setting("separators", "@:");
+    Outcome o = refresh_globals();
+    if (!o.is_ok())
+        return o;
+    const std::string &separators = globals_.separators;
     vmailmgr::SplitLogin split = vmailmgr::split_login(lowered, separators);
     std::string domain;
     if (split.domain) {
@@ -230,9 +278,6 @@ Outcome VmailmgrStore::lookup(std::string_view login, std::string_view local_nam
     out->login_name = split.name;
     out->separator = separators.empty() ? 0 : separators[0];
 
-    Outcome o = refresh_control();
-    if (!o.is_ok())
-        return o;
     std::string prefixed = split.name;
     if (control_.locals.count(domain) == 0) {
         auto prefix = vmailmgr::find_virtual_prefix(control_.virtualdomains, domain);
@@ -256,14 +301,16 @@ Outcome VmailmgrStore::lookup(std::string_view login, std::string_view local_nam
     if (out->base.home.empty() || out->base.home[0] != '/')
         return Outcome::fail(Verdict::StoreFault, "base user " + out->base.name + " has no absolute home");
 
-    const std::string path = join_path(out->base.home, setting(&out->base, "password-file", "passwd") + ".cdb");
-    CdbCache::Result c = cdbs_.get(path);
-    if (c.file == nullptr)
-        return Outcome::fail(Verdict::StoreFault, "cannot open the user store: " + c.error);
-    CdbFile::Hit hit = c.file->find(out->virtual_name);
+    std::shared_ptr<CdbFile> file;
+    const std::string *path_p = nullptr;
+    o = base_store(out->base, &file, &path_p);
+    if (!o.is_ok())
+        return o;
+    const std::string &path = *path_p;
+    CdbFile::Hit hit = file->find(out->virtual_name);
     if (hit.status == CdbFile::Status::NotFound && has_high_byte(out->virtual_name)) {
         // vmailmgr's writer hashed through a signed char: retry the way it placed the key
-        hit = c.file->find_signed_char_hash(out->virtual_name);
+        hit = file->find_signed_char_hash(out->virtual_name);
         if (hit.status == CdbFile::Status::Found)
             out->notes.push_back("found with vmailmgr's signed-char cdb hash");
     }
@@ -279,7 +326,7 @@ Outcome VmailmgrStore::lookup(std::string_view login, std::string_view local_nam
         const char *names[] = {"default-hardquota", "default-softquota", "default-msgsize",
                                "default-msgcount", "default-expiry"};
         for (size_t i = 0; i < 5; i++) {
-            std::string v = setting(&out->base, names[i], "-");
+            std::string v = setting(&out->base, names[i], "-", nullptr);
             if (!vmailmgr::parse_number(v, fields[i]))
                 return Outcome::fail(Verdict::StoreFault, std::string("setting ") + names[i] + " '" + v + "' is not a number");
         }
@@ -315,9 +362,9 @@ std::vector<std::string> VmailmgrStore::list_users(std::string *error)
     watcher_.poll();
     std::shared_ptr<const std::string> locals, vdomains;
     bool missing = false;
-    Outcome o = read_control("locals", &locals, &missing);
+    Outcome o = read_control("locals", &locals, &missing, nullptr);
     if (o.is_ok())
-        o = read_control("virtualdomains", &vdomains, &missing);
+        o = read_control("virtualdomains", &vdomains, &missing, nullptr);
     if (!o.is_ok()) {
         *error = o.reason;
         return users;
@@ -347,7 +394,7 @@ std::vector<std::string> VmailmgrStore::list_users(std::string *error)
         auto base = base_user(prefix);
         if (!base || !bases_done.insert(base->name).second)
             continue;
-        const std::string path = join_path(base->home, setting(&*base, "password-file", "passwd") + ".cdb");
+        const std::string path = join_path(base->home, setting(&*base, "password-file", "passwd", nullptr) + ".cdb");
         CdbCache::Result c = cdbs_.get(path);
         if (c.file == nullptr) {
             if (c.missing)

@@ -83,10 +83,13 @@ public:
     std::vector<std::string> list_users(std::string *error);
 
 private:
-    std::string setting(const BaseUser *base, const std::string &name, const std::string &dflt);
-    std::string global_setting(const std::string &name, const std::string &dflt);
-    std::string qmail_dir();
-    Outcome read_control(const char *name, std::shared_ptr<const std::string> *out, bool *missing);
+    // *watched (when given) is cleared if a change of the files read would go unnoticed
+    std::string setting(const BaseUser *base, const std::string &name, const std::string &dflt, bool *watched);
+    std::string global_setting(const std::string &name, const std::string &dflt, bool *watched);
+    std::string qmail_dir(bool *watched);
+    Outcome read_control(const char *name, std::shared_ptr<const std::string> *out, bool *missing, bool *watched);
+    Outcome refresh_globals();
+    Outcome base_store(const BaseUser &base, std::shared_ptr<CdbFile> *file, const std::string **path);
     Outcome resolve_base(const std::string &prefixed, VmailmgrAccount *out);
 
     // control/locals and control/virtualdomains, parsed once per version of the files
@@ -95,7 +98,6 @@ private:
         std::unordered_set<std::string> locals;
         std::map<std::string, std::string> virtualdomains;
     };
-    Outcome refresh_control();
     // getpwnam() results, kept while /etc does not change (and at most a minute, for
     // NSS sources other than files)
     std::optional<BaseUser> base_user(const std::string &name);
@@ -110,6 +112,18 @@ private:
     CdbCache cdbs_;
     TextFileCache texts_;
     Control control_;
+    struct Globals {
+        uint64_t epoch = 0;
+        bool cacheable = false;
+        std::string separators;
+    } globals_;
+    struct BaseState {
+        uint64_t epoch = 0;
+        bool cacheable = false;
+        std::string home, cdb_path;
+        std::shared_ptr<CdbFile> file;
+    };
+    std::unordered_map<std::string, BaseState> bases_;
     std::unordered_map<std::string, CachedUser> users_;
     bool etc_watched_ = false;
 };

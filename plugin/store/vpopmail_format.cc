@@ -1,7 +1,6 @@
 #include "vpopmail_format.h"
 
 #include <cstring>
-#include <vector>
 
 namespace vstore::vpopmail {
 
@@ -110,19 +109,19 @@ ParsedLogin parse_login(std::string_view login)
 
 std::optional<AssignRecord> parse_assign_value(std::string_view value, std::string *error)
 {
-    std::vector<std::string_view> fields;
-    size_t pos = 0;
-    while (pos <= value.size() && fields.size() < 6) {
+    std::string_view fields[6];
+    size_t count = 0, pos = 0;
+    while (pos <= value.size() && count < 6) {
         size_t nul = value.find('\0', pos);
         if (nul == std::string_view::npos) {
-            fields.push_back(value.substr(pos));
+            fields[count++] = value.substr(pos);
             break;
         }
-        fields.push_back(value.substr(pos, nul - pos));
+        fields[count++] = value.substr(pos, nul - pos);
         pos = nul + 1;
     }
-    if (fields.size() < 4) {
-        *error = "assign record has " + std::to_string(fields.size()) +
+    if (count < 4) {
+        *error = "assign record has " + std::to_string(count) +
                  " fields, expected realdomain, uid, gid, dir";
         return std::nullopt;
     }

@@ -114,14 +114,14 @@ bool VpopmailSettings::parse(std::string_view args, VpopmailSettings *out, std::
 }
 
 VpopmailStore::VpopmailStore(VpopmailSettings settings)
-    : settings_(std::move(settings)), cdbs_(&watcher_), texts_(kMaxTextFile, &watcher_)
+    : settings_(std::move(settings)),
+      cdbs_(&watcher_),
+      texts_(kMaxTextFile, &watcher_),
+      assign_path_(join_path(settings_.qmail_dir, "users/cdb"))
 {
 }
 
-std::string VpopmailStore::assign_path() const
-{
-    return join_path(settings_.qmail_dir, "users/cdb");
-}
+std::string VpopmailStore::assign_path() const { return assign_path_; }
 
 Outcome VpopmailStore::resolve_default_domain(std::string *domain)
 {
@@ -145,14 +145,25 @@ Outcome VpopmailStore::resolve_default_domain(std::string *domain)
     return Outcome::ok();
 }
 
-Outcome VpopmailStore::lookup_domain(const std::string &domain, AssignRecord *out)
+// Everything a lookup needs from the domain's side: its assign record, its user store and its
+// limits. Reused without touching the files while the watcher reports no change in any of
+// the directories they came from.
+Outcome VpopmailStore::domain_state(const std::string &domain, const DomainState **out)
 {
-    const std::string path = assign_path();
+    auto it = domains_.find(domain);
+    if (it != domains_.end() && it->second.cacheable && it->second.epoch == watcher_.epoch()) {
+        *out = &it->second;
+        return Outcome::ok();
+    }
+    DomainState st;
+    st.epoch = watcher_.epoch();
+    const std::string &path = assign_path_;
     CdbCache::Result c = cdbs_.get(path);
     if (c.file == nullptr)
         return Outcome::fail(Verdict::StoreFault,
                              "cannot open qmail's assign database: " + c.error +
                                  (c.missing ? " (run qmail-newu)" : ""));
+    bool cacheable = c.watched;
     const std::string key = "!" + domain + "-";
     CdbFile::Hit hit = c.file->find(key);
     if (hit.status == CdbFile::Status::Corrupt)
@@ -163,62 +174,74 @@ Outcome VpopmailStore::lookup_domain(const std::string &domain, AssignRecord *ou
     auto rec = vpopmail::parse_assign_value(hit.value, &error);
     if (!rec)
         return Outcome::fail(Verdict::StoreFault, path + ", key " + key + ": " + error);
-    *out = std::move(*rec);
-    return Outcome::ok();
-}
+    st.record = std::move(*rec);
 
-Outcome VpopmailStore::lookup_user(const AssignRecord &domain, const std::string &user,
-                                   VpopmailAccount *out)
-{
-    const std::string cdb_path = join_path(domain.dir, "vpasswd.cdb");
-    CdbCache::Result c = cdbs_.get(cdb_path);
-    std::string value, source = cdb_path;
-    if (c.file != nullptr) {
-        CdbFile::Hit hit = c.file->find(user);
-        if (hit.status == CdbFile::Status::Corrupt)
-            return Outcome::fail(Verdict::StoreFault, cdb_path + " is corrupt (lookup of " + user + ")");
-        if (hit.status == CdbFile::Status::NotFound)
-            return Outcome::fail(Verdict::UserUnknown,
-                                 "user " + user + " is not in " + cdb_path);
-        value.assign(hit.value);
-    } else if (c.missing) {
+    st.cdb_path = join_path(st.record.dir, "vpasswd.cdb");
+    CdbCache::Result u = cdbs_.get(st.cdb_path);
+    cacheable = cacheable && u.watched;
+    if (u.file != nullptr) {
+        st.users = u.file;
+    } else if (u.missing) {
         // vpopmail rebuilds a missing cdb from the text file; we read the text file instead.
-        source = join_path(domain.dir, "vpasswd");
-        TextFileCache::Result t = texts_.get(source);
+        st.text_path = join_path(st.record.dir, "vpasswd");
+        TextFileCache::Result t = texts_.get(st.text_path);
         if (t.content == nullptr)
-            return Outcome::fail(Verdict::StoreFault,
-                                 "domain " + domain.real_domain + " has no readable user store: " +
-                                     c.error + "; " + t.error);
-        auto line = vpopmail::find_vpasswd_line(*t.content, user);
-        if (!line)
-            return Outcome::fail(Verdict::UserUnknown, "user " + user + " is not in " + source);
-        value.assign(*line);
-        out->notes.push_back(cdb_path + " is missing; read the text " + source +
-                             " instead (run vmkpasswd " + domain.real_domain + ")");
+            return Outcome::fail(Verdict::StoreFault, "domain " + st.record.real_domain +
+                                                          " has no readable user store: " + u.error + "; " + t.error);
+        cacheable = cacheable && t.watched;
+        st.users_text = t.content;
     } else {
-        return Outcome::fail(Verdict::StoreFault, "cannot open the user store: " + c.error);
+        return Outcome::fail(Verdict::StoreFault, "cannot open the user store: " + u.error);
     }
-    std::string error;
-    auto rec = vpopmail::parse_vpasswd_value(value, &error);
-    if (!rec)
-        return Outcome::fail(Verdict::StoreFault, source + ", user " + user + ": " + error);
-    out->pw = std::move(*rec);
-    return Outcome::ok();
-}
 
-Outcome VpopmailStore::read_limits(const AssignRecord &domain, uint32_t *mask)
-{
-    *mask = 0;
-    for (const std::string &path : {join_path(domain.dir, ".qmailadmin-limits"),
-                                    join_path(settings_.vpopmail_dir, "etc/vlimits.default")}) {
-        TextFileCache::Result r = texts_.get(path);
+    bool limits_found = false;
+    for (const std::string &lpath : {join_path(st.record.dir, ".qmailadmin-limits"),
+                                     join_path(settings_.vpopmail_dir, "etc/vlimits.default")}) {
+        TextFileCache::Result r = texts_.get(lpath);
+        cacheable = cacheable && r.watched;
         if (r.content != nullptr) {
-            *mask = vpopmail::parse_limits_mask(*r.content);
-            return Outcome::ok();
+            st.limits_mask = vpopmail::parse_limits_mask(*r.content);
+            limits_found = true;
+            break;
         }
         if (!r.missing)
             return Outcome::fail(Verdict::StoreFault, "cannot read domain limits: " + r.error);
     }
+    (void)limits_found;  // no limits file at all: no limits, as vpopmail
+    st.cacheable = cacheable;
+    if (domains_.size() >= 100000)
+        domains_.clear();
+    DomainState &slot = domains_[domain];
+    slot = std::move(st);
+    *out = &slot;
+    return Outcome::ok();
+}
+
+Outcome VpopmailStore::lookup_user(const DomainState &d, const std::string &user, VpopmailAccount *out)
+{
+    std::string_view value;
+    const std::string *source = &d.cdb_path;
+    if (d.users != nullptr) {
+        CdbFile::Hit hit = d.users->find(user);
+        if (hit.status == CdbFile::Status::Corrupt)
+            return Outcome::fail(Verdict::StoreFault, d.cdb_path + " is corrupt (lookup of " + user + ")");
+        if (hit.status == CdbFile::Status::NotFound)
+            return Outcome::fail(Verdict::UserUnknown, "user " + user + " is not in " + d.cdb_path);
+        value = hit.value;
+    } else {
+        source = &d.text_path;
+        auto line = vpopmail::find_vpasswd_line(*d.users_text, user);
+        if (!line)
+            return Outcome::fail(Verdict::UserUnknown, "user " + user + " is not in " + d.text_path);
+        value = *line;
+        out->notes.push_back(d.cdb_path + " is missing; read the text " + d.text_path +
+                             " instead (run vmkpasswd " + d.record.real_domain + ")");
+    }
+    std::string error;
+    auto rec = vpopmail::parse_vpasswd_value(value, &error);
+    if (!rec)
+        return Outcome::fail(Verdict::StoreFault, *source + ", user " + user + ": " + error);
+    out->pw = std::move(*rec);
     return Outcome::ok();
 }
 
@@ -229,26 +252,25 @@ Outcome VpopmailStore::lookup(std::string_view login, VpopmailAccount *out)
     vpopmail::ParsedLogin parsed = vpopmail::parse_login(login);
     if (!parsed.ok)
         return Outcome::fail(Verdict::InvalidLogin, parsed.error);
-    out->user = parsed.user;
-    out->login_domain = parsed.domain;
+    out->user = std::move(parsed.user);
+    out->login_domain = std::move(parsed.domain);
     if (out->login_domain.empty()) {
         Outcome o = resolve_default_domain(&out->login_domain);
         if (!o.is_ok())
             return o;
         out->notes.push_back("no domain in login: using default domain " + out->login_domain);
     }
-    Outcome o = lookup_domain(out->login_domain, &out->domain);
+    const DomainState *d = nullptr;
+    Outcome o = domain_state(out->login_domain, &d);
     if (!o.is_ok())
         return o;
+    out->domain = d->record;
     if (out->domain.real_domain != out->login_domain)
-        out->notes.push_back("domain " + out->login_domain + " is an alias of " +
-                             out->domain.real_domain);
-    o = lookup_user(out->domain, out->user, out);
+        out->notes.push_back("domain " + out->login_domain + " is an alias of " + out->domain.real_domain);
+    o = lookup_user(*d, out->user, out);
     if (!o.is_ok())
         return o;
-    o = read_limits(out->domain, &out->limits_mask);
-    if (!o.is_ok())
-        return o;
+    out->limits_mask = d->limits_mask;
     out->flags = vpopmail::effective_flags(out->pw.flags, out->limits_mask);
     return Outcome::ok();
 }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "cdb_file.h"
@@ -96,16 +97,25 @@ public:
 
 private:
     Outcome resolve_default_domain(std::string *domain);
-    Outcome lookup_domain(const std::string &domain, vpopmail::AssignRecord *out);
-    Outcome lookup_user(const vpopmail::AssignRecord &domain, const std::string &user,
-                        VpopmailAccount *out);
-    Outcome read_limits(const vpopmail::AssignRecord &domain, uint32_t *mask);
+    struct DomainState {
+        uint64_t epoch = 0;
+        bool cacheable = false;
+        vpopmail::AssignRecord record;
+        std::string cdb_path, text_path;
+        std::shared_ptr<CdbFile> users;                   // vpasswd.cdb, or
+        std::shared_ptr<const std::string> users_text;    // the text vpasswd when it is missing
+        uint32_t limits_mask = 0;
+    };
+    Outcome domain_state(const std::string &domain, const DomainState **out);
+    Outcome lookup_user(const DomainState &d, const std::string &user, VpopmailAccount *out);
     std::string assign_path() const;
 
     VpopmailSettings settings_;
     ChangeWatcher watcher_;
     CdbCache cdbs_;
     TextFileCache texts_;
+    const std::string assign_path_;
+    std::unordered_map<std::string, DomainState> domains_;
 };
 
 }  // namespace vstore
