@@ -249,10 +249,15 @@ def report(a, results):
     if mem:
         lines.append("")
         lines.append("Memory of Dovecot's auth processes after a login load (vpopmail, md5), by store size")
-        lines.append("| store users | process | RSS KiB | RssAnon KiB | RssFile KiB |")
-        lines.append("|---|---|---|---|---|")
-        for r in sorted(mem, key=lambda r: (r["users"], r["process"], r["pid"])):
-            lines.append(f"| {r['users']} | {r['process']} | {r['rss_kb']} | {r['rss_anon_kb']} | {r['rss_file_kb']} |")
+        lines.append("| store users | process | count | RSS KiB (median) | RssAnon KiB (median, max) | RssFile KiB (median) |")
+        lines.append("|---|---|---|---|---|---|")
+        groups = {}
+        for r in mem:
+            groups.setdefault((r["users"], r["process"]), []).append(r)
+        for (users, proc), rs in sorted(groups.items()):
+            med = lambda k: int(statistics.median(x[k] for x in rs))  # noqa: E731
+            lines.append(f"| {users} | {proc} | {len(rs)} | {med('rss_kb')} | {med('rss_anon_kb')}, "
+                         f"{max(x['rss_anon_kb'] for x in rs)} | {med('rss_file_kb')} |")
     text = "\n".join(lines)
     print("\n" + text)
     with open(os.path.join(a.out, "results.md"), "w") as f:

@@ -31,4 +31,7 @@ if(NOT EXISTS "${DOVECOT_INCLUDE_DIR}/auth-request.h")
 endif()
 file(STRINGS "${DOVECOT_INCLUDE_DIR}/config.h" _ver REGEX "^#define DOVECOT_VERSION \"")
 string(REGEX REPLACE ".*\"(.*)\".*" "\\1" DOVECOT_VERSION "${_ver}")
+file(STRINGS "${DOVECOT_INCLUDE_DIR}/config.h" _abi REGEX "^#define DOVECOT_ABI_VERSION \"")
+string(REGEX REPLACE ".*\"([0-9.]+\\.ABIv[0-9]+)\\(.*" "\\1" DOVECOT_ABI "${_abi}")
+string(TOLOWER "${DOVECOT_ABI}" DOVECOT_ABI_PACKAGE)  # Debian's dovecot-core Provides dovecot-abi-<this>
 message(STATUS "Dovecot ${DOVECOT_VERSION}: headers ${DOVECOT_INCLUDE_DIR}, modules ${DOVECOT_MODULE_DIR}")

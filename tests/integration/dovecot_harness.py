@@ -72,11 +72,13 @@ class Dovecot:
     """prefix: None for the system's Dovecot; else the --prefix of another build (a patched
     one), whose own auth module dir gets this build's module copied in."""
 
-    def __init__(self, work, module_dir, db_config, first_valid_uid=80, prefix=None, strace=None, debug=True):
+    def __init__(self, work, module_dir, db_config, first_valid_uid=80, prefix=None, strace=None, debug=True,
+                 installed=False):
         self.work = os.path.abspath(work)
         self.module_dir = os.path.abspath(module_dir)
         self.prefix = prefix
         self.strace = strace  # file to write an strace -f of every file syscall to
+        self.installed = installed  # use the module installed in Dovecot's module dir
         self.dovecot = os.path.join(prefix, "sbin/dovecot") if prefix else DOVECOT
         self.doveadm_bin = os.path.join(prefix, "bin/doveadm") if prefix else DOVEADM
         self.imap_port = free_port()
@@ -117,6 +119,8 @@ class Dovecot:
                 else:
                     shutil.copy2(src, dst)
             cmd = [self.dovecot, "-F", "-c", self.conf]
+        elif self.installed:
+            cmd = [DOVECOT, "-F", "-c", self.conf]
         else:
             tracer = f"strace -f -qq -e trace=%file -s 20000 -o {self.strace} " if self.strace else ""
             script = (f"mount --bind {self.module_dir} {AUTH_MODULE_DIR} && "
