@@ -52,15 +52,4 @@ enum userdb_result to_userdb_result(vstore::Verdict v)
     return USERDB_RESULT_INTERNAL_FAILURE;
 }
 
-std::string maildir_location(const std::string &path)
-{
-    std::string loc = "maildir:";
-    for (char c : path) {
-        loc += c;
-        if (c == ':')
-            loc += ':';
-    }
-    return loc;
-}
-
 }  // namespace glue

@@ -36,11 +36,25 @@ T guarded(struct auth_request *r, T fallback, Body &&body) noexcept
 // errors (they need the postmaster), unknown users through Dovecot's own message too.
 void log_outcome(struct auth_request *r, const char *driver, const vstore::Outcome &o);
 
+// A driver's args, parsed at start-up; bad args stop Dovecot with the reason, as Dovecot's own
+// drivers do.
+template <class Settings>
+Settings settings_or_fatal(const char *db, const char *driver, const char *args)
+{
+    Settings settings;
+    std::string error;
+    bool parsed = false;
+    try {
+        parsed = Settings::parse(args, &settings, &error);
+    } catch (const std::exception &e) {
+        error = e.what();
+    }
+    if (!parsed)
+        compat::fatal(std::string(db) + " " + driver + ": " + error);
+    return settings;
+}
+
 enum passdb_result to_passdb_result(vstore::Verdict v);
 enum userdb_result to_userdb_result(vstore::Verdict v);
-
-// "maildir:<path>" with ':' doubled, which Dovecot 2.3's location parser reads as a
-// literal colon (vmailmgr stores Bob.Smith as users/Bob:Smith).
-std::string maildir_location(const std::string &path);
 
 }  // namespace glue

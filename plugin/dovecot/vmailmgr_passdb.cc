@@ -89,16 +89,7 @@ void vmailmgr_lookup_credentials(struct auth_request *r, lookup_credentials_call
 
 struct passdb_module *vmailmgr_passdb_preinit(pool_t pool, const char *args)
 {
-    vstore::VmailmgrSettings settings;
-    std::string error;
-    bool parsed = false;
-    try {
-        parsed = vstore::VmailmgrSettings::parse(args, &settings, &error);
-    } catch (const std::exception &e) {
-        error = e.what();
-    }
-    if (!parsed)
-        compat::fatal(std::string("passdb ") + kDriver + ": " + error);
+    auto settings = glue::settings_or_fatal<vstore::VmailmgrSettings>("passdb", kDriver, args);
     auto *m = p_new(pool, struct vmailmgr_passdb_module, 1);
     m->store = new vstore::VmailmgrStore(std::move(settings));
     m->module.blocking = m->store->settings().blocking;

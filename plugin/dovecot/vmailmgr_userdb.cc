@@ -35,19 +35,14 @@ void vmailmgr_userdb_lookup(struct auth_request *r, userdb_callback_t *callback)
             return glue::to_userdb_result(o.verdict);
 
         using vstore::vmailmgr::number_to_string;
-        using vstore::vmailmgr::kUnlimited;
         compat::set_field(r, "user", a.canonical_name());
         compat::set_userdb_field(r, "uid", std::to_string(a.base.uid));
         compat::set_userdb_field(r, "gid", std::to_string(a.base.gid));
         compat::set_userdb_field(r, "home", a.mailbox);
-        compat::set_userdb_field(r, "mail", glue::maildir_location(a.mailbox));
-        std::string rule;
-        if (a.record.hardquota != kUnlimited)
-            rule += ":storage=" + std::to_string(a.record.hardquota) + "B";
-        if (a.record.msgcount != kUnlimited)
-            rule += ":messages=" + std::to_string(a.record.msgcount);
+        compat::set_userdb_field(r, "mail", vstore::maildir_location(a.mailbox));
+        const std::string rule = vstore::vmailmgr::quota_rule(a.record);
         if (!rule.empty())
-            compat::set_userdb_field(r, "quota_rule", "*" + rule);
+            compat::set_userdb_field(r, "quota_rule", rule);
         compat::set_userdb_field(r, "vmailmgr_base_user", a.base.name);
         compat::set_userdb_field(r, "vmailmgr_personal", a.record.personal);
         compat::set_userdb_field(r, "vmailmgr_forwards", std::to_string(a.record.forwards.size()));
@@ -110,16 +105,7 @@ int vmailmgr_iterate_deinit(struct userdb_iterate_context *_ctx)
 
 struct userdb_module *vmailmgr_userdb_preinit(pool_t pool, const char *args)
 {
-    vstore::VmailmgrSettings settings;
-    std::string error;
-    bool parsed = false;
-    try {
-        parsed = vstore::VmailmgrSettings::parse(args, &settings, &error);
-    } catch (const std::exception &e) {
-        error = e.what();
-    }
-    if (!parsed)
-        compat::fatal(std::string("userdb ") + kDriver + ": " + error);
+    auto settings = glue::settings_or_fatal<vstore::VmailmgrSettings>("userdb", kDriver, args);
     auto *m = p_new(pool, struct vmailmgr_userdb_module, 1);
     m->store = new vstore::VmailmgrStore(std::move(settings));
     m->module.blocking = m->store->settings().blocking;

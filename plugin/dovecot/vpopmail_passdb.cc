@@ -126,18 +126,9 @@ void vpopmail_lookup_credentials(struct auth_request *r, lookup_credentials_call
 
 struct passdb_module *vpopmail_passdb_preinit(pool_t pool, const char *args)
 {
-    vstore::VpopmailSettings settings;
-    std::string error, cache_key;
-    bool parsed = false;
-    try {
-        parsed = vstore::VpopmailSettings::parse(args, &settings, &error);
-        // The verdict depends on the service and, with webmail_ips, the client address.
-        cache_key = settings.webmail_ips.empty() ? "%u\t%s" : "%u\t%s\t%r";
-    } catch (const std::exception &e) {
-        error = e.what();
-    }
-    if (!parsed)
-        compat::fatal(std::string("passdb ") + kDriver + ": " + error);
+    auto settings = glue::settings_or_fatal<vstore::VpopmailSettings>("passdb", kDriver, args);
+    // The verdict depends on the service and, with webmail_ips, the client address.
+    const std::string cache_key = settings.webmail_ips.empty() ? "%u\t%s" : "%u\t%s\t%r";
     auto *m = p_new(pool, struct vpopmail_passdb_module, 1);
     m->store = new vstore::VpopmailStore(std::move(settings));
     m->module.blocking = m->store->settings().blocking;

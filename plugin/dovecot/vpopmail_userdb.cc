@@ -37,7 +37,7 @@ void vpopmail_userdb_lookup(struct auth_request *r, userdb_callback_t *callback)
         compat::set_userdb_field(r, "uid", std::to_string(account.domain.uid));
         compat::set_userdb_field(r, "gid", std::to_string(account.domain.gid));
         compat::set_userdb_field(r, "home", account.pw.dir);
-        compat::set_userdb_field(r, "mail", glue::maildir_location(account.pw.dir + "/Maildir"));
+        compat::set_userdb_field(r, "mail", vstore::maildir_location(account.pw.dir + "/Maildir"));
         vstore::vpopmail::Quota quota = vstore::vpopmail::parse_quota(account.pw.quota);
         if (!quota.valid)
             compat::log_warning(r, std::string(kDriver) + ": ignoring quota field '" +
@@ -53,7 +53,7 @@ void vpopmail_userdb_lookup(struct auth_request *r, userdb_callback_t *callback)
 
 struct vpopmail_iterate_context {
     struct userdb_iterate_context ctx;
-    std::unique_ptr<vstore::VpopmailStore::Iterator> *iter;
+    vstore::VpopmailStore::Iterator *iter;
 };
 
 struct userdb_iterate_context *vpopmail_iterate_init(struct auth_request *r,
@@ -64,10 +64,8 @@ struct userdb_iterate_context *vpopmail_iterate_init(struct auth_request *r,
     ctx->ctx.auth_request = r;
     ctx->ctx.callback = callback;
     ctx->ctx.context = context;
-    ctx->iter = glue::guarded(r, (std::unique_ptr<vstore::VpopmailStore::Iterator> *)nullptr, [&] {
-        return new std::unique_ptr<vstore::VpopmailStore::Iterator>(
-            store_of(r->userdb->userdb).iterate());
-    });
+    ctx->iter = glue::guarded(r, (vstore::VpopmailStore::Iterator *)nullptr,
+                              [&] { return store_of(r->userdb->userdb).iterate().release(); });
     if (ctx->iter == nullptr)
         ctx->ctx.failed = TRUE;
     return &ctx->ctx;
@@ -81,7 +79,7 @@ void vpopmail_iterate_next(struct userdb_iterate_context *_ctx)
     if (ctx->iter != nullptr) {
         have = glue::guarded(_ctx->auth_request, false, [&] {
             std::string error;
-            switch ((*ctx->iter)->next(&name, &error)) {
+            switch (ctx->iter->next(&name, &error)) {
             case vstore::VpopmailStore::Iterator::Step::User:
                 return true;
             case vstore::VpopmailStore::Iterator::Step::End:
@@ -109,16 +107,7 @@ int vpopmail_iterate_deinit(struct userdb_iterate_context *_ctx)
 
 struct userdb_module *vpopmail_userdb_preinit(pool_t pool, const char *args)
 {
-    vstore::VpopmailSettings settings;
-    std::string error;
-    bool parsed = false;
-    try {
-        parsed = vstore::VpopmailSettings::parse(args, &settings, &error);
-    } catch (const std::exception &e) {
-        error = e.what();
-    }
-    if (!parsed)
-        compat::fatal(std::string("userdb ") + kDriver + ": " + error);
+    auto settings = glue::settings_or_fatal<vstore::VpopmailSettings>("userdb", kDriver, args);
     auto *m = p_new(pool, struct vpopmail_userdb_module, 1);
     m->store = new vstore::VpopmailStore(std::move(settings));
     m->module.blocking = m->store->settings().blocking;

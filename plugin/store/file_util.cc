@@ -121,4 +121,24 @@ std::string_view trim(std::string_view s)
     return s.substr(b, e - b + 1);
 }
 
+std::string ascii_lower(std::string_view s)
+{
+    std::string out(s);
+    for (char &c : out)
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
+std::string maildir_location(std::string_view path)
+{
+    std::string loc = "maildir:";
+    for (char c : path) {
+        loc += c;
+        if (c == ':')
+            loc += ':';
+    }
+    return loc;
+}
+
 }  // namespace vstore

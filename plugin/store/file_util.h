@@ -62,4 +62,11 @@ std::string_view first_line(std::string_view text);
 // Strips spaces, tabs, CR and LF at both ends.
 std::string_view trim(std::string_view s);
 
+// Lowercases ASCII letters only, as both stores' tools do (bytes >= 0x80 stay as they are).
+std::string ascii_lower(std::string_view s);
+
+// Dovecot's maildir location for a path: "maildir:<path>" with every ':' doubled, which
+// Dovecot 2.3's location parser reads as a literal colon (vmailmgr's users/Bob:Smith).
+std::string maildir_location(std::string_view path);
+
 }  // namespace vstore

@@ -162,6 +162,16 @@ bool parse_number(std::string_view f, uint32_t *out)
     return true;
 }
 
+std::string quota_rule(const Record &r)
+{
+    std::string rule;
+    if (r.hardquota != kUnlimited)
+        rule += ":storage=" + std::to_string(r.hardquota) + "B";
+    if (r.msgcount != kUnlimited)
+        rule += ":messages=" + std::to_string(r.msgcount);
+    return rule.empty() ? rule : "*" + rule;
+}
+
 std::string number_to_string(uint32_t v) { return v == kUnlimited ? "-" : std::to_string(v); }
 
 std::optional<Record> decode_record(std::string_view value, const Limits &defaults, std::string *error)
@@ -180,15 +190,6 @@ std::optional<Record> decode_record(std::string_view value, const Limits &defaul
         *error = "unknown record version byte " + std::to_string(static_cast<unsigned char>(value[0]));
         return std::nullopt;
     }
-}
-
-std::string ascii_lower(std::string_view s)
-{
-    std::string out(s);
-    for (char &c : out)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-    return out;
 }
 
 std::map<std::string, std::string> parse_virtualdomains(std::string_view text)

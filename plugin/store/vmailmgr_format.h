@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "file_util.h"
 #include <vector>
 
 namespace vstore::vmailmgr {
@@ -35,6 +37,9 @@ std::optional<Record> decode_record(std::string_view value, const Limits &defaul
 bool parse_number(std::string_view field, uint32_t *out);
 std::string number_to_string(uint32_t v);  // "-" for unlimited
 
+// Dovecot's quota_rule for a record's hard quota (bytes) and message count; empty if neither.
+std::string quota_rule(const Record &r);
+
 // control/virtualdomains: "domain:prefix" lines, keys lowercased, a later line wins.
 std::map<std::string, std::string> parse_virtualdomains(std::string_view text);
 // control/locals: one domain per line, compared as is (checkvpw does not lowercase it).
@@ -43,7 +48,7 @@ bool locals_contains(std::string_view text, std::string_view domain);
 std::optional<std::string> find_virtual_prefix(const std::map<std::string, std::string> &vd,
                                                const std::string &domain);
 
-std::string ascii_lower(std::string_view s);
+using vstore::ascii_lower;
 
 // Splits login at the first byte found in `separators`. No separator: domain absent.
 struct SplitLogin {

@@ -6,46 +6,36 @@ namespace vstore::vpopmail {
 
 namespace {
 
-bool parse_u32(std::string_view s, uint32_t *out)
+// Decimal digits only, at most `max`.
+bool parse_decimal(std::string_view s, uint64_t max, uint64_t *out)
 {
-    if (s.empty() || s.size() > 10)
+    if (s.empty() || s.size() > 20)
         return false;
     uint64_t v = 0;
     for (char c : s) {
         if (c < '0' || c > '9')
             return false;
-        v = v * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (v > 0xffffffffULL)
-        return false;
-    *out = static_cast<uint32_t>(v);
-    return true;
-}
-
-bool parse_u64(std::string_view s, uint64_t *out)
-{
-    if (s.empty() || s.size() > 19)
-        return false;
-    uint64_t v = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9')
+        const unsigned d = static_cast<unsigned>(c - '0');
+        if (v > (max - d) / 10)
             return false;
-        v = v * 10 + static_cast<unsigned>(c - '0');
+        v = v * 10 + d;
     }
     *out = v;
     return true;
 }
 
-}  // namespace
-
-std::string ascii_lower(std::string_view s)
+bool parse_u32(std::string_view s, uint32_t *out)
 {
-    std::string out(s);
-    for (char &c : out)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-    return out;
+    uint64_t v;
+    if (!parse_decimal(s, 0xffffffffULL, &v))
+        return false;
+    *out = static_cast<uint32_t>(v);
+    return true;
 }
+
+bool parse_u64(std::string_view s, uint64_t *out) { return parse_decimal(s, UINT64_MAX, out); }
+
+}  // namespace
 
 bool is_username_valid(std::string_view user)
 {

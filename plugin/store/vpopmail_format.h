@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "file_util.h"
+
 namespace vstore::vpopmail {
 
 // vpasswd field 4 (pw_gid) bits, vpopmail.h.
@@ -42,7 +44,7 @@ struct ParsedLogin {
 ParsedLogin parse_login(std::string_view login);
 bool is_username_valid(std::string_view user);
 bool is_domain_valid(std::string_view domain);
-std::string ascii_lower(std::string_view s);
+using vstore::ascii_lower;
 
 // users/cdb value for "!<domain>-": realdomain\0uid\0gid\0dir\0-\0
 struct AssignRecord {

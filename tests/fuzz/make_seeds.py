@@ -6,22 +6,10 @@ import glob
 import hashlib
 import json
 import os
-import struct
 import sys
 
-
-def cdb_records(path):
-    """(key, value) of every record of a cdb file, read sequentially."""
-    data = open(path, "rb").read()
-    if len(data) < 2048:
-        return []
-    end = min([struct.unpack_from("<I", data, i * 8)[0] for i in range(256)] + [len(data)])
-    pos, out = 2048, []
-    while pos + 8 <= end:
-        klen, dlen = struct.unpack_from("<II", data, pos)
-        out.append((data[pos + 8:pos + 8 + klen], data[pos + 8 + klen:pos + 8 + klen + dlen]))
-        pos += 8 + klen + dlen
-    return out
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from cdb_write import read_records as cdb_records  # noqa: E402
 
 
 def save(out, target, blob):

@@ -18,17 +18,6 @@ struct Row {
     unsigned uid = 0, gid = 0;
 };
 
-std::string maildir_location(const std::string &path)
-{
-    std::string loc = "maildir:";
-    for (char c : path) {
-        loc += c;
-        if (c == ':')
-            loc += ':';
-    }
-    return loc;
-}
-
 std::string sql_quote(const std::string &s)
 {
     std::string out = "'";
@@ -74,7 +63,7 @@ bool collect_vpopmail(const Options &o, std::vector<Row> *rows, int *skipped)
         row.uid = a.domain.uid;
         row.gid = a.domain.gid;
         row.home = a.pw.dir;
-        row.mail = maildir_location(a.pw.dir + "/Maildir");
+        row.mail = vstore::maildir_location(a.pw.dir + "/Maildir");
         row.quota_rule = vstore::vpopmail::quota_rule(vstore::vpopmail::parse_quota(a.pw.quota));
         rows->push_back(row);
     }
@@ -118,13 +107,8 @@ bool collect_vmailmgr(const Options &o, std::vector<Row> *rows, int *skipped)
         row.uid = a.base.uid;
         row.gid = a.base.gid;
         row.home = a.mailbox;
-        row.mail = maildir_location(a.mailbox);
-        std::string rule;
-        if (a.record.hardquota != vstore::vmailmgr::kUnlimited)
-            rule += ":storage=" + std::to_string(a.record.hardquota) + "B";
-        if (a.record.msgcount != vstore::vmailmgr::kUnlimited)
-            rule += ":messages=" + std::to_string(a.record.msgcount);
-        row.quota_rule = rule.empty() ? "" : "*" + rule;
+        row.mail = vstore::maildir_location(a.mailbox);
+        row.quota_rule = vstore::vmailmgr::quota_rule(a.record);
         rows->push_back(row);
     }
     return true;
