@@ -173,49 +173,17 @@ int CdbFile::next(unsigned *pos, std::string_view *key, std::string_view *value)
     return 1;
 }
 
+CdbCache::CdbCache(ChangeWatcher *watcher, size_t max_entries)
+    : cache_(watcher, max_entries, [](const std::string &path, bool *missing, std::string *error) {
+          return CdbFile::open(path, missing, error);
+      })
+{
+}
+
 CdbCache::Result CdbCache::get(const std::string &path)
 {
-    Result r;
-    auto it = files_.find(path);
-    if (watcher_ != nullptr && it != files_.end() && it->second.watched &&
-        it->second.epoch == watcher_->epoch()) {
-        r.file = it->second.file;
-        r.missing = r.file == nullptr;
-        r.watched = true;
-        if (r.missing)
-            r.error = "stat(" + path + ") failed: No such file or directory";
-        return r;
-    }
-    // Watch before looking, so that a change right after the stat() is not missed.
-    const bool watched = watcher_ != nullptr && watcher_->watch_parent_of(path);
-    r.watched = watched;
-    const uint64_t epoch = watcher_ != nullptr ? watcher_->epoch() : 0;
-    struct stat st;
-    if (::stat(path.c_str(), &st) < 0) {
-        int err = errno;
-        r.missing = err == ENOENT;
-        r.error = errno_message("stat", path, err);
-        if (r.missing && watched && files_.size() < max_entries_)
-            files_[path] = Entry{nullptr, epoch, true};
-        else
-            files_.erase(path);
-        return r;
-    }
-    if (it != files_.end() && it->second.file != nullptr && it->second.file->stamp() == FileStamp::of(st)) {
-        it->second.epoch = epoch;
-        it->second.watched = watched;
-        r.file = it->second.file;
-        return r;
-    }
-    r.file = CdbFile::open(path, &r.missing, &r.error);
-    if (r.file == nullptr) {
-        files_.erase(path);
-        return r;
-    }
-    if (files_.size() >= max_entries_ && files_.count(path) == 0)
-        files_.clear();  // crude but bounded: the next lookups reopen what they need
-    files_[path] = Entry{r.file, epoch, watched};
-    return r;
+    auto r = cache_.get(path);
+    return Result{std::move(r.value), r.missing, std::move(r.error), r.watched};
 }
 
 }  // namespace vstore

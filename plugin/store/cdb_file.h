@@ -6,10 +6,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "change_watcher.h"
 #include "file_util.h"
+#include "watched_cache.h"
 
 namespace vstore {
 
@@ -51,8 +51,8 @@ private:
     bool initialised_ = false;
 };
 
-// Keeps recently used cdb files open; a stat() per lookup notices a rename() over the file
-// (vadduser, vmkpasswd and vmailmgr's writers all replace the whole file) and reopens it.
+// Keeps recently used cdb files open and mapped; a file replaced by rename() (vadduser,
+// vmkpasswd and vmailmgr's writers all replace the whole file) is reopened on the next get().
 class CdbCache {
 public:
     struct Result {
@@ -64,21 +64,11 @@ public:
 
     // With a watcher, an entry checked in the watcher's current epoch is reused without a
     // stat(); without one, every get() stats the file.
-    explicit CdbCache(ChangeWatcher *watcher = nullptr, size_t max_entries = 4096)
-        : watcher_(watcher), max_entries_(max_entries)
-    {
-    }
+    explicit CdbCache(ChangeWatcher *watcher = nullptr, size_t max_entries = 4096);
     Result get(const std::string &path);
 
 private:
-    struct Entry {
-        std::shared_ptr<CdbFile> file;  // null: the file was missing
-        uint64_t epoch = 0;
-        bool watched = false;
-    };
-    ChangeWatcher *watcher_;
-    size_t max_entries_;
-    std::unordered_map<std::string, Entry> files_;
+    WatchedFileCache<CdbFile> cache_;
 };
 
 // cdb's hash over bytes taken as unsigned char (the standard) or as signed char.

@@ -4,10 +4,10 @@
 
 #include <memory>
 #include <string>
-#include <unordered_map>
 
 #include "change_watcher.h"
 #include "file_util.h"
+#include "watched_cache.h"
 
 namespace vstore {
 
@@ -20,22 +20,11 @@ public:
         bool watched = false;  // the watcher will announce a change of this result
     };
 
-    TextFileCache(size_t max_bytes, ChangeWatcher *watcher = nullptr, size_t max_entries = 4096)
-        : max_bytes_(max_bytes), max_entries_(max_entries), watcher_(watcher)
-    {
-    }
+    TextFileCache(size_t max_bytes, ChangeWatcher *watcher = nullptr, size_t max_entries = 4096);
     Result get(const std::string &path);
 
 private:
-    struct Entry {
-        FileStamp stamp;
-        std::shared_ptr<const std::string> content;  // null: the file was missing
-        uint64_t epoch = 0;
-        bool watched = false;
-    };
-    size_t max_bytes_, max_entries_;
-    ChangeWatcher *watcher_;
-    std::unordered_map<std::string, Entry> files_;
+    WatchedFileCache<const std::string> cache_;
 };
 
 }  // namespace vstore

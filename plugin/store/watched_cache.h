@@ -1,0 +1,93 @@
+// A cache of things loaded from files (mapped cdb files, small text files), checked against
+// the file system the cheap way: an entry checked in the ChangeWatcher's current epoch, in a
+// watched directory, is reused as it is; otherwise one stat() tells whether the file is the
+// same version (reuse), gone (remembered as missing) or replaced (reload).
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "change_watcher.h"
+#include "file_util.h"
+
+namespace vstore {
+
+template <class T>
+class WatchedFileCache {
+public:
+    struct Result {
+        std::shared_ptr<T> value;  // null unless loaded
+        bool missing = false;      // ENOENT
+        std::string error;         // set whenever value is null
+        bool watched = false;      // the watcher will announce a change of this result
+    };
+    // Loads path (which stat() just found); on failure returns null and sets missing/error.
+    using Loader = std::function<std::shared_ptr<T>(const std::string &path, bool *missing, std::string *error)>;
+
+    WatchedFileCache(ChangeWatcher *watcher, size_t max_entries, Loader load)
+        : watcher_(watcher), max_entries_(max_entries), load_(std::move(load))
+    {
+    }
+
+    Result get(const std::string &path)
+    {
+        Result r;
+        auto it = entries_.find(path);
+        if (watcher_ != nullptr && it != entries_.end() && it->second.watched && it->second.epoch == watcher_->epoch()) {
+            r.value = it->second.value;
+            r.missing = r.value == nullptr;
+            r.watched = true;
+            if (r.missing)
+                r.error = "stat(" + path + ") failed: No such file or directory";
+            return r;
+        }
+        // Watch before looking, so that a change right after the stat() is not missed.
+        r.watched = watcher_ != nullptr && watcher_->watch_parent_of(path);
+        const uint64_t epoch = watcher_ != nullptr ? watcher_->epoch() : 0;
+        struct stat st;
+        if (::stat(path.c_str(), &st) < 0) {
+            const int err = errno;
+            r.missing = err == ENOENT;
+            r.error = errno_message("stat", path, err);
+            if (r.missing && r.watched && entries_.size() < max_entries_)
+                entries_[path] = Entry{nullptr, FileStamp(), epoch, true};
+            else
+                entries_.erase(path);
+            return r;
+        }
+        if (it != entries_.end() && it->second.value != nullptr && it->second.stamp == FileStamp::of(st)) {
+            it->second.epoch = epoch;
+            it->second.watched = r.watched;
+            r.value = it->second.value;
+            return r;
+        }
+        r.value = load_(path, &r.missing, &r.error);
+        if (r.value == nullptr) {
+            entries_.erase(path);
+            return r;
+        }
+        if (entries_.size() >= max_entries_ && entries_.count(path) == 0)
+            entries_.clear();  // crude but bounded: the next lookups reload what they need
+        entries_[path] = Entry{r.value, FileStamp::of(st), epoch, r.watched};
+        return r;
+    }
+
+private:
+    struct Entry {
+        std::shared_ptr<T> value;  // null: the file was missing
+        FileStamp stamp;
+        uint64_t epoch = 0;
+        bool watched = false;
+    };
+    ChangeWatcher *watcher_;
+    size_t max_entries_;
+    Loader load_;
+    std::unordered_map<std::string, Entry> entries_;
+};
+
+}  // namespace vstore
