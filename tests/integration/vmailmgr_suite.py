@@ -160,6 +160,22 @@ def check_example_config(source, work, checks):
                  len(re.findall(r"driver = vmailmgr", r.stdout)) == 2, r.stdout)
 
 
+def check_both_drivers(args, checks):
+    """Both drivers in one Dovecot: one object loaded under two names, each init registering
+    its own drivers; a login unknown to the first passdb falls through to the second."""
+    import vpopmail_suite
+    subprocess.run(["bash", os.path.join(args.fixtures, "vpopmail", "install.sh")], check=True,
+                   stdout=subprocess.DEVNULL)
+    conf = vpopmail_suite.db_config() + db_config()
+    with Dovecot(args.work + "-both", args.module_dir, conf) as dc:
+        for login, pw in (("alice@example.com", "Alice-pw1"), ("alice@example.org", "Alice-Pass-1")):
+            result, out = dc.auth_test(login, pw, "imap", "127.0.0.2")
+            checks.check(f"vpopmail + vmailmgr in one Dovecot: {login} logs in", result == "ok", out)
+        rc, f, out = dc.user("bob.smith@example.org")
+        checks.check("vpopmail + vmailmgr in one Dovecot: userdb falls through to vmailmgr",
+                     rc == 0 and f.get("home", "").endswith("users/Bob:Smith"), out)
+
+
 def run(args, checks):
     subprocess.run(["bash", os.path.join(args.fixtures, "vmailmgr", "install.sh")], check=True)
     check_example_config(args.source, args.work, checks)
@@ -174,6 +190,7 @@ def run(args, checks):
         finally:
             if checks.failed:
                 print("--- dovecot log tail ---\n" + dc.tail(60))
+    check_both_drivers(args, checks)
     # Documented limitation of stock Dovecot 2.3: mail_location built from %h cuts the path at
     # ':' ("Unknown setting: Smith"). patches/ fixes it; the userdb's own mail field avoids it.
     import colon_path
