@@ -178,11 +178,9 @@ void check_vpopmail_domain(Report &rep, const std::string &domain, const vstore:
 int check_vpopmail(const Options &o)
 {
     vstore::VpopmailSettings s;
-    std::string error;
-    if (!vstore::VpopmailSettings::parse(o.driver_args, &s, &error)) {
-        fprintf(stderr, "vstore: driver args: %s\n", error.c_str());
+    if (!parse_driver_settings(o, &s))
         return kUsage;
-    }
+    std::string error;
     Report rep;
     const std::string assign = s.qmail_dir + "/users/cdb";
     bool missing = false;
@@ -220,11 +218,9 @@ int check_vpopmail(const Options &o)
 int check_vmailmgr(const Options &o)
 {
     vstore::VmailmgrSettings s;
-    std::string error;
-    if (!vstore::VmailmgrSettings::parse(o.driver_args, &s, &error)) {
-        fprintf(stderr, "vstore: driver args: %s\n", error.c_str());
+    if (!parse_driver_settings(o, &s))
         return kUsage;
-    }
+    std::string error;
     Report rep;
     std::string qmail = s.qmail_dir;
     if (qmail.empty()) {

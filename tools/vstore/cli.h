@@ -1,6 +1,7 @@
 // vstore: the operator's view of the stores, on the drivers' own store code.
 #pragma once
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,17 @@ struct Options {
     std::string service = "imap", rip, local_name, format;
     bool password_stdin = false;
 };
+
+// The driver args parsed as the drivers parse them; on bad args prints why and returns false.
+template <class Settings>
+bool parse_driver_settings(const Options &o, Settings *s)
+{
+    std::string error;
+    if (Settings::parse(o.driver_args, s, &error))
+        return true;
+    fprintf(stderr, "vstore: driver args: %s\n", error.c_str());
+    return false;
+}
 
 int cmd_lookup(const Options &o);
 int cmd_check(const Options &o);

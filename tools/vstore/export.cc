@@ -35,11 +35,9 @@ std::string sql_quote(const std::string &s)
 bool collect_vpopmail(const Options &o, std::vector<Row> *rows, int *skipped)
 {
     vstore::VpopmailSettings s;
-    std::string error;
-    if (!vstore::VpopmailSettings::parse(o.driver_args, &s, &error)) {
-        fprintf(stderr, "vstore: driver args: %s\n", error.c_str());
+    if (!parse_driver_settings(o, &s))
         return false;
-    }
+    std::string error;
     vstore::VpopmailStore store(s);
     auto it = store.iterate();
     std::string name;
@@ -77,11 +75,9 @@ bool collect_vpopmail(const Options &o, std::vector<Row> *rows, int *skipped)
 bool collect_vmailmgr(const Options &o, std::vector<Row> *rows, int *skipped)
 {
     vstore::VmailmgrSettings s;
-    std::string error;
-    if (!vstore::VmailmgrSettings::parse(o.driver_args, &s, &error)) {
-        fprintf(stderr, "vstore: driver args: %s\n", error.c_str());
+    if (!parse_driver_settings(o, &s))
         return false;
-    }
+    std::string error;
     vstore::VmailmgrStore store(s);
     const auto names = store.list_users(&error);
     if (!error.empty()) {

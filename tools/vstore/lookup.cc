@@ -73,11 +73,8 @@ int check_password(const std::string &scheme, const std::string &hash, const std
 int lookup_vpopmail(const Options &o, const std::string &login)
 {
     vstore::VpopmailSettings s;
-    std::string error;
-    if (!vstore::VpopmailSettings::parse(o.driver_args, &s, &error)) {
-        fprintf(stderr, "vstore: driver args: %s\n", error.c_str());
+    if (!parse_driver_settings(o, &s))
         return kUsage;
-    }
     vstore::VpopmailStore store(s);
     vstore::VpopmailAccount a;
     step("login:", login);
@@ -118,11 +115,8 @@ int lookup_vpopmail(const Options &o, const std::string &login)
 int lookup_vmailmgr(const Options &o, const std::string &login)
 {
     vstore::VmailmgrSettings s;
-    std::string error;
-    if (!vstore::VmailmgrSettings::parse(o.driver_args, &s, &error)) {
-        fprintf(stderr, "vstore: driver args: %s\n", error.c_str());
+    if (!parse_driver_settings(o, &s))
         return kUsage;
-    }
     vstore::VmailmgrStore store(s);
     vstore::VmailmgrAccount a;
     step("login:", login);
