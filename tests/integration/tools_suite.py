@@ -52,6 +52,8 @@ def check_lookup_verdicts(a, checks):
     print("$ vstore lookup vmailmgr ... bob.smith@example.org --password-stdin\n" + r.stdout + f"(exit {r.returncode})\n")
     checks.check("lookup of an accepted vmailmgr login", r.returncode == 0 and "Bob:Smith" in r.stdout, r.stdout)
     checks.check("vstore --help", vstore(a, "--help").returncode == 0)
+    checks.check("export with an unknown driver arg is a usage error (64), not a store fault",
+                 vstore(a, "export", "vmailmgr", "bogus=1", "--format", "sql").returncode == 64)
     checks.check("an unknown driver arg is a usage error naming it",
                  (lambda r: r.returncode == 64 and "'bogus'" in r.stderr)(
                      vstore(a, "lookup", "vpopmail", "bogus=1", "alice@example.com")))

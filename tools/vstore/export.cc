@@ -32,11 +32,11 @@ std::string sql_quote(const std::string &s)
     return out + "'";
 }
 
-bool collect_vpopmail(const Options &o, std::vector<Row> *rows, int *skipped)
+int collect_vpopmail(const Options &o, std::vector<Row> *rows, int *skipped)
 {
     vstore::VpopmailSettings s;
     if (!parse_driver_settings(o, &s))
-        return false;
+        return kUsage;
     std::string error;
     vstore::VpopmailStore store(s);
     auto it = store.iterate();
@@ -67,22 +67,22 @@ bool collect_vpopmail(const Options &o, std::vector<Row> *rows, int *skipped)
     }
     if (st == vstore::VpopmailStore::Iterator::Step::Fault) {
         fprintf(stderr, "vstore: %s\n", error.c_str());
-        return false;
+        return kTempFail;
     }
-    return true;
+    return kOk;
 }
 
-bool collect_vmailmgr(const Options &o, std::vector<Row> *rows, int *skipped)
+int collect_vmailmgr(const Options &o, std::vector<Row> *rows, int *skipped)
 {
     vstore::VmailmgrSettings s;
     if (!parse_driver_settings(o, &s))
-        return false;
+        return kUsage;
     std::string error;
     vstore::VmailmgrStore store(s);
     const auto names = store.list_users(&error);
     if (!error.empty()) {
         fprintf(stderr, "vstore: %s\n", error.c_str());
-        return false;
+        return kTempFail;
     }
     for (const auto &name : names) {
         vstore::VmailmgrAccount a;
@@ -107,7 +107,7 @@ bool collect_vmailmgr(const Options &o, std::vector<Row> *rows, int *skipped)
         row.quota_rule = vstore::vmailmgr::quota_rule(a.record);
         rows->push_back(row);
     }
-    return true;
+    return kOk;
 }
 
 }  // namespace
@@ -120,8 +120,9 @@ int cmd_export(const Options &o)
     }
     std::vector<Row> rows;
     int skipped = 0;
-    if (!(o.store == "vpopmail" ? collect_vpopmail(o, &rows, &skipped) : collect_vmailmgr(o, &rows, &skipped)))
-        return kTempFail;
+    const int rc = o.store == "vpopmail" ? collect_vpopmail(o, &rows, &skipped) : collect_vmailmgr(o, &rows, &skipped);
+    if (rc != kOk)
+        return rc;
     if (o.format == "sql") {
         printf("-- vstore export %s: %zu users\n", o.store.c_str(), rows.size());
         printf("CREATE TABLE vstore_users (\n"
