@@ -3,10 +3,16 @@
 #   DOVECOT_INCLUDE_DIR  -I directory of Dovecot's headers
 #   DOVECOT_MODULE_DIR   Dovecot's module dir; auth modules go in ${DOVECOT_MODULE_DIR}/auth
 #   DOVECOT_VERSION      from config.h (DOVECOT_VERSION)
+#   DOVECOT_API          23 or 24: which auth API the headers have (compat/ follows it too)
+#
+# DOVECOT_ROOT builds against a Dovecot that is not the installed one: a directory into
+# which a dovecot-dev package was unpacked (scripts/fetch-debian-dovecot-dev trixie DIR),
+# its paths taken relative to DIR. The module dir stays the one dovecot-config names.
 
-set(DOVECOT_CONFIG "/usr/lib/dovecot/dovecot-config" CACHE FILEPATH "Path of Dovecot's dovecot-config")
+set(DOVECOT_ROOT "" CACHE PATH "Build against the dovecot-dev unpacked in this directory (default: the installed one)")
+set(DOVECOT_CONFIG "${DOVECOT_ROOT}/usr/lib/dovecot/dovecot-config" CACHE FILEPATH "Path of Dovecot's dovecot-config")
 if(NOT EXISTS "${DOVECOT_CONFIG}")
-  message(FATAL_ERROR "dovecot-config not found at ${DOVECOT_CONFIG}: install dovecot-dev or set -DDOVECOT_CONFIG=")
+  message(FATAL_ERROR "dovecot-config not found at ${DOVECOT_CONFIG}: install dovecot-dev, or set -DDOVECOT_ROOT= or -DDOVECOT_CONFIG=")
 endif()
 
 file(STRINGS "${DOVECOT_CONFIG}" _dovecot_config_lines)
@@ -23,7 +29,7 @@ string(REGEX REPLACE " .*$" "" _inc "${_inc}")
 if(_inc STREQUAL "")
   set(_inc "${_DOVECOT_CFG_dovecot_pkgincludedir}")
 endif()
-set(DOVECOT_INCLUDE_DIR "${_inc}" CACHE PATH "Dovecot's header directory")
+set(DOVECOT_INCLUDE_DIR "${DOVECOT_ROOT}${_inc}" CACHE PATH "Dovecot's header directory")
 set(DOVECOT_MODULE_DIR "${_DOVECOT_CFG_dovecot_moduledir}" CACHE PATH "Dovecot's module directory")
 
 if(NOT EXISTS "${DOVECOT_INCLUDE_DIR}/auth-request.h")
@@ -33,5 +39,12 @@ file(STRINGS "${DOVECOT_INCLUDE_DIR}/config.h" _ver REGEX "^#define DOVECOT_VERS
 string(REGEX REPLACE ".*\"(.*)\".*" "\\1" DOVECOT_VERSION "${_ver}")
 file(STRINGS "${DOVECOT_INCLUDE_DIR}/config.h" _abi REGEX "^#define DOVECOT_ABI_VERSION \"")
 string(REGEX REPLACE ".*\"([0-9.]+\\.ABIv[0-9]+)\\(.*" "\\1" DOVECOT_ABI "${_abi}")
-string(TOLOWER "${DOVECOT_ABI}" DOVECOT_ABI_PACKAGE)  # Debian's dovecot-core Provides dovecot-abi-<this>
+string(TOLOWER "${DOVECOT_ABI}" DOVECOT_ABI_PACKAGE)
+if(DOVECOT_VERSION VERSION_LESS 2.3 OR DOVECOT_VERSION VERSION_GREATER_EQUAL 2.5)
+  message(FATAL_ERROR "Dovecot ${DOVECOT_VERSION} is not supported: 2.3 and 2.4 are")
+elseif(DOVECOT_VERSION VERSION_LESS 2.4)
+  set(DOVECOT_API 23)
+else()
+  set(DOVECOT_API 24)
+endif()  # Debian's dovecot-core Provides dovecot-abi-<this>
 message(STATUS "Dovecot ${DOVECOT_VERSION}: headers ${DOVECOT_INCLUDE_DIR}, modules ${DOVECOT_MODULE_DIR}")

@@ -1,30 +1,52 @@
 /* The one place that includes Dovecot's headers and knows which Dovecot it is built for.
-   The glue in plugin/dovecot/ calls only what this file offers, so a new Dovecot
-   version changes this file and not the drivers. This version: Dovecot 2.3 (2.3.19.1). */
+   The glue in plugin/dovecot/ calls only what this file offers, so a new Dovecot version
+   changes compat/ and not the drivers. What is the same in 2.3 and 2.4 is here; what
+   differs is in dovecot23.h / dovecot24.h, chosen by the version in Dovecot's config.h. */
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
+
+#include "file_util.h"  // vstore::maildir_location (2.3)
 
 extern "C" {
 #include "config.h"
 #include "auth-common.h"
 #include "auth-request.h"
+#include "auth-cache.h"
 #include "passdb.h"
 #include "userdb.h"
 #include "password-scheme.h"
 #include "safe-memset.h"
 }
 
+#if DOVECOT_VERSION_MAJOR == 2 && DOVECOT_VERSION_MINOR <= 3
+#define VSTORE_DOVECOT_23 1
+#else
+#define VSTORE_DOVECOT_24 1
+#endif
+
 namespace compat {
 
 /* Exported as <module>_version: Dovecot refuses a module built for another ABI. */
 #define VSTORE_DOVECOT_ABI_VERSION DOVECOT_ABI_VERSION
 
+/* What a driver builds its module from: its settings as `args` words (key=value ...). On
+   2.3 that is the passdb/userdb `args` line; on 2.4 it is made from the driver's named
+   settings (vpopmail_dir = ..., vmailmgr_separators = ...). */
+typedef struct passdb_module *passdb_create_t(pool_t pool, const char *args);
+typedef struct userdb_module *userdb_create_t(pool_t pool, const char *args);
+
+/* The request fields a cache key may depend on. */
+enum CacheKeyPart : unsigned {
+    kKeyUser = 1,
+    kKeyService = 2,
+    kKeyRemoteIp = 4,
+    kKeyLocalName = 8,
+};
+
 inline const char *request_user(const struct auth_request *r) { return r->fields.user; }
-inline const char *request_service(const struct auth_request *r)
-{
-    return r->fields.service == nullptr ? "" : r->fields.service;
-}
 inline std::string request_remote_ip(const struct auth_request *r)
 {
     if (r->fields.remote_ip.family == 0)
@@ -52,10 +74,6 @@ inline void log_error(struct auth_request *r, const std::string &msg)
 {
     e_error(authdb_event(r), "%s", msg.c_str());
 }
-inline void log_unknown_user(struct auth_request *r)
-{
-    auth_request_log_unknown_user(r, AUTH_SUBSYS_DB);
-}
 /* For errors outside any request (configuration, iteration start). */
 inline void log_global_error(const std::string &msg) { i_error("%s", msg.c_str()); }
 [[noreturn]] inline void fatal(const std::string &msg) { i_fatal("%s", msg.c_str()); }
@@ -74,12 +92,6 @@ inline void set_userdb_field(struct auth_request *r, const char *name, const std
     auth_request_set_userdb_field(r, name, value.c_str());
 }
 
-/* 1 = match, 0 = mismatch (logged by Dovecot), -1 = the hash is unusable (logged). */
-inline int password_verify(struct auth_request *r, const char *plain, const std::string &hash,
-                           const std::string &scheme)
-{
-    return auth_request_password_verify(r, plain, hash.c_str(), scheme.c_str(), AUTH_SUBSYS_DB);
-}
 
 inline void handle_credentials(enum passdb_result result, const std::string &password,
                                const std::string &scheme, lookup_credentials_callback_t *callback,
@@ -92,6 +104,27 @@ inline void wipe(std::string &s)
 {
     if (!s.empty())
         safe_memset(&s[0], 0, s.size());
+}
+
+}  // namespace compat
+
+#ifdef VSTORE_DOVECOT_23
+#include "dovecot23.h"
+#else
+#include "dovecot24.h"
+#endif
+
+namespace compat {
+
+/* The module's default auth cache key: the request fields its verdict depends on. */
+inline const char *cache_key(pool_t pool, unsigned parts)
+{
+    std::string key;
+    for (unsigned i = 0; i < sizeof(kCacheKeyVars) / sizeof(kCacheKeyVars[0]); i++) {
+        if ((parts & (1u << i)) != 0)
+            key += (key.empty() ? "" : "\t") + std::string(kCacheKeyVars[i]);
+    }
+    return auth_cache_parse_key(pool, key.c_str());
 }
 
 }  // namespace compat

@@ -54,6 +54,17 @@ Settings settings_or_fatal(const char *db, const char *driver, const char *args)
     return settings;
 }
 
+// A successful lookup's result, once the passdb's / userdb's own `fields` settings (2.4) are
+// applied; a field that fails to expand makes it an internal failure (logged by Dovecot).
+inline enum passdb_result passdb_ok(struct auth_request *r)
+{
+    return compat::apply_passdb_fields(r) ? PASSDB_RESULT_OK : PASSDB_RESULT_INTERNAL_FAILURE;
+}
+inline enum userdb_result userdb_ok(struct auth_request *r)
+{
+    return compat::apply_userdb_fields(r) ? USERDB_RESULT_OK : USERDB_RESULT_INTERNAL_FAILURE;
+}
+
 enum passdb_result to_passdb_result(vstore::Verdict v);
 enum userdb_result to_userdb_result(vstore::Verdict v);
 

@@ -61,7 +61,7 @@ void vmailmgr_verify_plain(struct auth_request *r, const char *password, verify_
         if (ret == 0)
             return PASSDB_RESULT_PASSWORD_MISMATCH;
         compat::set_field(r, "user", account.canonical_name());
-        return PASSDB_RESULT_OK;
+        return glue::passdb_ok(r);
     });
     callback(result, r);
 }
@@ -76,7 +76,7 @@ void vmailmgr_lookup_credentials(struct auth_request *r, lookup_credentials_call
             return glue::to_passdb_result(o.verdict);
         compat::wipe(account.record.password);
         compat::set_field(r, "user", account.canonical_name());
-        return PASSDB_RESULT_OK;
+        return glue::passdb_ok(r);
     });
     if (result != PASSDB_RESULT_OK) {
         callback(result, nullptr, 0, r);
@@ -87,14 +87,14 @@ void vmailmgr_lookup_credentials(struct auth_request *r, lookup_credentials_call
     compat::wipe(check.hash);
 }
 
-struct passdb_module *vmailmgr_passdb_preinit(pool_t pool, const char *args)
+struct passdb_module *vmailmgr_passdb_create(pool_t pool, const char *args)
 {
     auto settings = glue::settings_or_fatal<vstore::VmailmgrSettings>("passdb", kDriver, args);
     auto *m = p_new(pool, struct vmailmgr_passdb_module, 1);
     m->store = new vstore::VmailmgrStore(std::move(settings));
-    m->module.blocking = m->store->settings().blocking;
+    compat::set_blocking(&m->module, m->store->settings().blocking);
     // A login without a domain resolves through the connection's local name.
-    m->module.default_cache_key = "%u\t%{local_name}";
+    m->module.default_cache_key = compat::cache_key(pool, compat::kKeyUser | compat::kKeyLocalName);
     m->module.default_pass_scheme = "CRYPT";
     return &m->module;
 }
@@ -110,7 +110,7 @@ void vmailmgr_passdb_deinit(struct passdb_module *module)
 
 struct passdb_module_interface vstore_passdb_vmailmgr = {
     kDriver,
-    vmailmgr_passdb_preinit,
+    compat::passdb_preinit<vmailmgr_passdb_create, kDriver>,
     nullptr,
     vmailmgr_passdb_deinit,
     vmailmgr_verify_plain,

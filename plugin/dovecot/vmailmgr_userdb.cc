@@ -19,6 +19,14 @@ vstore::VmailmgrStore &store_of(struct userdb_module *module)
     return *reinterpret_cast<vmailmgr_userdb_module *>(module)->store;
 }
 
+// A vmailmgr limit as a quota value: "-" (kUnlimited) is no limit.
+std::optional<uint64_t> limit(uint32_t v)
+{
+    if (v == vstore::vmailmgr::kUnlimited)
+        return std::nullopt;
+    return v;
+}
+
 void vmailmgr_userdb_lookup(struct auth_request *r, userdb_callback_t *callback)
 {
     enum userdb_result result = glue::guarded(r, USERDB_RESULT_INTERNAL_FAILURE, [&] {
@@ -39,10 +47,8 @@ void vmailmgr_userdb_lookup(struct auth_request *r, userdb_callback_t *callback)
         compat::set_userdb_field(r, "uid", std::to_string(a.base.uid));
         compat::set_userdb_field(r, "gid", std::to_string(a.base.gid));
         compat::set_userdb_field(r, "home", a.mailbox);
-        compat::set_userdb_field(r, "mail", vstore::maildir_location(a.mailbox));
-        const std::string rule = vstore::vmailmgr::quota_rule(a.record);
-        if (!rule.empty())
-            compat::set_userdb_field(r, "quota_rule", rule);
+        compat::set_userdb_maildir(r, a.mailbox);
+        compat::set_userdb_quota(r, limit(a.record.hardquota), limit(a.record.msgcount));
         compat::set_userdb_field(r, "vmailmgr_base_user", a.base.name);
         compat::set_userdb_field(r, "vmailmgr_personal", a.record.personal);
         compat::set_userdb_field(r, "vmailmgr_forwards", std::to_string(a.record.forwards.size()));
@@ -51,7 +57,7 @@ void vmailmgr_userdb_lookup(struct auth_request *r, userdb_callback_t *callback)
         compat::set_userdb_field(r, "vmailmgr_softquota", number_to_string(a.record.softquota));
         compat::set_userdb_field(r, "vmailmgr_msgsize", number_to_string(a.record.msgsize));
         compat::set_userdb_field(r, "vmailmgr_mailbox_enabled", a.record.mailbox_enabled ? "1" : "0");
-        return USERDB_RESULT_OK;
+        return glue::userdb_ok(r);
     });
     callback(result, r);
 }
@@ -103,13 +109,13 @@ int vmailmgr_iterate_deinit(struct userdb_iterate_context *_ctx)
     return ret;
 }
 
-struct userdb_module *vmailmgr_userdb_preinit(pool_t pool, const char *args)
+struct userdb_module *vmailmgr_userdb_create(pool_t pool, const char *args)
 {
     auto settings = glue::settings_or_fatal<vstore::VmailmgrSettings>("userdb", kDriver, args);
     auto *m = p_new(pool, struct vmailmgr_userdb_module, 1);
     m->store = new vstore::VmailmgrStore(std::move(settings));
-    m->module.blocking = m->store->settings().blocking;
-    m->module.default_cache_key = "%u\t%{local_name}";
+    compat::set_blocking(&m->module, m->store->settings().blocking);
+    m->module.default_cache_key = compat::cache_key(pool, compat::kKeyUser | compat::kKeyLocalName);
     return &m->module;
 }
 
@@ -124,7 +130,7 @@ void vmailmgr_userdb_deinit(struct userdb_module *module)
 
 struct userdb_module_interface vstore_userdb_vmailmgr = {
     kDriver,
-    vmailmgr_userdb_preinit,
+    compat::userdb_preinit<vmailmgr_userdb_create, kDriver>,
     nullptr,
     vmailmgr_userdb_deinit,
     vmailmgr_userdb_lookup,

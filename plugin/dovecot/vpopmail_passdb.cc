@@ -85,7 +85,7 @@ void vpopmail_verify_plain(struct auth_request *r, const char *password,
             return glue::to_passdb_result(o.verdict);
         compat::set_field(r, "user", account.canonical_name());
         write_lastauth(r, account);
-        return PASSDB_RESULT_OK;
+        return glue::passdb_ok(r);
     });
     callback(result, r);
 }
@@ -114,7 +114,7 @@ void vpopmail_lookup_credentials(struct auth_request *r, lookup_credentials_call
         }
         compat::wipe(account.pw.clear);
         compat::set_field(r, "user", account.canonical_name());
-        return PASSDB_RESULT_OK;
+        return glue::passdb_ok(r);
     });
     if (result != PASSDB_RESULT_OK) {
         callback(result, nullptr, 0, r);
@@ -124,15 +124,16 @@ void vpopmail_lookup_credentials(struct auth_request *r, lookup_credentials_call
     compat::wipe(password);
 }
 
-struct passdb_module *vpopmail_passdb_preinit(pool_t pool, const char *args)
+struct passdb_module *vpopmail_passdb_create(pool_t pool, const char *args)
 {
     auto settings = glue::settings_or_fatal<vstore::VpopmailSettings>("passdb", kDriver, args);
     // The verdict depends on the service and, with webmail_ips, the client address.
-    const std::string cache_key = settings.webmail_ips.empty() ? "%u\t%s" : "%u\t%s\t%r";
+    const unsigned cache_key = compat::kKeyUser | compat::kKeyService |
+                               (settings.webmail_ips.empty() ? 0u : unsigned{compat::kKeyRemoteIp});
     auto *m = p_new(pool, struct vpopmail_passdb_module, 1);
     m->store = new vstore::VpopmailStore(std::move(settings));
-    m->module.blocking = m->store->settings().blocking;
-    m->module.default_cache_key = p_strdup(pool, cache_key.c_str());
+    compat::set_blocking(&m->module, m->store->settings().blocking);
+    m->module.default_cache_key = compat::cache_key(pool, cache_key);
     m->module.default_pass_scheme = "CRYPT";
     return &m->module;
 }
@@ -148,7 +149,7 @@ void vpopmail_passdb_deinit(struct passdb_module *module)
 
 struct passdb_module_interface vstore_passdb_vpopmail = {
     kDriver,
-    vpopmail_passdb_preinit,
+    compat::passdb_preinit<vpopmail_passdb_create, kDriver>,
     nullptr,
     vpopmail_passdb_deinit,
     vpopmail_verify_plain,

@@ -37,16 +37,14 @@ void vpopmail_userdb_lookup(struct auth_request *r, userdb_callback_t *callback)
         compat::set_userdb_field(r, "uid", std::to_string(account.domain.uid));
         compat::set_userdb_field(r, "gid", std::to_string(account.domain.gid));
         compat::set_userdb_field(r, "home", account.pw.dir);
-        compat::set_userdb_field(r, "mail", vstore::maildir_location(account.pw.dir + "/Maildir"));
+        compat::set_userdb_maildir(r, account.pw.dir + "/Maildir");
         vstore::vpopmail::Quota quota = vstore::vpopmail::parse_quota(account.pw.quota);
         if (!quota.valid)
             compat::log_warning(r, std::string(kDriver) + ": ignoring quota field '" +
                                        account.pw.quota + "' of " + account.canonical_name() +
                                        ": not a vpopmail quota (vdelivermail treats it as none)");
-        std::string rule = vstore::vpopmail::quota_rule(quota);
-        if (!rule.empty())
-            compat::set_userdb_field(r, "quota_rule", rule);
-        return USERDB_RESULT_OK;
+        compat::set_userdb_quota(r, quota.bytes, quota.messages);
+        return glue::userdb_ok(r);
     });
     callback(result, r);
 }
@@ -105,13 +103,13 @@ int vpopmail_iterate_deinit(struct userdb_iterate_context *_ctx)
     return ret;
 }
 
-struct userdb_module *vpopmail_userdb_preinit(pool_t pool, const char *args)
+struct userdb_module *vpopmail_userdb_create(pool_t pool, const char *args)
 {
     auto settings = glue::settings_or_fatal<vstore::VpopmailSettings>("userdb", kDriver, args);
     auto *m = p_new(pool, struct vpopmail_userdb_module, 1);
     m->store = new vstore::VpopmailStore(std::move(settings));
-    m->module.blocking = m->store->settings().blocking;
-    m->module.default_cache_key = "%u";
+    compat::set_blocking(&m->module, m->store->settings().blocking);
+    m->module.default_cache_key = compat::cache_key(pool, compat::kKeyUser);
     return &m->module;
 }
 
@@ -126,7 +124,7 @@ void vpopmail_userdb_deinit(struct userdb_module *module)
 
 struct userdb_module_interface vstore_userdb_vpopmail = {
     kDriver,
-    vpopmail_userdb_preinit,
+    compat::userdb_preinit<vpopmail_userdb_create, kDriver>,
     nullptr,
     vpopmail_userdb_deinit,
     vpopmail_userdb_lookup,

@@ -1,0 +1,103 @@
+/* Dovecot 2.4 (2.4.1): what differs from 2.3. Included by dovecot_api.h only. */
+#pragma once
+
+#include <exception>
+#include <string>
+
+#include "dovecot24_settings.h"
+
+namespace compat {
+
+/* 2.4 calls the service the protocol. */
+inline const char *request_service(const struct auth_request *r)
+{
+    return r->fields.protocol == nullptr ? "" : r->fields.protocol;
+}
+
+inline void log_unknown_user(struct auth_request *r) { auth_request_db_log_unknown_user(r); }
+
+/* 1 = match, 0 = mismatch (logged by Dovecot), -1 = the hash is unusable (logged). */
+inline int password_verify(struct auth_request *r, const char *plain, const std::string &hash,
+                           const std::string &scheme)
+{
+    switch (auth_request_db_password_verify(r, plain, hash.c_str(), scheme.c_str())) {
+    case PASSDB_RESULT_OK:
+        return 1;
+    case PASSDB_RESULT_PASSWORD_MISMATCH:
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+/* Applies the passdb's / userdb's `fields { }` settings after a successful lookup; false
+   (logged by Dovecot) when one of them fails to expand. */
+inline bool apply_passdb_fields(struct auth_request *r)
+{
+    return auth_request_set_passdb_fields(r, nullptr) == 0;
+}
+inline bool apply_userdb_fields(struct auth_request *r)
+{
+    return auth_request_set_userdb_fields(r, nullptr) == 0;
+}
+
+/* The %variables of a cache key, in the order of CacheKeyPart. */
+constexpr const char *kCacheKeyVars[] = {"%{user}", "%{protocol}", "%{remote_ip}", "%{local_name}"};
+
+/* The userdb's mail location: 2.4 has separate mail_driver and mail_path settings, so the
+   path is given as it is, colons and all. */
+inline void set_userdb_maildir(struct auth_request *r, const std::string &path)
+{
+    auth_request_set_userdb_field(r, "mail_driver", "maildir");
+    auth_request_set_userdb_field(r, "mail_path", path.c_str());
+}
+
+/* The user's quota limits, as 2.4's quota settings (for every quota root the config has). */
+inline void set_userdb_quota(struct auth_request *r, std::optional<uint64_t> bytes,
+                             std::optional<uint64_t> messages)
+{
+    if (bytes)
+        auth_request_set_userdb_field(r, "quota_storage_size", std::to_string(*bytes).c_str());
+    if (messages)
+        auth_request_set_userdb_field(r, "quota_message_count", std::to_string(*messages).c_str());
+}
+
+/* 2.4 decides this from the passdb/userdb `use_worker` setting (default yes for these
+   drivers, see dovecot24_settings.c) after preinit; there is no `blocking` arg. */
+inline void set_blocking(struct passdb_module *, bool) {}
+inline void set_blocking(struct userdb_module *, bool) {}
+
+/* preinit: the driver's named settings, turned into args words for the store's parser. */
+template <passdb_create_t create, const char *driver>
+int passdb_preinit(pool_t pool, struct event *event, struct passdb_module **module_r,
+                   const char **error_r)
+{
+    const char *args;
+    if (vstore_settings_get_args(event, driver, &args, error_r) < 0)
+        return -1;
+    try {
+        *module_r = create(pool, args);
+    } catch (const std::exception &e) {
+        *error_r = t_strdup(e.what());
+        return -1;
+    }
+    return 0;
+}
+
+template <userdb_create_t create, const char *driver>
+int userdb_preinit(pool_t pool, struct event *event, struct userdb_module **module_r,
+                   const char **error_r)
+{
+    const char *args;
+    if (vstore_settings_get_args(event, driver, &args, error_r) < 0)
+        return -1;
+    try {
+        *module_r = create(pool, args);
+    } catch (const std::exception &e) {
+        *error_r = t_strdup(e.what());
+        return -1;
+    }
+    return 0;
+}
+
+}  // namespace compat
