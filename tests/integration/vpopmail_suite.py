@@ -7,7 +7,8 @@ import os
 import re
 import subprocess
 
-from dovecot_harness import Dovecot, doveconf_n, base_config
+from dovecot_harness import (Dovecot, doveconf_n, base_config, examples_dir, expected_mail_fields,
+                              expected_quota_fields, unknown_arg_error, is_24)
 from mail_clients import imap_login, imap_cram_md5, pop3_login
 
 ROOT = "/srv/vstore-fixtures"
@@ -28,22 +29,17 @@ userdb {{
 """
 
 
-def expected_quota_rule(raw):
-    """The quota_rule Dovecot should get for a vpasswd quota field (independent of the driver)."""
-    if raw == "" or raw.startswith("NO"):
-        return None
-    parts = dict()
-    for p in raw.split(","):
-        if p.endswith("C"):
-            parts["messages"] = p[:-1]
-        elif p.endswith("S"):
-            parts["storage"] = p[:-1] + "B"
-    rule = "*"
-    if "storage" in parts:
-        rule += ":storage=" + parts["storage"]
-    if "messages" in parts:
-        rule += ":messages=" + parts["messages"]
-    return rule
+def expected_quota(raw):
+    """The userdb quota fields Dovecot should get for a vpasswd quota field (read here
+    independently of the driver)."""
+    storage = messages = None
+    if raw != "" and not raw.startswith("NO"):
+        for p in raw.split(","):
+            if p.endswith("C"):
+                messages = int(p[:-1])
+            elif p.endswith("S"):
+                storage = int(p[:-1])
+    return expected_quota_fields(storage, messages)
 
 
 def expected_users():
@@ -78,10 +74,9 @@ def replay_verdicts(dc, fixtures, checks):
                 problems.append(f"home {fields.get('home')!r} != {exp['home']!r}")
             if fields.get("uid") != str(exp["uid"]) or fields.get("gid") != str(exp["gid"]):
                 problems.append(f"uid/gid {fields.get('uid')}/{fields.get('gid')}")
-            if fields.get("mail") != "maildir:" + exp["home"].replace(":", "::") + "/Maildir":
-                problems.append(f"mail {fields.get('mail')!r}")
-            if fields.get("quota_rule") != expected_quota_rule(exp["quota"]):
-                problems.append(f"quota_rule {fields.get('quota_rule')!r} for {exp['quota']!r}")
+            for k, v in {**expected_mail_fields(exp["home"] + "/Maildir"), **expected_quota(exp["quota"])}.items():
+                if fields.get(k) != v:
+                    problems.append(f"{k} {fields.get(k)!r} != {v!r} (quota {exp['quota']!r})")
             if problems:
                 same = False
                 detail = "; ".join(problems)
@@ -176,7 +171,7 @@ def check_rewrite(dc, checks):
 def check_example_config(source, work, checks):
     base = base_config(work, 10143, 10110)
     text = base + "\n".join(
-        f"!include {source}/conf.d-examples/{name}" for name in ("10-mail-vstore.conf", "auth-vpopmail.conf.ext")) + "\n"
+        f"!include {examples_dir(source)}/{name}" for name in ("10-mail-vstore.conf", "90-quota-vstore.conf", "auth-vpopmail.conf.ext")) + "\n"
     r = doveconf_n(text, work)
     checks.check("doveconf -n accepts conf.d-examples/auth-vpopmail.conf.ext", r.returncode == 0, r.stderr)
     checks.check("doveconf -n shows the vpopmail passdb and userdb",
@@ -190,11 +185,43 @@ def check_bad_args(module_dir, work, checks):
         result, out = dc.auth_test("alice@example.com", "Alice-pw1", "imap", "127.0.0.2")
         log = dc.log_text()
         checks.check("an unknown driver arg is a config error naming it",
-                     result != "ok" and "unknown argument 'webmail'" in log, log[-1500:])
+                     result != "ok" and unknown_arg_error("vpopmail", "webmail") in log, log[-1500:])
     except RuntimeError as e:
-        checks.check("an unknown driver arg is a config error naming it", "unknown argument 'webmail'" in str(e), str(e))
+        checks.check("an unknown driver arg is a config error naming it",
+                     unknown_arg_error("vpopmail", "webmail") in str(e), str(e))
     finally:
         dc.stop()
+
+
+def check_24_settings(module_dir, work, checks):
+    """Dovecot 2.4 only: settings given in a passdb_vpopmail/userdb_vpopmail filter reach the
+    driver, and the userdb's `fields { }` apply after the driver's own fields."""
+    conf = f"""
+passdb_vpopmail {{
+  vpopmail_dir = {ROOT}/vpopmail
+  vpopmail_qmail_dir = {ROOT}/qmail
+}}
+userdb_vpopmail {{
+  vpopmail_dir = {ROOT}/vpopmail
+  vpopmail_qmail_dir = {ROOT}/qmail
+}}
+passdb vpopmail {{
+  driver = vpopmail
+}}
+userdb vpopmail {{
+  driver = vpopmail
+  fields {{
+    quota_message_count = 77
+  }}
+}}
+"""
+    with Dovecot(work + "-24settings", module_dir, conf) as dc:
+        result, out = dc.auth_test("frank@example.com", "Frank-pw6", "imap", "127.0.0.2")
+        checks.check("2.4: settings in a passdb_vpopmail filter reach the driver", result == "ok", out)
+        rc, f, out = dc.user("frank@example.com")
+        checks.check("2.4: userdb fields { } apply after the driver's fields",
+                     rc == 0 and f.get("quota_storage_size") == "5242880" and f.get("quota_message_count") == "77",
+                     out)
 
 
 def run(args, checks):
@@ -214,6 +241,8 @@ def run(args, checks):
             if checks.failed:
                 print("--- dovecot log tail ---\n" + dc.tail(60))
     check_bad_args(args.module_dir, args.work, checks)
+    if is_24():
+        check_24_settings(args.module_dir, args.work, checks)
     # leave the installed fixture as the tools wrote it for the next suite
     subprocess.run(["bash", os.path.join(args.fixtures, "vpopmail", "install.sh")], check=True,
                    stdout=subprocess.DEVNULL)
