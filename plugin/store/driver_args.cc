@@ -1,5 +1,7 @@
 #include "driver_args.h"
 
+#include <thread>
+
 namespace vstore {
 
 std::string DriverArgs::get(const std::string &key, const std::string &fallback) const
@@ -53,6 +55,33 @@ bool parse_yes_no(const std::string &key, const std::string &value, bool *out, s
     }
     *error = "argument '" + key + "' must be yes or no, not '" + value + "'";
     return false;
+}
+
+unsigned default_verify_threads()
+{
+    unsigned n = std::thread::hardware_concurrency();
+    return n == 0 ? 1 : n;
+}
+
+bool parse_thread_count(const std::string &key, const std::string &value, unsigned *out, std::string *error)
+{
+    if (value == "auto") {
+        *out = default_verify_threads();
+        return true;
+    }
+    unsigned n = 0;
+    bool digits = !value.empty() && value.size() <= 3;
+    for (char c : value) {
+        digits = digits && c >= '0' && c <= '9';
+        if (digits)
+            n = n * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (!digits || n > 256) {
+        *error = key + " must be 'auto' or a number from 0 to 256, not '" + value + "'";
+        return false;
+    }
+    *out = n;
+    return true;
 }
 
 bool parse_seconds(const std::string &key, const std::string &value, unsigned *out, std::string *error)

@@ -24,6 +24,12 @@ DriverArgs parse_driver_args(std::string_view args, const std::set<std::string> 
 // "yes"/"no" (also true/false, 1/0). Returns false and sets error on anything else.
 bool parse_yes_no(const std::string &key, const std::string &value, bool *out, std::string *error);
 
+// verify_threads' default: one per core.
+unsigned default_verify_threads();
+
+// verify_threads: "auto" (the number of cores) or a count from 0 (off) to 256.
+bool parse_thread_count(const std::string &key, const std::string &value, unsigned *out, std::string *error);
+
 // Seconds: "90", "90s", "5m", "1h".
 bool parse_seconds(const std::string &key, const std::string &value, unsigned *out, std::string *error);
 

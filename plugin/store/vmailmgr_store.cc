@@ -57,7 +57,8 @@ std::optional<BaseUser> system_base_user(const std::string &name)
 bool VmailmgrSettings::parse(std::string_view args, VmailmgrSettings *out, std::string *error)
 {
     DriverArgs a = parse_driver_args(args, {"qmail_dir", "config_dir", "default_domain", "separators",
-                                            "refuse_disabled_mailbox", "system_users", "blocking"});
+                                            "refuse_disabled_mailbox", "system_users", "blocking",
+                                            "verify_threads"});
     if (!a.ok()) {
         *error = a.error;
         return false;
@@ -81,6 +82,9 @@ bool VmailmgrSettings::parse(std::string_view args, VmailmgrSettings *out, std::
     if (a.has("system_users") && !parse_yes_no("system_users", a.get("system_users"), &s.system_users, error))
         return false;
     if (a.has("blocking") && !parse_yes_no("blocking", a.get("blocking"), &s.blocking, error))
+        return false;
+    if (a.has("verify_threads") &&
+        !parse_thread_count("verify_threads", a.get("verify_threads"), &s.verify_threads, error))
         return false;
     *out = std::move(s);
     return true;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "cdb_file.h"
+#include "driver_args.h"
 #include "outcome.h"
 #include "text_cache.h"
 #include "vmailmgr_format.h"
@@ -42,6 +43,8 @@ struct VmailmgrSettings {
     bool refuse_disabled_mailbox = false;
     bool system_users = false;
     bool blocking = true;
+    // Threads verifying costly hashes when the passdb runs in the auth process (blocking=no).
+    unsigned verify_threads = default_verify_threads();
     BaseUserLookup lookup_base_user = system_base_user;
 
     static bool parse(std::string_view args, VmailmgrSettings *out, std::string *error);

@@ -62,7 +62,7 @@ bool VpopmailSettings::parse(std::string_view args, VpopmailSettings *out, std::
 {
     DriverArgs a = parse_driver_args(args, {"vpopmail_dir", "qmail_dir", "default_domain",
                                             "webmail_ips", "clear_password", "blocking",
-                                            "lastauth", "lastauth_interval"});
+                                            "lastauth", "lastauth_interval", "verify_threads"});
     if (!a.ok()) {
         *error = a.error;
         return false;
@@ -105,6 +105,9 @@ bool VpopmailSettings::parse(std::string_view args, VpopmailSettings *out, std::
     if (a.has("blocking") && !parse_yes_no("blocking", a.get("blocking"), &s.blocking, error))
         return false;
     if (a.has("lastauth") && !parse_yes_no("lastauth", a.get("lastauth"), &s.lastauth, error))
+        return false;
+    if (a.has("verify_threads") &&
+        !parse_thread_count("verify_threads", a.get("verify_threads"), &s.verify_threads, error))
         return false;
     if (a.has("lastauth_interval") &&
         !parse_seconds("lastauth_interval", a.get("lastauth_interval"), &s.lastauth_interval, error))

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cdb_file.h"
+#include "driver_args.h"
 #include "outcome.h"
 #include "text_cache.h"
 #include "vpopmail_format.h"
@@ -35,6 +36,8 @@ struct VpopmailSettings {
     bool blocking = true;
     bool lastauth = true;           // write <user dir>/lastauth after a login, as vchkpw
     unsigned lastauth_interval = 60;  // seconds: skip the write if lastauth is younger
+    // Threads verifying costly hashes when the passdb runs in the auth process (blocking=no).
+    unsigned verify_threads = default_verify_threads();
 
     // Parses driver args; returns false with *error naming the bad key or value.
     static bool parse(std::string_view args, VpopmailSettings *out, std::string *error);

@@ -112,3 +112,24 @@ TEST(VpopmailSettings, Lastauth)
     EXPECT_EQ(s.lastauth_interval, 300u);
     EXPECT_FALSE(VpopmailSettings::parse("lastauth_interval=soon", &s, &err));
 }
+
+TEST(DriverArgs, VerifyThreads)
+{
+    std::string error;
+    unsigned n = 99;
+    EXPECT_TRUE(vstore::parse_thread_count("verify_threads", "0", &n, &error));
+    EXPECT_EQ(n, 0u);
+    EXPECT_TRUE(vstore::parse_thread_count("verify_threads", "16", &n, &error));
+    EXPECT_EQ(n, 16u);
+    EXPECT_TRUE(vstore::parse_thread_count("verify_threads", "auto", &n, &error));
+    EXPECT_EQ(n, vstore::default_verify_threads());
+    EXPECT_GE(n, 1u);
+    for (const char *bad : {"", "-1", "257", "1000", "two", "4x"}) {
+        EXPECT_FALSE(vstore::parse_thread_count("verify_threads", bad, &n, &error)) << bad;
+        EXPECT_NE(error.find("verify_threads"), std::string::npos);
+    }
+    vstore::VpopmailSettings s;
+    EXPECT_FALSE(vstore::VpopmailSettings::parse("vpopmail_dir=/v verify_threads=lots", &s, &error));
+    EXPECT_TRUE(vstore::VpopmailSettings::parse("vpopmail_dir=/v verify_threads=3", &s, &error)) << error;
+    EXPECT_EQ(s.verify_threads, 3u);
+}

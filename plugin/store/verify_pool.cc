@@ -1,0 +1,146 @@
+#include "verify_pool.h"
+
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+namespace vstore {
+
+namespace {
+
+constexpr size_t kStackSize = 512 * 1024;
+
+void wipe(std::string &s)
+{
+    if (!s.empty()) {
+        volatile char *p = &s[0];
+        for (size_t i = 0; i < s.size(); i++)
+            p[i] = 0;
+    }
+}
+
+}  // namespace
+
+VerifyPool::VerifyPool(unsigned threads) : notify_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC))
+{
+    if (!notify_)
+        throw std::system_error(errno, std::generic_category(), "eventfd()");
+    if (threads == 0)
+        threads = 1;
+    threads_.reserve(threads);
+    // Threads inherit the signal mask: Dovecot's signal handlers must run on its own thread.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    // Small stacks: crypt needs a few KiB, and Dovecot limits the auth process's address
+    // space (vsz_limit), which default 8 MiB stacks on many cores would exhaust.
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, kStackSize);
+    int err = 0;
+    for (unsigned i = 0; i < threads && err == 0; i++) {
+        pthread_t t;
+        err = pthread_create(&t, &attr, thread_main, this);
+        if (err == 0)
+            threads_.push_back(t);
+    }
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    if (err != 0) {
+        stop();
+        throw std::system_error(err, std::generic_category(), "pthread_create()");
+    }
+}
+
+void *VerifyPool::thread_main(void *self)
+{
+    static_cast<VerifyPool *>(self)->run();
+    return nullptr;
+}
+
+VerifyPool::~VerifyPool() { stop(); }
+
+bool VerifyPool::is_costly(const std::string &scheme, const std::string &hash)
+{
+    if (scheme == "MD5-CRYPT" || scheme == "SHA256-CRYPT" || scheme == "SHA512-CRYPT" || scheme == "BLF-CRYPT")
+        return true;
+    return scheme == "CRYPT" && !hash.empty() && hash[0] == '$';
+}
+
+void VerifyPool::submit(Job job)
+{
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        queue_.push_back(std::move(job));
+    }
+    wake_.notify_one();
+}
+
+std::vector<VerifyPool::Done> VerifyPool::take_done()
+{
+    uint64_t count;
+    while (read(notify_.get(), &count, sizeof(count)) < 0 && errno == EINTR) {
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<Done> out;
+    out.swap(done_);
+    return out;
+}
+
+std::vector<void *> VerifyPool::stop()
+{
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    for (pthread_t t : threads_)
+        pthread_join(t, nullptr);
+    threads_.clear();
+    std::vector<void *> left;
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (Job &job : queue_) {
+        wipe(job.plain);
+        left.push_back(job.ctx);
+    }
+    queue_.clear();
+    for (const Done &d : done_)
+        left.push_back(d.ctx);
+    done_.clear();
+    return left;
+}
+
+void VerifyPool::run()
+{
+    for (;;) {
+        Job job;
+        {
+            std::unique_lock<std::mutex> lock(mutex_);
+            wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            if (stopping_)
+                return;
+            job = std::move(queue_.front());
+            queue_.pop_front();
+        }
+        PasswordMatch match = verify_password(job.scheme, job.hash, job.plain);
+        wipe(job.plain);
+        bool first;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            first = done_.empty();
+            done_.push_back(Done{job.ctx, match});
+        }
+        // One wake-up per batch: the loop takes everything that finished meanwhile.
+        if (first) {
+            const uint64_t one = 1;
+            while (write(notify_.get(), &one, sizeof(one)) < 0 && errno == EINTR) {
+            }
+        }
+    }
+}
+
+}  // namespace vstore

@@ -1,0 +1,65 @@
+// Password verification on threads, for a passdb that runs in Dovecot's single-threaded auth
+// process (blocking=no): costly crypt hashes (MD5-, SHA-256-, SHA-512-, bcrypt-crypt) are
+// verified on `threads` threads while the process goes on with other requests. Finished
+// verifications are collected from notify_fd(), an eventfd the caller's event loop watches.
+// No Dovecot code runs on these threads: they call crypt_rn() and nothing else.
+#pragma once
+
+#include <pthread.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "file_util.h"
+#include "password_check.h"
+
+namespace vstore {
+
+class VerifyPool {
+public:
+    struct Job {
+        std::string scheme, hash, plain;
+        void *ctx = nullptr;  // the caller's; handed back with the result
+    };
+    struct Done {
+        void *ctx;
+        PasswordMatch match;
+    };
+
+    // Starts the threads (signals blocked on them). Throws std::system_error on failure.
+    explicit VerifyPool(unsigned threads);
+    // Stops and joins the threads; the contexts of unfinished or untaken jobs are lost: call
+    // stop() first to get them back.
+    ~VerifyPool();
+    VerifyPool(const VerifyPool &) = delete;
+    VerifyPool &operator=(const VerifyPool &) = delete;
+
+    // Whether verifying this hash is worth a thread: crypt hashes with a '$' scheme prefix.
+    // DES crypt, clear text and PLAIN-MD5 are cheaper than the hand-over.
+    static bool is_costly(const std::string &scheme, const std::string &hash);
+
+    void submit(Job job);
+    int notify_fd() const { return notify_.get(); }
+    // The verifications finished since the last call (clears notify_fd()'s readiness).
+    std::vector<Done> take_done();
+    // Stops the threads; returns the contexts of every job not handed back by take_done().
+    std::vector<void *> stop();
+    unsigned threads() const { return static_cast<unsigned>(threads_.size()); }
+
+private:
+    void run();
+    static void *thread_main(void *self);
+
+    UniqueFd notify_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<Job> queue_;
+    std::vector<Done> done_;
+    bool stopping_ = false;
+    std::vector<pthread_t> threads_;
+};
+
+}  // namespace vstore

@@ -1,0 +1,81 @@
+// VerifyPool: crypt verifications on threads, results collected through the eventfd.
+#include <crypt.h>
+#include <poll.h>
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+
+#include "verify_pool.h"
+
+namespace {
+
+std::string md5_crypt(const std::string &plain, const std::string &salt)
+{
+    struct crypt_data data = {};
+    const char *out = crypt_r(plain.c_str(), ("$1$" + salt + "$").c_str(), &data);
+    return out == nullptr ? "" : out;
+}
+
+// Waits on the pool's fd until `want` results are in.
+std::map<void *, vstore::PasswordMatch> collect(vstore::VerifyPool &pool, size_t want)
+{
+    std::map<void *, vstore::PasswordMatch> got;
+    while (got.size() < want) {
+        struct pollfd p = {pool.notify_fd(), POLLIN, 0};
+        if (poll(&p, 1, 10000) <= 0)
+            break;
+        for (const vstore::VerifyPool::Done &d : pool.take_done())
+            got[d.ctx] = d.match;
+    }
+    return got;
+}
+
+TEST(VerifyPoolTest, CostlyHashesOnly)
+{
+    EXPECT_TRUE(vstore::VerifyPool::is_costly("CRYPT", "$1$salt$hash"));
+    EXPECT_TRUE(vstore::VerifyPool::is_costly("SHA512-CRYPT", "$6$x$y"));
+    EXPECT_FALSE(vstore::VerifyPool::is_costly("CRYPT", "abJnggxhB/yWI"));  // DES
+    EXPECT_FALSE(vstore::VerifyPool::is_costly("PLAIN", "secret"));
+    EXPECT_FALSE(vstore::VerifyPool::is_costly("PLAIN-MD5", "5ebe2294ecd0e0f08eab7690d2a6ee69"));
+}
+
+TEST(VerifyPoolTest, VerifiesOnThreadsAndHandsEveryResultBack)
+{
+    vstore::VerifyPool pool(3);
+    EXPECT_EQ(pool.threads(), 3u);
+    const std::string hash = md5_crypt("right", "abcdefgh");
+    ASSERT_FALSE(hash.empty());
+    int ctx[40];
+    for (int i = 0; i < 40; i++)
+        pool.submit({"CRYPT", hash, i % 2 == 0 ? "right" : "wrong", &ctx[i]});
+    auto got = collect(pool, 40);
+    ASSERT_EQ(got.size(), 40u);
+    for (int i = 0; i < 40; i++)
+        EXPECT_EQ(got[&ctx[i]], i % 2 == 0 ? vstore::PasswordMatch::Match : vstore::PasswordMatch::Mismatch) << i;
+    EXPECT_TRUE(pool.stop().empty());
+}
+
+TEST(VerifyPoolTest, AnUnusableHashIsNotAMatch)
+{
+    vstore::VerifyPool pool(1);
+    int ctx;
+    pool.submit({"CRYPT", "$1$", "x", &ctx});
+    auto got = collect(pool, 1);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_NE(got[&ctx], vstore::PasswordMatch::Match);
+}
+
+TEST(VerifyPoolTest, StopReturnsWhatWasNotHandedBack)
+{
+    vstore::VerifyPool pool(1);
+    const std::string hash = md5_crypt("pw", "saltsalt");
+    int ctx[5];
+    for (int &c : ctx)
+        pool.submit({"CRYPT", hash, "pw", &c});
+    std::vector<void *> left = pool.stop();  // queued, running or finished but not taken
+    EXPECT_EQ(left.size(), 5u);
+}
+
+}  // namespace
