@@ -23,6 +23,11 @@ inline int password_verify(struct auth_request *r, const char *plain, const std:
     return auth_request_password_verify(r, plain, hash.c_str(), scheme.c_str(), AUTH_SUBSYS_DB);
 }
 
+inline void log_password_mismatch(struct auth_request *r)
+{
+    auth_request_log_password_mismatch(r, AUTH_SUBSYS_DB);
+}
+
 /* 2.3 has no per-passdb/userdb `fields` settings to apply: the `override_fields` and
    `default_fields` args are applied by Dovecot itself. Always succeeds. */
 inline bool apply_passdb_fields(struct auth_request *) { return true; }

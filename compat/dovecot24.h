@@ -30,6 +30,8 @@ inline int password_verify(struct auth_request *r, const char *plain, const std:
     }
 }
 
+inline void log_password_mismatch(struct auth_request *r) { auth_request_db_log_password_mismatch(r); }
+
 /* Applies the passdb's / userdb's `fields { }` settings after a successful lookup; false
    (logged by Dovecot) when one of them fails to expand. */
 inline bool apply_passdb_fields(struct auth_request *r)

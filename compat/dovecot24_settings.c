@@ -22,6 +22,7 @@ struct vstore_vpopmail_settings {
 	const char *vpopmail_clear_password;
 	const char *vpopmail_lastauth;
 	const char *vpopmail_lastauth_interval;
+	const char *vpopmail_verify_threads;
 };
 
 struct vstore_vmailmgr_settings {
@@ -32,6 +33,7 @@ struct vstore_vmailmgr_settings {
 	const char *vmailmgr_separators;
 	const char *vmailmgr_refuse_disabled_mailbox;
 	const char *vmailmgr_system_users;
+	const char *vmailmgr_verify_threads;
 };
 
 /* Every setting is a string, empty = the store's default: the store code validates values
@@ -48,6 +50,7 @@ static const struct setting_define vpopmail_setting_defines[] = {
 	DEF(vpopmail_clear_password),
 	DEF(vpopmail_lastauth),
 	DEF(vpopmail_lastauth_interval),
+	DEF(vpopmail_verify_threads),
 	SETTING_DEFINE_LIST_END
 };
 
@@ -59,6 +62,7 @@ static const struct vstore_vpopmail_settings vpopmail_default_settings = {
 	.vpopmail_clear_password = "",
 	.vpopmail_lastauth = "",
 	.vpopmail_lastauth_interval = "",
+	.vpopmail_verify_threads = "",
 };
 
 /* The stores are mode 0600 (vpopmail's, or each vmailmgr base user's) and the auth process
@@ -91,6 +95,7 @@ static const struct setting_define vmailmgr_setting_defines[] = {
 	DEF(vmailmgr_separators),
 	DEF(vmailmgr_refuse_disabled_mailbox),
 	DEF(vmailmgr_system_users),
+	DEF(vmailmgr_verify_threads),
 	SETTING_DEFINE_LIST_END
 };
 
@@ -101,6 +106,7 @@ static const struct vstore_vmailmgr_settings vmailmgr_default_settings = {
 	.vmailmgr_separators = "",
 	.vmailmgr_refuse_disabled_mailbox = "",
 	.vmailmgr_system_users = "",
+	.vmailmgr_verify_threads = "",
 };
 
 static const struct setting_keyvalue vmailmgr_default_settings_keyvalue[] = {

@@ -19,6 +19,7 @@ extern "C" {
 #include "userdb.h"
 #include "password-scheme.h"
 #include "safe-memset.h"
+#include "ioloop.h"
 }
 
 #if DOVECOT_VERSION_MAJOR == 2 && DOVECOT_VERSION_MINOR <= 3
@@ -76,6 +77,7 @@ inline void log_error(struct auth_request *r, const std::string &msg)
 }
 /* For errors outside any request (configuration, iteration start). */
 inline void log_global_error(const std::string &msg) { i_error("%s", msg.c_str()); }
+inline void log_global_info(const std::string &msg) { i_info("%s", msg.c_str()); }
 [[noreturn]] inline void fatal(const std::string &msg) { i_fatal("%s", msg.c_str()); }
 
 /* The passdb/userdb reply. */
@@ -99,6 +101,21 @@ inline void handle_credentials(enum passdb_result result, const std::string &pas
 {
     passdb_handle_credentials(result, password.c_str(), scheme.c_str(), callback, r);
 }
+
+/* Whether this process is an auth worker (it serves one request at a time). */
+inline bool in_auth_worker() { return worker; }
+
+/* A request kept alive while its verification runs on a thread. */
+inline void request_ref(struct auth_request *r) { auth_request_ref(r); }
+inline void request_unref(struct auth_request *r) { auth_request_unref(&r); }
+
+/* Calls cb(ctx) from Dovecot's ioloop when fd is readable. (Parenthesised: Dovecot's io_add
+   macro type-checks with a C-only builtin.) */
+inline struct io *watch_fd(int fd, void (*cb)(void *), void *ctx)
+{
+    return (io_add)(fd, IO_READ, __FILE__, __LINE__, cb, ctx);
+}
+inline void unwatch_fd(struct io **io) { io_remove(io); }
 
 inline void wipe(std::string &s)
 {

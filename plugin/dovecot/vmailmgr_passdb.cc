@@ -3,6 +3,7 @@
 
 #include "drivers.h"
 #include "glue.h"
+#include "password_verify.h"
 #include "vmailmgr_store.h"
 
 namespace {
@@ -12,12 +13,15 @@ const char kDriver[] = "vmailmgr";
 struct vmailmgr_passdb_module {
     struct passdb_module module;
     vstore::VmailmgrStore *store;
+    glue::VerifyThreads *threads;
 };
 
-vstore::VmailmgrStore &store_of(struct auth_request *r)
+vmailmgr_passdb_module &module_of(struct auth_request *r)
 {
-    return *reinterpret_cast<vmailmgr_passdb_module *>(r->passdb->passdb)->store;
+    return *reinterpret_cast<vmailmgr_passdb_module *>(r->passdb->passdb);
 }
+
+vstore::VmailmgrStore &store_of(struct auth_request *r) { return *module_of(r).store; }
 
 // Looks the login up and applies checkvpw's account checks; logs every refusal.
 vstore::Outcome lookup_allowed(struct auth_request *r, vstore::VmailmgrAccount *account,
@@ -41,10 +45,12 @@ vstore::Outcome lookup_allowed(struct auth_request *r, vstore::VmailmgrAccount *
 
 void vmailmgr_verify_plain(struct auth_request *r, const char *password, verify_plain_callback_t *callback)
 {
+    glue::PasswordCheck check;
     enum passdb_result result = glue::guarded(r, PASSDB_RESULT_INTERNAL_FAILURE, [&] {
         vstore::VmailmgrAccount account;
-        vstore::vmailmgr::PasswordCheck check;
-        vstore::Outcome o = lookup_allowed(r, &account, &check);
+        vstore::vmailmgr::PasswordCheck stored;
+        vstore::Outcome o = lookup_allowed(r, &account, &stored);
+        compat::wipe(account.record.password);
         if (!o.is_ok())
             return glue::to_passdb_result(o.verdict);
         if (*password == '\0') {
@@ -52,18 +58,20 @@ void vmailmgr_verify_plain(struct auth_request *r, const char *password, verify_
             compat::log_info(r, std::string(kDriver) + ": login refused: empty password");
             return PASSDB_RESULT_PASSWORD_MISMATCH;
         }
-        compat::set_password_field(r, check.hash, check.scheme.c_str());
-        int ret = compat::password_verify(r, password, check.hash, check.scheme);
-        compat::wipe(check.hash);
-        compat::wipe(account.record.password);
-        if (ret < 0)
-            return PASSDB_RESULT_INTERNAL_FAILURE;
-        if (ret == 0)
-            return PASSDB_RESULT_PASSWORD_MISMATCH;
-        compat::set_field(r, "user", account.canonical_name());
-        return glue::passdb_ok(r);
+        compat::set_password_field(r, stored.hash, stored.scheme.c_str());
+        check.scheme = std::move(stored.scheme);
+        check.hash = std::move(stored.hash);
+        check.after_match = [r, user = account.canonical_name()] {
+            compat::set_field(r, "user", user);
+            return glue::passdb_ok(r);
+        };
+        return PASSDB_RESULT_OK;
     });
-    callback(result, r);
+    if (result != PASSDB_RESULT_OK) {
+        callback(result, r);
+        return;
+    }
+    glue::verify_password_then(r, module_of(r).threads, std::move(check), password, callback);
 }
 
 void vmailmgr_lookup_credentials(struct auth_request *r, lookup_credentials_callback_t *callback)
@@ -92,6 +100,7 @@ struct passdb_module *vmailmgr_passdb_create(pool_t pool, const char *args)
     auto settings = glue::settings_or_fatal<vstore::VmailmgrSettings>("passdb", kDriver, args);
     auto *m = p_new(pool, struct vmailmgr_passdb_module, 1);
     m->store = new vstore::VmailmgrStore(std::move(settings));
+    m->threads = new glue::VerifyThreads(m->store->settings().verify_threads);
     compat::set_blocking(&m->module, m->store->settings().blocking);
     // A login without a domain resolves through the connection's local name.
     m->module.default_cache_key = compat::cache_key(pool, compat::kKeyUser | compat::kKeyLocalName);
@@ -102,6 +111,8 @@ struct passdb_module *vmailmgr_passdb_create(pool_t pool, const char *args)
 void vmailmgr_passdb_deinit(struct passdb_module *module)
 {
     auto *m = reinterpret_cast<vmailmgr_passdb_module *>(module);
+    delete m->threads;
+    m->threads = nullptr;
     delete m->store;
     m->store = nullptr;
 }

@@ -4,6 +4,7 @@
 
 #include "drivers.h"
 #include "glue.h"
+#include "password_verify.h"
 #include "vpopmail_store.h"
 
 namespace {
@@ -13,12 +14,15 @@ const char kDriver[] = "vpopmail";
 struct vpopmail_passdb_module {
     struct passdb_module module;
     vstore::VpopmailStore *store;
+    glue::VerifyThreads *threads;
 };
 
-vstore::VpopmailStore &store_of(struct auth_request *r)
+vpopmail_passdb_module &module_of(struct auth_request *r)
 {
-    return *reinterpret_cast<vpopmail_passdb_module *>(r->passdb->passdb)->store;
+    return *reinterpret_cast<vpopmail_passdb_module *>(r->passdb->passdb);
 }
+
+vstore::VpopmailStore &store_of(struct auth_request *r) { return *module_of(r).store; }
 
 // Looks the login up and checks the service; logs every refusal with its reason.
 vstore::Outcome lookup_allowed(struct auth_request *r, vstore::VpopmailAccount *account)
@@ -48,9 +52,25 @@ void write_lastauth(struct auth_request *r, const vstore::VpopmailAccount &accou
         compat::log_debug(r, std::string(kDriver) + ": updated " + account.pw.dir + "/lastauth");
 }
 
+// Once the password matched: the service flags (checked after the password, as vchkpw does,
+// so that a wrong password never learns whether the account is restricted), the user field
+// and lastauth.
+enum passdb_result after_password_match(struct auth_request *r, const vstore::VpopmailAccount &account)
+{
+    vstore::Outcome o =
+        store_of(r).check_service(account, compat::request_service(r), compat::request_remote_ip(r));
+    glue::log_outcome(r, kDriver, o);
+    if (!o.is_ok())
+        return glue::to_passdb_result(o.verdict);
+    compat::set_field(r, "user", account.canonical_name());
+    write_lastauth(r, account);
+    return glue::passdb_ok(r);
+}
+
 void vpopmail_verify_plain(struct auth_request *r, const char *password,
                            verify_plain_callback_t *callback)
 {
+    glue::PasswordCheck check;
     enum passdb_result result = glue::guarded(r, PASSDB_RESULT_INTERNAL_FAILURE, [&] {
         vstore::VpopmailAccount account;
         vstore::Outcome o = lookup_allowed(r, &account);
@@ -63,31 +83,23 @@ void vpopmail_verify_plain(struct auth_request *r, const char *password,
         vstore::vpopmail::StoredHash stored =
             use_clear ? vstore::vpopmail::StoredHash{"PLAIN", account.pw.clear}
                       : vstore::vpopmail::split_scheme(account.pw.passwd);
+        compat::wipe(account.pw.clear);
         if (stored.hash.empty()) {
             compat::log_info(r, std::string(kDriver) + ": login refused: the account has no password hash");
             return PASSDB_RESULT_USER_DISABLED;
         }
         if (!use_clear)
             compat::set_password_field(r, stored.hash, stored.scheme.c_str());
-        int ret = compat::password_verify(r, password, stored.hash, stored.scheme);
-        compat::wipe(stored.hash);
-        compat::wipe(account.pw.clear);
-        if (ret < 0)
-            return PASSDB_RESULT_INTERNAL_FAILURE;
-        if (ret == 0)
-            return PASSDB_RESULT_PASSWORD_MISMATCH;
-
-        // Flags are checked after the password, as vchkpw does, so that a wrong password
-        // never learns whether the account is restricted.
-        o = store_of(r).check_service(account, compat::request_service(r), compat::request_remote_ip(r));
-        glue::log_outcome(r, kDriver, o);
-        if (!o.is_ok())
-            return glue::to_passdb_result(o.verdict);
-        compat::set_field(r, "user", account.canonical_name());
-        write_lastauth(r, account);
-        return glue::passdb_ok(r);
+        check.scheme = std::move(stored.scheme);
+        check.hash = std::move(stored.hash);
+        check.after_match = [r, account = std::move(account)] { return after_password_match(r, account); };
+        return PASSDB_RESULT_OK;
     });
-    callback(result, r);
+    if (result != PASSDB_RESULT_OK) {
+        callback(result, r);
+        return;
+    }
+    glue::verify_password_then(r, module_of(r).threads, std::move(check), password, callback);
 }
 
 void vpopmail_lookup_credentials(struct auth_request *r, lookup_credentials_callback_t *callback)
@@ -132,6 +144,7 @@ struct passdb_module *vpopmail_passdb_create(pool_t pool, const char *args)
                                (settings.webmail_ips.empty() ? 0u : unsigned{compat::kKeyRemoteIp});
     auto *m = p_new(pool, struct vpopmail_passdb_module, 1);
     m->store = new vstore::VpopmailStore(std::move(settings));
+    m->threads = new glue::VerifyThreads(m->store->settings().verify_threads);
     compat::set_blocking(&m->module, m->store->settings().blocking);
     m->module.default_cache_key = compat::cache_key(pool, cache_key);
     m->module.default_pass_scheme = "CRYPT";
@@ -141,6 +154,8 @@ struct passdb_module *vpopmail_passdb_create(pool_t pool, const char *args)
 void vpopmail_passdb_deinit(struct passdb_module *module)
 {
     auto *m = reinterpret_cast<vpopmail_passdb_module *>(module);
+    delete m->threads;
+    m->threads = nullptr;
     delete m->store;
     m->store = nullptr;
 }

@@ -39,7 +39,7 @@ def expected_quota(exp):
     return expected_quota_fields(limit(exp["hardquota"]), limit(exp["msgcount"]))
 
 
-def replay_verdicts(dc, fixtures, checks):
+def replay_verdicts(dc, fixtures, checks, label=""):
     rows = [json.loads(l) for l in open(os.path.join(fixtures, "vmailmgr", "verdicts.jsonl"))]
     agreed = 0
     table = []
@@ -76,11 +76,11 @@ def replay_verdicts(dc, fixtures, checks):
         agreed += same
         table.append((n, row["login"][:34], row["service"], row.get("tcplocalhost", ""),
                        "ok" if row["ok"] else "refused", result, "yes" if same else "NO"))
-        checks.check(f"verdict row {n} ({row['why']})", same, detail)
+        checks.check(f"{label}verdict row {n} ({row['why']})", same, detail)
     print("\nrow | login | service | local_name | checkvpw | driver | agree")
     for t in table:
         print(" | ".join(str(x) for x in t))
-    print(f"\nvmailmgr verdicts: agreed {agreed}/{len(rows)}\n")
+    print(f"\n{label}vmailmgr verdicts: agreed {agreed}/{len(rows)}\n")
 
 
 def deliver(maildir, owner, body):
@@ -174,6 +174,28 @@ def check_both_drivers(args, checks):
                      rc == 0 and f.get("home", "").endswith("users/Bob:Smith"), out)
 
 
+def check_in_process_threads(args, checks):
+    """blocking=no: the passdb in the auth process, which must then read every base user's
+    passwd.cdb (here it runs as root), verifying costly hashes on its threads."""
+    conf = db_config(ARGS + " blocking=no verify_threads=2") + """
+service auth {
+  user = root
+}
+"""
+    with Dovecot(args.work + "-inprocess", args.module_dir, conf) as dc:
+        try:
+            replay_verdicts(dc, args.fixtures, checks, label="in-process, 2 threads: ")
+            checks.check("in-process: the verification threads were used",
+                         dc.wait_for_log("verifying costly password hashes on 2 threads"), dc.tail(20))
+            ok, detail, _ = imap_login(dc.imap_port, "bob.smith@example.org", "B0b-second")
+            checks.check("in-process, threads: IMAP LOGIN bob.smith@example.org", ok, detail)
+            reports = dc.sanitizer_reports()
+            checks.check("in-process: no sanitizer reports", not reports, "\n".join(reports[:20]))
+        finally:
+            if checks.failed:
+                print("--- dovecot log tail ---\n" + dc.tail(60))
+
+
 def run(args, checks):
     subprocess.run(["bash", os.path.join(args.fixtures, "vmailmgr", "install.sh")], check=True)
     check_example_config(args.source, args.work, checks)
@@ -189,6 +211,7 @@ def run(args, checks):
             if checks.failed:
                 print("--- dovecot log tail ---\n" + dc.tail(60))
     check_both_drivers(args, checks)
+    check_in_process_threads(args, checks)
     # Documented limitation of stock Dovecot 2.3: mail_location built from %h cuts the path at
     # ':' ("Unknown setting: Smith"). patches/ fixes it; the userdb's own mail field avoids it.
     # 2.4 has no location string to cut: mail_path = %{home} opens users/Bob:Smith as it is.

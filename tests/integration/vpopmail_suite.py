@@ -55,7 +55,7 @@ def expected_users():
     return users
 
 
-def replay_verdicts(dc, fixtures, checks):
+def replay_verdicts(dc, fixtures, checks, label=""):
     rows = [json.loads(l) for l in open(os.path.join(fixtures, "vpopmail", "verdicts.jsonl"))]
     agreed = 0
     table = []
@@ -84,11 +84,11 @@ def replay_verdicts(dc, fixtures, checks):
             detail = out.strip().replace("\n", " | ")
         agreed += same
         table.append((n, row["login"][:40], row["service"], row["remote_ip"], want, result, "yes" if same else "NO"))
-        checks.check(f"verdict row {n} ({row['why']})", same, detail)
+        checks.check(f"{label}verdict row {n} ({row['why']})", same, detail)
     print("\nrow | login | service | rip | vchkpw | driver | agree")
     for t in table:
         print(" | ".join(str(x) for x in t))
-    print(f"\nvpopmail verdicts: agreed {agreed}/{len(rows)}\n")
+    print(f"\n{label}vpopmail verdicts: agreed {agreed}/{len(rows)}\n")
 
 
 def check_log_reasons(dc, checks):
@@ -224,6 +224,32 @@ userdb vpopmail {{
                      out)
 
 
+def check_in_process_threads(args, checks):
+    """blocking=no: the passdb runs in the auth process, here as the vpopmail user so that it
+    can read the store, and verifies costly hashes on its threads. Every verdict, again."""
+    conf = db_config(ARGS + " blocking=no verify_threads=2") + """
+service auth {
+  user = vpopmail
+}
+"""
+    with Dovecot(args.work + "-inprocess", args.module_dir, conf) as dc:
+        try:
+            replay_verdicts(dc, args.fixtures, checks, label="in-process, 2 threads: ")
+            checks.check("in-process: the verification threads were used",
+                         dc.wait_for_log("verifying costly password hashes on 2 threads"), dc.tail(20))
+            ok, detail, _ = imap_login(dc.imap_port, "zoe@deep.example", "Zoe-deep-1")
+            checks.check("in-process, threads: IMAP LOGIN zoe@deep.example (SHA-512)", ok, detail)
+            ok, detail, _ = imap_login(dc.imap_port, "zoe@deep.example", "wrong")
+            checks.check("in-process, threads: a wrong password is refused", not ok, detail)
+            checks.check("in-process, threads: the mismatch is logged",
+                         dc.wait_for_log("Password mismatch"), dc.tail(20))
+            reports = dc.sanitizer_reports()
+            checks.check("in-process: no sanitizer reports", not reports, "\n".join(reports[:20]))
+        finally:
+            if checks.failed:
+                print("--- dovecot log tail ---\n" + dc.tail(60))
+
+
 def run(args, checks):
     subprocess.run(["bash", os.path.join(args.fixtures, "vpopmail", "install.sh")], check=True)
     check_example_config(args.source, args.work, checks)
@@ -241,6 +267,7 @@ def run(args, checks):
             if checks.failed:
                 print("--- dovecot log tail ---\n" + dc.tail(60))
     check_bad_args(args.module_dir, args.work, checks)
+    check_in_process_threads(args, checks)
     if is_24():
         check_24_settings(args.module_dir, args.work, checks)
     # leave the installed fixture as the tools wrote it for the next suite

@@ -1,0 +1,113 @@
+#include "password_verify.h"
+
+#include <exception>
+
+#include "glue.h"
+
+namespace glue {
+
+namespace {
+
+struct Pending {
+    struct auth_request *r;
+    verify_plain_callback_t *callback;
+    PasswordCheck check;
+};
+
+void finish(Pending *p, vstore::PasswordMatch match)
+{
+    enum passdb_result result = guarded(p->r, PASSDB_RESULT_INTERNAL_FAILURE, [&] {
+        switch (match) {
+        case vstore::PasswordMatch::Match:
+            return p->check.after_match();
+        case vstore::PasswordMatch::Mismatch:
+            compat::log_password_mismatch(p->r);
+            return PASSDB_RESULT_PASSWORD_MISMATCH;
+        case vstore::PasswordMatch::Unsupported:
+            break;
+        }
+        compat::log_error(p->r, "invalid " + p->check.scheme + " hash in the store: crypt() rejects it");
+        return PASSDB_RESULT_INTERNAL_FAILURE;
+    });
+    compat::wipe(p->check.hash);
+    p->callback(result, p->r);
+    compat::request_unref(p->r);
+    delete p;
+}
+
+}  // namespace
+
+VerifyThreads::~VerifyThreads()
+{
+    if (io_ != nullptr)
+        compat::unwatch_fd(&io_);
+    if (pool_) {
+        for (void *ctx : pool_->stop()) {
+            auto *p = static_cast<Pending *>(ctx);
+            compat::request_unref(p->r);
+            delete p;
+        }
+    }
+}
+
+bool VerifyThreads::start(struct auth_request *r, PasswordCheck &check, const char *plain,
+                          verify_plain_callback_t *callback)
+{
+    if (threads_ == 0 || failed_ || compat::in_auth_worker() ||
+        !vstore::VerifyPool::is_costly(check.scheme, check.hash))
+        return false;
+    try {
+        if (!pool_) {
+            pool_ = std::make_unique<vstore::VerifyPool>(threads_);
+            io_ = compat::watch_fd(pool_->notify_fd(), on_ready, this);
+            compat::log_global_info("verifying costly password hashes on " + std::to_string(threads_) +
+                                    " threads in this auth process");
+        }
+        auto pending = std::make_unique<Pending>(Pending{r, callback, {}});
+        pool_->submit({check.scheme, check.hash, plain, pending.get()});
+        // From here the job is the pool's: nothing below may fail. The result is only read
+        // on this thread (on_ready), after this returns.
+        pending->check = std::move(check);
+        compat::request_ref(r);
+        pending.release();
+        return true;
+    } catch (const std::exception &e) {
+        failed_ = true;
+        compat::log_error(r, std::string("cannot start password verification threads, verifying in "
+                                         "the auth process: ") + e.what());
+        return false;
+    }
+}
+
+void VerifyThreads::on_ready(void *ctx)
+{
+    auto *self = static_cast<VerifyThreads *>(ctx);
+    std::vector<vstore::VerifyPool::Done> done;
+    try {
+        done = self->pool_->take_done();
+    } catch (const std::exception &e) {
+        compat::log_global_error(std::string("password verification threads: ") + e.what());
+        return;
+    }
+    for (const vstore::VerifyPool::Done &d : done)
+        finish(static_cast<Pending *>(d.ctx), d.match);
+}
+
+void verify_password_then(struct auth_request *r, VerifyThreads *threads, PasswordCheck check,
+                          const char *plain, verify_plain_callback_t *callback)
+{
+    if (threads != nullptr && threads->start(r, check, plain, callback))
+        return;
+    enum passdb_result result = guarded(r, PASSDB_RESULT_INTERNAL_FAILURE, [&] {
+        int ret = compat::password_verify(r, plain, check.hash, check.scheme);
+        compat::wipe(check.hash);
+        if (ret < 0)
+            return PASSDB_RESULT_INTERNAL_FAILURE;
+        if (ret == 0)
+            return PASSDB_RESULT_PASSWORD_MISMATCH;
+        return check.after_match();
+    });
+    callback(result, r);
+}
+
+}  // namespace glue

@@ -1,0 +1,50 @@
+// Password verification for the passdbs' verify_plain: at once with Dovecot's own schemes, or,
+// for costly crypt hashes in the auth process itself (blocking=no), on the passdb's
+// verification threads, so that one auth process uses every core.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "dovecot_api.h"
+#include "verify_pool.h"
+
+namespace glue {
+
+// What a login's password is checked against, and what the passdb does once it matched
+// (service flags, user field, lastauth): its result is the reply.
+struct PasswordCheck {
+    std::string scheme, hash;
+    std::function<enum passdb_result()> after_match;
+};
+
+// A passdb's verification threads, started on first use; never used in an auth worker,
+// which serves one request at a time anyway.
+class VerifyThreads {
+public:
+    explicit VerifyThreads(unsigned threads) : threads_(threads) {}
+    ~VerifyThreads();  // stops the threads; requests still waiting are released unanswered
+    VerifyThreads(const VerifyThreads &) = delete;
+    VerifyThreads &operator=(const VerifyThreads &) = delete;
+
+    // Queues the check and returns true: the callback comes later, from Dovecot's ioloop.
+    // False: verify at once (threads off, in a worker, a cheap hash, or the pool failed).
+    bool start(struct auth_request *r, PasswordCheck &check, const char *plain,
+               verify_plain_callback_t *callback);
+
+private:
+    static void on_ready(void *ctx);
+
+    unsigned threads_;
+    std::unique_ptr<vstore::VerifyPool> pool_;
+    struct io *io_ = nullptr;
+    bool failed_ = false;  // the pool could not start: logged once, then verify at once
+};
+
+// Verifies plain against check (on threads when they take it), then calls callback with
+// check.after_match() on a match, or with the mismatch or failure.
+void verify_password_then(struct auth_request *r, VerifyThreads *threads, PasswordCheck check,
+                          const char *plain, verify_plain_callback_t *callback);
+
+}  // namespace glue
