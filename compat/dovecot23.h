@@ -61,25 +61,21 @@ inline void set_userdb_quota(struct auth_request *r, std::optional<uint64_t> byt
 inline void set_blocking(struct passdb_module *m, bool blocking) { m->blocking = blocking; }
 inline void set_blocking(struct userdb_module *m, bool blocking) { m->blocking = blocking; }
 
-/* preinit: args as Dovecot gives them; a failure stops Dovecot with the reason. */
-template <passdb_create_t create, const char *driver>
-struct passdb_module *passdb_preinit(pool_t pool, const char *args)
+/* preinit of a passdb or userdb module: args as Dovecot gives them; a failure stops Dovecot
+   with the reason. */
+template <class Module, Module *(*create)(pool_t, const char *), const char *driver>
+Module *db_preinit(pool_t pool, const char *args)
 {
     try {
         return create(pool, args == nullptr ? "" : args);
     } catch (const std::exception &e) {
-        i_fatal("passdb %s: %s", driver, e.what());
+        i_fatal("%s: %s", driver, e.what());
     }
 }
 
+template <passdb_create_t create, const char *driver>
+constexpr auto passdb_preinit = db_preinit<struct passdb_module, create, driver>;
 template <userdb_create_t create, const char *driver>
-struct userdb_module *userdb_preinit(pool_t pool, const char *args)
-{
-    try {
-        return create(pool, args == nullptr ? "" : args);
-    } catch (const std::exception &e) {
-        i_fatal("userdb %s: %s", driver, e.what());
-    }
-}
+constexpr auto userdb_preinit = db_preinit<struct userdb_module, create, driver>;
 
 }  // namespace compat

@@ -69,10 +69,10 @@ inline void set_userdb_quota(struct auth_request *r, std::optional<uint64_t> byt
 inline void set_blocking(struct passdb_module *, bool) {}
 inline void set_blocking(struct userdb_module *, bool) {}
 
-/* preinit: the driver's named settings, turned into args words for the store's parser. */
-template <passdb_create_t create, const char *driver>
-int passdb_preinit(pool_t pool, struct event *event, struct passdb_module **module_r,
-                   const char **error_r)
+/* preinit of a passdb or userdb module: the driver's named settings, turned into args words
+   for the store's parser. */
+template <class Module, Module *(*create)(pool_t, const char *), const char *driver>
+int db_preinit(pool_t pool, struct event *event, Module **module_r, const char **error_r)
 {
     const char *args;
     if (vstore_settings_get_args(event, driver, &args, error_r) < 0)
@@ -86,20 +86,9 @@ int passdb_preinit(pool_t pool, struct event *event, struct passdb_module **modu
     return 0;
 }
 
+template <passdb_create_t create, const char *driver>
+constexpr auto passdb_preinit = db_preinit<struct passdb_module, create, driver>;
 template <userdb_create_t create, const char *driver>
-int userdb_preinit(pool_t pool, struct event *event, struct userdb_module **module_r,
-                   const char **error_r)
-{
-    const char *args;
-    if (vstore_settings_get_args(event, driver, &args, error_r) < 0)
-        return -1;
-    try {
-        *module_r = create(pool, args);
-    } catch (const std::exception &e) {
-        *error_r = t_strdup(e.what());
-        return -1;
-    }
-    return 0;
-}
+constexpr auto userdb_preinit = db_preinit<struct userdb_module, create, driver>;
 
 }  // namespace compat
