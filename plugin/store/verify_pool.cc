@@ -13,6 +13,7 @@ namespace vstore {
 namespace {
 
 constexpr size_t kStackSize = 512 * 1024;
+constexpr size_t kBatch = 8;
 
 void wipe(std::string &s)
 {
@@ -88,6 +89,7 @@ std::vector<VerifyPool::Done> VerifyPool::take_done()
     std::lock_guard<std::mutex> lock(mutex_);
     std::vector<Done> out;
     out.swap(done_);
+    signalled_ = false;
     return out;
 }
 
@@ -128,14 +130,16 @@ void VerifyPool::run()
         }
         PasswordMatch match = verify_password(job.scheme, job.hash, job.plain);
         wipe(job.plain);
-        bool first;
+        bool signal;
         {
             std::lock_guard<std::mutex> lock(mutex_);
-            first = done_.empty();
             done_.push_back(Done{job.ctx, match});
+            // Wake the event loop once per batch: when nothing is left to verify, or when a
+            // batch has gathered while work remains (each wake-up costs a context switch).
+            signal = !signalled_ && (queue_.empty() || done_.size() >= kBatch);
+            signalled_ = signalled_ || signal;
         }
-        // One wake-up per batch: the loop takes everything that finished meanwhile.
-        if (first) {
+        if (signal) {
             const uint64_t one = 1;
             while (write(notify_.get(), &one, sizeof(one)) < 0 && errno == EINTR) {
             }

@@ -59,6 +59,7 @@ private:
     std::deque<Job> queue_;
     std::vector<Done> done_;
     bool stopping_ = false;
+    bool signalled_ = false;  // notify_fd() is readable and take_done() has not run since
     std::vector<pthread_t> threads_;
 };
 

@@ -57,6 +57,22 @@ TEST(VerifyPoolTest, VerifiesOnThreadsAndHandsEveryResultBack)
     EXPECT_TRUE(pool.stop().empty());
 }
 
+TEST(VerifyPoolTest, WakesTheLoopOncePerBatchAndForTheLastResult)
+{
+    vstore::VerifyPool pool(1);
+    const std::string hash = md5_crypt("pw", "batching");
+    int ctx[20];
+    for (int &c : ctx)
+        pool.submit({"CRYPT", hash, "pw", &c});
+    // While work remains, the fd turns readable only once a batch (8) has gathered...
+    struct pollfd p = {pool.notify_fd(), POLLIN, 0};
+    ASSERT_EQ(poll(&p, 1, 10000), 1);
+    size_t first = pool.take_done().size();
+    EXPECT_GE(first, 8u);
+    // ...and the rest still arrives: the last result wakes it whatever the batch size.
+    EXPECT_EQ(collect(pool, 20 - first).size(), 20 - first);
+}
+
 TEST(VerifyPoolTest, AnUnusableHashIsNotAMatch)
 {
     vstore::VerifyPool pool(1);
