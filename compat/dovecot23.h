@@ -47,35 +47,32 @@ inline void set_userdb_maildir(struct auth_request *r, const std::string &path)
 inline void set_userdb_quota(struct auth_request *r, std::optional<uint64_t> bytes,
                              std::optional<uint64_t> messages)
 {
-    if (!bytes && !messages)
-        return;
-    std::string rule = "*";
-    if (bytes)
-        rule += ":storage=" + std::to_string(*bytes) + "B";
-    if (messages)
-        rule += ":messages=" + std::to_string(*messages);
-    auth_request_set_userdb_field(r, "quota_rule", rule.c_str());
+    const std::string rule = vstore::quota_rule(bytes, messages);
+    if (!rule.empty())
+        auth_request_set_userdb_field(r, "quota_rule", rule.c_str());
 }
 
 /* The driver's `blocking` arg decides whether it runs in auth workers. */
 inline void set_blocking(struct passdb_module *m, bool blocking) { m->blocking = blocking; }
 inline void set_blocking(struct userdb_module *m, bool blocking) { m->blocking = blocking; }
 
-/* preinit of a passdb or userdb module: args as Dovecot gives them; a failure stops Dovecot
-   with the reason. */
-template <class Module, Module *(*create)(pool_t, const char *), const char *driver>
+/* preinit of a passdb or userdb module: args as Dovecot gives them; a failure (bad args)
+   stops Dovecot with the reason, as 2.3's own drivers do. */
+template <class Module, Module *(*create)(pool_t, const char *), const char *db, const char *driver>
 Module *db_preinit(pool_t pool, const char *args)
 {
     try {
         return create(pool, args == nullptr ? "" : args);
     } catch (const std::exception &e) {
-        i_fatal("%s: %s", driver, e.what());
+        i_fatal("%s %s: %s", db, driver, e.what());
     }
 }
 
+constexpr char kPassdb[] = "passdb";
+constexpr char kUserdb[] = "userdb";
 template <passdb_create_t create, const char *driver>
-constexpr auto passdb_preinit = db_preinit<struct passdb_module, create, driver>;
+constexpr auto passdb_preinit = db_preinit<struct passdb_module, create, kPassdb, driver>;
 template <userdb_create_t create, const char *driver>
-constexpr auto userdb_preinit = db_preinit<struct userdb_module, create, driver>;
+constexpr auto userdb_preinit = db_preinit<struct userdb_module, create, kUserdb, driver>;
 
 }  // namespace compat

@@ -70,7 +70,8 @@ inline void set_blocking(struct passdb_module *, bool) {}
 inline void set_blocking(struct userdb_module *, bool) {}
 
 /* preinit of a passdb or userdb module: the driver's named settings, turned into args words
-   for the store's parser. */
+   for the store's parser. A failure (a bad setting) goes back to Dovecot, which stops with
+   it, naming the passdb/userdb. */
 template <class Module, Module *(*create)(pool_t, const char *), const char *driver>
 int db_preinit(pool_t pool, struct event *event, Module **module_r, const char **error_r)
 {

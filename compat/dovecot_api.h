@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "file_util.h"  // vstore::maildir_location (2.3)
+#include "file_util.h"  // vstore::maildir_location, quota_rule (2.3)
 
 extern "C" {
 #include "config.h"
@@ -78,7 +78,6 @@ inline void log_error(struct auth_request *r, const std::string &msg)
 /* For errors outside any request (configuration, iteration start). */
 inline void log_global_error(const std::string &msg) { i_error("%s", msg.c_str()); }
 inline void log_global_info(const std::string &msg) { i_info("%s", msg.c_str()); }
-[[noreturn]] inline void fatal(const std::string &msg) { i_fatal("%s", msg.c_str()); }
 
 /* The passdb/userdb reply. */
 inline void set_field(struct auth_request *r, const char *name, const std::string &value)

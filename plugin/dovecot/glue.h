@@ -3,6 +3,7 @@
 #pragma once
 
 #include <exception>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -36,21 +37,15 @@ T guarded(struct auth_request *r, T fallback, Body &&body) noexcept
 // errors (they need the postmaster), unknown users through Dovecot's own message too.
 void log_outcome(struct auth_request *r, const char *driver, const vstore::Outcome &o);
 
-// A driver's args, parsed at start-up; bad args stop Dovecot with the reason, as Dovecot's own
-// drivers do.
+// A driver's args, parsed at start-up. Bad args throw std::invalid_argument with the reason;
+// compat's preinit hands it to Dovecot, which stops with it, as for its own drivers.
 template <class Settings>
-Settings settings_or_fatal(const char *db, const char *driver, const char *args)
+Settings parse_settings(const char *args)
 {
     Settings settings;
     std::string error;
-    bool parsed = false;
-    try {
-        parsed = Settings::parse(args, &settings, &error);
-    } catch (const std::exception &e) {
-        error = e.what();
-    }
-    if (!parsed)
-        compat::fatal(std::string(db) + " " + driver + ": " + error);
+    if (!Settings::parse(args, &settings, &error))
+        throw std::invalid_argument(error);
     return settings;
 }
 

@@ -97,7 +97,7 @@ void vmailmgr_lookup_credentials(struct auth_request *r, lookup_credentials_call
 
 struct passdb_module *vmailmgr_passdb_create(pool_t pool, const char *args)
 {
-    auto settings = glue::settings_or_fatal<vstore::VmailmgrSettings>("passdb", kDriver, args);
+    auto settings = glue::parse_settings<vstore::VmailmgrSettings>(args);
     auto *m = p_new(pool, struct vmailmgr_passdb_module, 1);
     m->store = new vstore::VmailmgrStore(std::move(settings));
     m->threads = new glue::VerifyThreads(m->store->settings().verify_threads);

@@ -19,14 +19,6 @@ vstore::VmailmgrStore &store_of(struct userdb_module *module)
     return *reinterpret_cast<vmailmgr_userdb_module *>(module)->store;
 }
 
-// A vmailmgr limit as a quota value: "-" (kUnlimited) is no limit.
-std::optional<uint64_t> limit(uint32_t v)
-{
-    if (v == vstore::vmailmgr::kUnlimited)
-        return std::nullopt;
-    return v;
-}
-
 void vmailmgr_userdb_lookup(struct auth_request *r, userdb_callback_t *callback)
 {
     enum userdb_result result = glue::guarded(r, USERDB_RESULT_INTERNAL_FAILURE, [&] {
@@ -48,7 +40,8 @@ void vmailmgr_userdb_lookup(struct auth_request *r, userdb_callback_t *callback)
         compat::set_userdb_field(r, "gid", std::to_string(a.base.gid));
         compat::set_userdb_field(r, "home", a.mailbox);
         compat::set_userdb_maildir(r, a.mailbox);
-        compat::set_userdb_quota(r, limit(a.record.hardquota), limit(a.record.msgcount));
+        compat::set_userdb_quota(r, vstore::vmailmgr::limit(a.record.hardquota),
+                                 vstore::vmailmgr::limit(a.record.msgcount));
         compat::set_userdb_field(r, "vmailmgr_base_user", a.base.name);
         compat::set_userdb_field(r, "vmailmgr_personal", a.record.personal);
         compat::set_userdb_field(r, "vmailmgr_forwards", std::to_string(a.record.forwards.size()));
@@ -111,7 +104,7 @@ int vmailmgr_iterate_deinit(struct userdb_iterate_context *_ctx)
 
 struct userdb_module *vmailmgr_userdb_create(pool_t pool, const char *args)
 {
-    auto settings = glue::settings_or_fatal<vstore::VmailmgrSettings>("userdb", kDriver, args);
+    auto settings = glue::parse_settings<vstore::VmailmgrSettings>(args);
     auto *m = p_new(pool, struct vmailmgr_userdb_module, 1);
     m->store = new vstore::VmailmgrStore(std::move(settings));
     compat::set_blocking(&m->module, m->store->settings().blocking);

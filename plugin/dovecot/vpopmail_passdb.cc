@@ -138,7 +138,7 @@ void vpopmail_lookup_credentials(struct auth_request *r, lookup_credentials_call
 
 struct passdb_module *vpopmail_passdb_create(pool_t pool, const char *args)
 {
-    auto settings = glue::settings_or_fatal<vstore::VpopmailSettings>("passdb", kDriver, args);
+    auto settings = glue::parse_settings<vstore::VpopmailSettings>(args);
     // The verdict depends on the service and, with webmail_ips, the client address.
     const unsigned cache_key = compat::kKeyUser | compat::kKeyService |
                                (settings.webmail_ips.empty() ? 0u : unsigned{compat::kKeyRemoteIp});

@@ -105,7 +105,7 @@ int vpopmail_iterate_deinit(struct userdb_iterate_context *_ctx)
 
 struct userdb_module *vpopmail_userdb_create(pool_t pool, const char *args)
 {
-    auto settings = glue::settings_or_fatal<vstore::VpopmailSettings>("userdb", kDriver, args);
+    auto settings = glue::parse_settings<vstore::VpopmailSettings>(args);
     auto *m = p_new(pool, struct vpopmail_userdb_module, 1);
     m->store = new vstore::VpopmailStore(std::move(settings));
     compat::set_blocking(&m->module, m->store->settings().blocking);

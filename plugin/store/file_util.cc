@@ -141,4 +141,16 @@ std::string maildir_location(std::string_view path)
     return loc;
 }
 
+std::string quota_rule(std::optional<uint64_t> bytes, std::optional<uint64_t> messages)
+{
+    if (!bytes && !messages)
+        return "";
+    std::string rule = "*";
+    if (bytes)
+        rule += ":storage=" + std::to_string(*bytes) + "B";
+    if (messages)
+        rule += ":messages=" + std::to_string(*messages);
+    return rule;
+}
+
 }  // namespace vstore

@@ -162,15 +162,14 @@ bool parse_number(std::string_view f, uint32_t *out)
     return true;
 }
 
-std::string quota_rule(const Record &r)
+std::optional<uint64_t> limit(uint32_t v)
 {
-    std::string rule;
-    if (r.hardquota != kUnlimited)
-        rule += ":storage=" + std::to_string(r.hardquota) + "B";
-    if (r.msgcount != kUnlimited)
-        rule += ":messages=" + std::to_string(r.msgcount);
-    return rule.empty() ? rule : "*" + rule;
+    if (v == kUnlimited)
+        return std::nullopt;
+    return v;
 }
+
+std::string quota_rule(const Record &r) { return vstore::quota_rule(limit(r.hardquota), limit(r.msgcount)); }
 
 std::string number_to_string(uint32_t v) { return v == kUnlimited ? "-" : std::to_string(v); }
 

@@ -37,6 +37,9 @@ std::optional<Record> decode_record(std::string_view value, const Limits &defaul
 bool parse_number(std::string_view field, uint32_t *out);
 std::string number_to_string(uint32_t v);  // "-" for unlimited
 
+// A limit field as a value: "-" (kUnlimited) is none.
+std::optional<uint64_t> limit(uint32_t v);
+
 // Dovecot's quota_rule for a record's hard quota (bytes) and message count; empty if neither.
 std::string quota_rule(const Record &r);
 

@@ -272,17 +272,7 @@ Quota parse_quota(std::string_view field)
     return q;
 }
 
-std::string quota_rule(const Quota &q)
-{
-    if (q.unlimited())
-        return "";
-    std::string rule = "*";
-    if (q.bytes)
-        rule += ":storage=" + std::to_string(*q.bytes) + "B";
-    if (q.messages)
-        rule += ":messages=" + std::to_string(*q.messages);
-    return rule;
-}
+std::string quota_rule(const Quota &q) { return vstore::quota_rule(q.bytes, q.messages); }
 
 std::string flags_to_string(uint32_t flags)
 {
