@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -13,7 +14,8 @@ namespace vstore {
 namespace {
 
 constexpr size_t kStackSize = 512 * 1024;
-constexpr size_t kBatch = 8;
+// At most this many results wait for one wake-up of the event loop.
+constexpr size_t kMaxBatch = 64;
 
 void wipe(std::string &s)
 {
@@ -134,9 +136,11 @@ void VerifyPool::run()
         {
             std::lock_guard<std::mutex> lock(mutex_);
             done_.push_back(Done{job.ctx, match});
-            // Wake the event loop once per batch: when nothing is left to verify, or when a
-            // batch has gathered while work remains (each wake-up costs a context switch).
-            signal = !signalled_ && (queue_.empty() || done_.size() >= kBatch);
+            // Each wake-up of the event loop costs context switches on cores that should be
+            // hashing, so results are handed back in batches as large as the queue: a result
+            // waits at most as long as the jobs still queued behind it wait anyway, and at
+            // once when nothing is left to verify (a lone login is not delayed).
+            signal = !signalled_ && done_.size() >= std::min(kMaxBatch, queue_.size());
             signalled_ = signalled_ || signal;
         }
         if (signal) {

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "verify_pool.h"
 
@@ -30,6 +31,18 @@ std::map<void *, vstore::PasswordMatch> collect(vstore::VerifyPool &pool, size_t
             got[d.ctx] = d.match;
     }
     return got;
+}
+
+// Submits n jobs, the first a slow SHA-512 hash: the thread is busy with it until all are
+// queued, so that batching sees the whole queue (a fast first job could finish alone first).
+void submit_behind_a_slow_job(vstore::VerifyPool &pool, const std::string &hash, int *ctx, size_t n)
+{
+    struct crypt_data data = {};
+    const char *slow = crypt_r("pw", "$6$rounds=50000$slow$", &data);
+    ASSERT_NE(slow, nullptr);
+    pool.submit({"CRYPT", slow, "pw", &ctx[0]});
+    for (size_t i = 1; i < n; i++)
+        pool.submit({"CRYPT", hash, "pw", &ctx[i]});
 }
 
 TEST(VerifyPoolTest, CostlyHashesOnly)
@@ -57,20 +70,35 @@ TEST(VerifyPoolTest, VerifiesOnThreadsAndHandsEveryResultBack)
     EXPECT_TRUE(pool.stop().empty());
 }
 
-TEST(VerifyPoolTest, WakesTheLoopOncePerBatchAndForTheLastResult)
+TEST(VerifyPoolTest, WakesTheLoopOncePerBatchAsLargeAsTheQueue)
 {
     vstore::VerifyPool pool(1);
     const std::string hash = md5_crypt("pw", "batching");
     int ctx[20];
-    for (int &c : ctx)
-        pool.submit({"CRYPT", hash, "pw", &c});
-    // While work remains, the fd turns readable only once a batch (8) has gathered...
+    submit_behind_a_slow_job(pool, hash, ctx, 20);
+    // While work remains, the fd turns readable only once as many results are done as jobs
+    // are still queued (after the 10th of 20)...
     struct pollfd p = {pool.notify_fd(), POLLIN, 0};
     ASSERT_EQ(poll(&p, 1, 10000), 1);
     size_t first = pool.take_done().size();
-    EXPECT_GE(first, 8u);
+    EXPECT_GE(first, 10u);
     // ...and the rest still arrives: the last result wakes it whatever the batch size.
     EXPECT_EQ(collect(pool, 20 - first).size(), 20 - first);
+}
+
+TEST(VerifyPoolTest, ALongQueueDoesNotHoldResultsBack)
+{
+    vstore::VerifyPool pool(1);
+    const std::string hash = md5_crypt("pw", "long-queue");
+    std::vector<int> ctx(400);
+    submit_behind_a_slow_job(pool, hash, ctx.data(), ctx.size());
+    // A batch is at most 64 results: the loop hears of the first ones long before the end.
+    struct pollfd p = {pool.notify_fd(), POLLIN, 0};
+    ASSERT_EQ(poll(&p, 1, 10000), 1);
+    size_t first = pool.take_done().size();
+    EXPECT_GE(first, 64u);
+    EXPECT_LT(first, 400u);
+    EXPECT_EQ(collect(pool, 400 - first).size(), 400 - first);
 }
 
 TEST(VerifyPoolTest, AnUnusableHashIsNotAMatch)
