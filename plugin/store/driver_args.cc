@@ -1,5 +1,7 @@
 #include "driver_args.h"
 
+#include <sched.h>
+
 #include <thread>
 
 namespace vstore {
@@ -59,6 +61,10 @@ bool parse_yes_no(const std::string &key, const std::string &value, bool *out, s
 
 unsigned default_verify_threads()
 {
+    // The CPUs this process may run on (taskset, a cgroup cpuset), not every CPU of the host.
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+        return static_cast<unsigned>(CPU_COUNT(&set));
     unsigned n = std::thread::hardware_concurrency();
     return n == 0 ? 1 : n;
 }

@@ -1,3 +1,5 @@
+#include <sched.h>
+
 #include <gtest/gtest.h>
 
 #include "driver_args.h"
@@ -124,6 +126,20 @@ TEST(DriverArgs, VerifyThreads)
     EXPECT_TRUE(vstore::parse_thread_count("verify_threads", "auto", &n, &error));
     EXPECT_EQ(n, vstore::default_verify_threads());
     EXPECT_GE(n, 1u);
+    // "auto" counts the CPUs this process may use, not the host's: pinned to one CPU, one.
+    cpu_set_t usable, one;
+    ASSERT_EQ(sched_getaffinity(0, sizeof(usable), &usable), 0);
+    CPU_ZERO(&one);
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (CPU_ISSET(cpu, &usable)) {
+            CPU_SET(cpu, &one);
+            break;
+        }
+    }
+    ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+    const unsigned pinned = vstore::default_verify_threads();
+    ASSERT_EQ(sched_setaffinity(0, sizeof(usable), &usable), 0);
+    EXPECT_EQ(pinned, 1u);
     for (const char *bad : {"", "-1", "257", "1000", "two", "4x"}) {
         EXPECT_FALSE(vstore::parse_thread_count("verify_threads", bad, &n, &error)) << bad;
         EXPECT_NE(error.find("verify_threads"), std::string::npos);
