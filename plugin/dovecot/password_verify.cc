@@ -54,13 +54,13 @@ bool VerifyThreads::start(struct auth_request *r, PasswordCheck &check, const ch
                           verify_plain_callback_t *callback)
 {
     if (threads_ == 0 || failed_ || compat::in_auth_worker() ||
-        !vstore::VerifyPool::is_costly(check.scheme, check.hash))
+        !vstore::VerifyPool::uses_crypt(check.scheme))
         return false;
     try {
         if (!pool_) {
             pool_ = std::make_unique<vstore::VerifyPool>(threads_);
             io_ = compat::watch_fd(pool_->notify_fd(), on_ready, this);
-            compat::log_global_info("verifying costly password hashes on " + std::to_string(threads_) +
+            compat::log_global_info("verifying crypt password hashes on " + std::to_string(threads_) +
                                     " threads in this auth process");
         }
         auto pending = std::make_unique<Pending>(Pending{r, callback, {}});

@@ -1,5 +1,5 @@
 // Password verification for the passdbs' verify_plain: at once with Dovecot's own schemes, or,
-// for costly crypt hashes in the auth process itself (blocking=no), on the passdb's
+// for crypt hashes in the auth process itself (blocking=no), on the passdb's
 // verification threads, so that one auth process uses every core.
 #pragma once
 
@@ -29,7 +29,7 @@ public:
     VerifyThreads &operator=(const VerifyThreads &) = delete;
 
     // Queues the check and returns true: the callback comes later, from Dovecot's ioloop.
-    // False: verify at once (threads off, in a worker, a cheap hash, or the pool failed).
+    // False: verify at once (threads off, in a worker, not a crypt hash, or the pool failed).
     bool start(struct auth_request *r, PasswordCheck &check, const char *plain,
                verify_plain_callback_t *callback);
 

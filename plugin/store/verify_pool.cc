@@ -67,11 +67,10 @@ void *VerifyPool::thread_main(void *self)
 
 VerifyPool::~VerifyPool() { stop(); }
 
-bool VerifyPool::is_costly(const std::string &scheme, const std::string &hash)
+bool VerifyPool::uses_crypt(const std::string &scheme)
 {
-    if (scheme == "MD5-CRYPT" || scheme == "SHA256-CRYPT" || scheme == "SHA512-CRYPT" || scheme == "BLF-CRYPT")
-        return true;
-    return scheme == "CRYPT" && !hash.empty() && hash[0] == '$';
+    return scheme == "CRYPT" || scheme == "MD5-CRYPT" || scheme == "SHA256-CRYPT" || scheme == "SHA512-CRYPT" ||
+           scheme == "BLF-CRYPT";
 }
 
 void VerifyPool::submit(Job job)

@@ -176,7 +176,7 @@ def check_both_drivers(args, checks):
 
 def check_in_process_threads(args, checks):
     """blocking=no: the passdb in the auth process, which must then read every base user's
-    passwd.cdb (here it runs as root), verifying costly hashes on its threads."""
+    passwd.cdb (here it runs as root), verifying crypt hashes on its threads."""
     conf = db_config(ARGS + " blocking=no verify_threads=2") + """
 service auth {
   user = root
@@ -186,7 +186,7 @@ service auth {
         try:
             replay_verdicts(dc, args.fixtures, checks, label="in-process, 2 threads: ")
             checks.check("in-process: the verification threads were used",
-                         dc.wait_for_log("verifying costly password hashes on 2 threads"), dc.tail(20))
+                         dc.wait_for_log("verifying crypt password hashes on 2 threads"), dc.tail(20))
             ok, detail, _ = imap_login(dc.imap_port, "bob.smith@example.org", "B0b-second")
             checks.check("in-process, threads: IMAP LOGIN bob.smith@example.org", ok, detail)
             reports = dc.sanitizer_reports()

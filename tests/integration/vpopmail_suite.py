@@ -226,7 +226,7 @@ userdb vpopmail {{
 
 def check_in_process_threads(args, checks):
     """blocking=no: the passdb runs in the auth process, here as the vpopmail user so that it
-    can read the store, and verifies costly hashes on its threads. Every verdict, again."""
+    can read the store, and verifies crypt hashes on its threads. Every verdict, again."""
     conf = db_config(ARGS + " blocking=no verify_threads=2") + """
 service auth {
   user = vpopmail
@@ -236,7 +236,7 @@ service auth {
         try:
             replay_verdicts(dc, args.fixtures, checks, label="in-process, 2 threads: ")
             checks.check("in-process: the verification threads were used",
-                         dc.wait_for_log("verifying costly password hashes on 2 threads"), dc.tail(20))
+                         dc.wait_for_log("verifying crypt password hashes on 2 threads"), dc.tail(20))
             ok, detail, _ = imap_login(dc.imap_port, "zoe@deep.example", "Zoe-deep-1")
             checks.check("in-process, threads: IMAP LOGIN zoe@deep.example (SHA-512)", ok, detail)
             ok, detail, _ = imap_login(dc.imap_port, "zoe@deep.example", "wrong")

@@ -45,13 +45,14 @@ void submit_behind_a_slow_job(vstore::VerifyPool &pool, const std::string &hash,
         pool.submit({"CRYPT", hash, "pw", &ctx[i]});
 }
 
-TEST(VerifyPoolTest, CostlyHashesOnly)
+TEST(VerifyPoolTest, CryptSchemesOnly)
 {
-    EXPECT_TRUE(vstore::VerifyPool::is_costly("CRYPT", "$1$salt$hash"));
-    EXPECT_TRUE(vstore::VerifyPool::is_costly("SHA512-CRYPT", "$6$x$y"));
-    EXPECT_FALSE(vstore::VerifyPool::is_costly("CRYPT", "abJnggxhB/yWI"));  // DES
-    EXPECT_FALSE(vstore::VerifyPool::is_costly("PLAIN", "secret"));
-    EXPECT_FALSE(vstore::VerifyPool::is_costly("PLAIN-MD5", "5ebe2294ecd0e0f08eab7690d2a6ee69"));
+    EXPECT_TRUE(vstore::VerifyPool::uses_crypt("CRYPT"));  // DES and every $-prefixed scheme
+    EXPECT_TRUE(vstore::VerifyPool::uses_crypt("MD5-CRYPT"));
+    EXPECT_TRUE(vstore::VerifyPool::uses_crypt("SHA512-CRYPT"));
+    EXPECT_FALSE(vstore::VerifyPool::uses_crypt("PLAIN"));
+    EXPECT_FALSE(vstore::VerifyPool::uses_crypt("PLAIN-MD5"));
+    EXPECT_FALSE(vstore::VerifyPool::uses_crypt("CRAM-MD5"));
 }
 
 TEST(VerifyPoolTest, VerifiesOnThreadsAndHandsEveryResultBack)
