@@ -95,14 +95,19 @@ std::string md5_hex(std::string_view data)
     return out;
 }
 
+bool is_crypt_scheme(std::string_view scheme)
+{
+    return scheme == "CRYPT" || scheme == "MD5-CRYPT" || scheme == "SHA256-CRYPT" || scheme == "SHA512-CRYPT" ||
+           scheme == "BLF-CRYPT" || scheme == "DES-CRYPT";
+}
+
 PasswordMatch verify_password(std::string_view scheme, const std::string &hash, const std::string &plain)
 {
     if (scheme == "PLAIN" || scheme == "CLEARTEXT")
         return constant_time_equal(hash, plain) ? PasswordMatch::Match : PasswordMatch::Mismatch;
     if (scheme == "PLAIN-MD5" || scheme == "LDAP-MD5-HEX")
         return constant_time_equal(hash, md5_hex(plain)) ? PasswordMatch::Match : PasswordMatch::Mismatch;
-    if (scheme == "CRYPT" || scheme == "MD5-CRYPT" || scheme == "SHA256-CRYPT" || scheme == "SHA512-CRYPT" ||
-        scheme == "BLF-CRYPT" || scheme == "DES-CRYPT") {
+    if (is_crypt_scheme(scheme)) {
         struct crypt_data data;
         std::memset(&data, 0, sizeof(data));
         const char *out = crypt_r(plain.c_str(), hash.c_str(), &data);

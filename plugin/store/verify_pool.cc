@@ -67,12 +67,6 @@ void *VerifyPool::thread_main(void *self)
 
 VerifyPool::~VerifyPool() { stop(); }
 
-bool VerifyPool::uses_crypt(const std::string &scheme)
-{
-    return scheme == "CRYPT" || scheme == "MD5-CRYPT" || scheme == "SHA256-CRYPT" || scheme == "SHA512-CRYPT" ||
-           scheme == "BLF-CRYPT";
-}
-
 void VerifyPool::submit(Job job)
 {
     {

@@ -37,12 +37,6 @@ public:
     VerifyPool(const VerifyPool &) = delete;
     VerifyPool &operator=(const VerifyPool &) = delete;
 
-    // Whether a scheme is verified with crypt(), the hashes worth a thread: even DES crypt
-    // (about 3 us) costs the event loop more than a batched hand-over does (measured: about
-    // 1.1x the logins/s of verifying DES at once, when the auth process is the bottleneck).
-    // Clear text, PLAIN-MD5 and the like take well under a microsecond: verified at once.
-    static bool uses_crypt(const std::string &scheme);
-
     void submit(Job job);
     int notify_fd() const { return notify_.get(); }
     // The verifications finished since the last call (clears notify_fd()'s readiness).

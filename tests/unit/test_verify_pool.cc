@@ -45,14 +45,16 @@ void submit_behind_a_slow_job(vstore::VerifyPool &pool, const std::string &hash,
         pool.submit({"CRYPT", hash, "pw", &ctx[i]});
 }
 
-TEST(VerifyPoolTest, CryptSchemesOnly)
+// The schemes verify_password() checks with crypt(3): the ones the glue hands to the pool.
+TEST(PasswordCheck, CryptSchemes)
 {
-    EXPECT_TRUE(vstore::VerifyPool::uses_crypt("CRYPT"));  // DES and every $-prefixed scheme
-    EXPECT_TRUE(vstore::VerifyPool::uses_crypt("MD5-CRYPT"));
-    EXPECT_TRUE(vstore::VerifyPool::uses_crypt("SHA512-CRYPT"));
-    EXPECT_FALSE(vstore::VerifyPool::uses_crypt("PLAIN"));
-    EXPECT_FALSE(vstore::VerifyPool::uses_crypt("PLAIN-MD5"));
-    EXPECT_FALSE(vstore::VerifyPool::uses_crypt("CRAM-MD5"));
+    EXPECT_TRUE(vstore::is_crypt_scheme("CRYPT"));  // DES and every $-prefixed scheme
+    EXPECT_TRUE(vstore::is_crypt_scheme("DES-CRYPT"));
+    EXPECT_TRUE(vstore::is_crypt_scheme("MD5-CRYPT"));
+    EXPECT_TRUE(vstore::is_crypt_scheme("SHA512-CRYPT"));
+    EXPECT_FALSE(vstore::is_crypt_scheme("PLAIN"));
+    EXPECT_FALSE(vstore::is_crypt_scheme("PLAIN-MD5"));
+    EXPECT_FALSE(vstore::is_crypt_scheme("CRAM-MD5"));
 }
 
 TEST(VerifyPoolTest, VerifiesOnThreadsAndHandsEveryResultBack)
