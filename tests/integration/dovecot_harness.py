@@ -7,6 +7,7 @@ the Dovecot here is 2.4 (the Debian 13 root of tests/dovecot24/), the harness wr
 configuration in 2.4's syntax (named settings, mail_driver/mail_path) and the helpers below
 give each version's userdb fields, so that one suite checks both versions."""
 
+import contextlib
 import functools
 import os
 import re
@@ -282,6 +283,18 @@ class Dovecot:
                 text += f.read()
         return [l for l in text.splitlines()
                 if "AddressSanitizer" in l or "runtime error:" in l or "LeakSanitizer" in l]
+
+    @contextlib.contextmanager
+    def checked(self, checks, name="no sanitizer reports in the Dovecot log"):
+        """Around a block of checks on this Dovecot: after it, a check that the log holds no
+        sanitizer report; if any check failed, the log's tail is printed."""
+        try:
+            yield self
+            reports = self.sanitizer_reports()
+            checks.check(name, not reports, "\n".join(reports[:20]))
+        finally:
+            if checks.failed:
+                print("--- dovecot log tail ---\n" + self.tail(60))
 
     def wait_for_log(self, needle, timeout=10):
         """Dovecot's log process writes asynchronously: wait until needle shows up."""

@@ -182,34 +182,23 @@ service auth {
   user = root
 }
 """
-    with Dovecot(args.work + "-inprocess", args.module_dir, conf) as dc:
-        try:
-            replay_verdicts(dc, args.fixtures, checks, label="in-process, 2 threads: ")
-            checks.check("in-process: the verification threads were used",
-                         dc.wait_for_log("verifying crypt password hashes on 2 threads"), dc.tail(20))
-            ok, detail, _ = imap_login(dc.imap_port, "bob.smith@example.org", "B0b-second")
-            checks.check("in-process, threads: IMAP LOGIN bob.smith@example.org", ok, detail)
-            reports = dc.sanitizer_reports()
-            checks.check("in-process: no sanitizer reports", not reports, "\n".join(reports[:20]))
-        finally:
-            if checks.failed:
-                print("--- dovecot log tail ---\n" + dc.tail(60))
+    with Dovecot(args.work + "-inprocess", args.module_dir, conf) as dc, \
+            dc.checked(checks, "in-process: no sanitizer reports"):
+        replay_verdicts(dc, args.fixtures, checks, label="in-process, 2 threads: ")
+        checks.check("in-process: the verification threads were used",
+                     dc.wait_for_log("verifying crypt password hashes on 2 threads"), dc.tail(20))
+        ok, detail, _ = imap_login(dc.imap_port, "bob.smith@example.org", "B0b-second")
+        checks.check("in-process, threads: IMAP LOGIN bob.smith@example.org", ok, detail)
 
 
 def run(args, checks):
     subprocess.run(["bash", os.path.join(args.fixtures, "vmailmgr", "install.sh")], check=True)
     check_example_config(args.source, args.work, checks)
-    with Dovecot(args.work, args.module_dir, db_config()) as dc:
-        try:
-            replay_verdicts(dc, args.fixtures, checks)
-            check_iteration(dc, checks)
-            check_clients(dc, checks)
-            check_log_reasons(dc, checks)
-            reports = dc.sanitizer_reports()
-            checks.check("no sanitizer reports in the Dovecot log", not reports, "\n".join(reports[:20]))
-        finally:
-            if checks.failed:
-                print("--- dovecot log tail ---\n" + dc.tail(60))
+    with Dovecot(args.work, args.module_dir, db_config()) as dc, dc.checked(checks):
+        replay_verdicts(dc, args.fixtures, checks)
+        check_iteration(dc, checks)
+        check_clients(dc, checks)
+        check_log_reasons(dc, checks)
     check_both_drivers(args, checks)
     check_in_process_threads(args, checks)
     # Documented limitation of stock Dovecot 2.3: mail_location built from %h cuts the path at

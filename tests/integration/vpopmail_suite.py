@@ -232,40 +232,29 @@ service auth {
   user = vpopmail
 }
 """
-    with Dovecot(args.work + "-inprocess", args.module_dir, conf) as dc:
-        try:
-            replay_verdicts(dc, args.fixtures, checks, label="in-process, 2 threads: ")
-            checks.check("in-process: the verification threads were used",
-                         dc.wait_for_log("verifying crypt password hashes on 2 threads"), dc.tail(20))
-            ok, detail, _ = imap_login(dc.imap_port, "zoe@deep.example", "Zoe-deep-1")
-            checks.check("in-process, threads: IMAP LOGIN zoe@deep.example (SHA-512)", ok, detail)
-            ok, detail, _ = imap_login(dc.imap_port, "zoe@deep.example", "wrong")
-            checks.check("in-process, threads: a wrong password is refused", not ok, detail)
-            checks.check("in-process, threads: the mismatch is logged",
-                         dc.wait_for_log("Password mismatch"), dc.tail(20))
-            reports = dc.sanitizer_reports()
-            checks.check("in-process: no sanitizer reports", not reports, "\n".join(reports[:20]))
-        finally:
-            if checks.failed:
-                print("--- dovecot log tail ---\n" + dc.tail(60))
+    with Dovecot(args.work + "-inprocess", args.module_dir, conf) as dc, \
+            dc.checked(checks, "in-process: no sanitizer reports"):
+        replay_verdicts(dc, args.fixtures, checks, label="in-process, 2 threads: ")
+        checks.check("in-process: the verification threads were used",
+                     dc.wait_for_log("verifying crypt password hashes on 2 threads"), dc.tail(20))
+        ok, detail, _ = imap_login(dc.imap_port, "zoe@deep.example", "Zoe-deep-1")
+        checks.check("in-process, threads: IMAP LOGIN zoe@deep.example (SHA-512)", ok, detail)
+        ok, detail, _ = imap_login(dc.imap_port, "zoe@deep.example", "wrong")
+        checks.check("in-process, threads: a wrong password is refused", not ok, detail)
+        checks.check("in-process, threads: the mismatch is logged",
+                     dc.wait_for_log("Password mismatch"), dc.tail(20))
 
 
 def run(args, checks):
     subprocess.run(["bash", os.path.join(args.fixtures, "vpopmail", "install.sh")], check=True)
     check_example_config(args.source, args.work, checks)
-    with Dovecot(args.work, args.module_dir, db_config()) as dc:
-        try:
-            replay_verdicts(dc, args.fixtures, checks)
-            check_lookup(dc, checks)
-            check_iteration(dc, checks)
-            check_clients(dc, checks)
-            check_log_reasons(dc, checks)
-            check_rewrite(dc, checks)
-            reports = dc.sanitizer_reports()
-            checks.check("no sanitizer reports in the Dovecot log", not reports, "\n".join(reports[:20]))
-        finally:
-            if checks.failed:
-                print("--- dovecot log tail ---\n" + dc.tail(60))
+    with Dovecot(args.work, args.module_dir, db_config()) as dc, dc.checked(checks):
+        replay_verdicts(dc, args.fixtures, checks)
+        check_lookup(dc, checks)
+        check_iteration(dc, checks)
+        check_clients(dc, checks)
+        check_log_reasons(dc, checks)
+        check_rewrite(dc, checks)
     check_bad_args(args.module_dir, args.work, checks)
     check_in_process_threads(args, checks)
     if is_24():
