@@ -342,6 +342,20 @@ class Dovecot:
         return r.returncode, fields, r.stdout + r.stderr
 
 
+@contextlib.contextmanager
+def in_process_threads(args, checks, db_config, driver_args, auth_user, threads=2):
+    """A Dovecot whose passdb runs in the auth process (blocking=no) as auth_user, who must be
+    able to read the store, verifying crypt hashes on `threads` threads. After the block's
+    checks: the threads were used, and the log holds no sanitizer report."""
+    conf = db_config(f"{driver_args} blocking=no verify_threads={threads}")
+    conf += f"service auth {{\n  user = {auth_user}\n}}\n"
+    with Dovecot(args.work + "-inprocess", args.module_dir, conf) as dc, \
+            dc.checked(checks, "in-process: no sanitizer reports"):
+        yield dc
+        checks.check("in-process: the verification threads were used",
+                     dc.wait_for_log(f"verifying crypt password hashes on {threads} threads"), dc.tail(20))
+
+
 def examples_dir(source):
     """conf.d-examples/ for this Dovecot: 2.4 has its own syntax in conf.d-examples/2.4/."""
     return os.path.join(source, "conf.d-examples", "2.4") if is_24() else os.path.join(source, "conf.d-examples")
