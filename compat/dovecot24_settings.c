@@ -23,6 +23,11 @@ struct vstore_vpopmail_settings {
 	const char *vpopmail_lastauth;
 	const char *vpopmail_lastauth_interval;
 	const char *vpopmail_verify_threads;
+	const char *vpopmail_shared_fs;
+	const char *vpopmail_home_roots;
+	const char *vpopmail_max_crypt_rounds;
+	const char *vpopmail_max_bcrypt_cost;
+	const char *vpopmail_max_yescrypt_mib;
 };
 
 struct vstore_vmailmgr_settings {
@@ -34,6 +39,11 @@ struct vstore_vmailmgr_settings {
 	const char *vmailmgr_refuse_disabled_mailbox;
 	const char *vmailmgr_system_users;
 	const char *vmailmgr_verify_threads;
+	const char *vmailmgr_shared_fs;
+	const char *vmailmgr_home_roots;
+	const char *vmailmgr_max_crypt_rounds;
+	const char *vmailmgr_max_bcrypt_cost;
+	const char *vmailmgr_max_yescrypt_mib;
 };
 
 /* Every setting is a string, empty = the store's default: the store code validates values
@@ -51,6 +61,11 @@ static const struct setting_define vpopmail_setting_defines[] = {
 	DEF(vpopmail_lastauth),
 	DEF(vpopmail_lastauth_interval),
 	DEF(vpopmail_verify_threads),
+	DEF(vpopmail_shared_fs),
+	DEF(vpopmail_home_roots),
+	DEF(vpopmail_max_crypt_rounds),
+	DEF(vpopmail_max_bcrypt_cost),
+	DEF(vpopmail_max_yescrypt_mib),
 	SETTING_DEFINE_LIST_END
 };
 
@@ -63,6 +78,11 @@ static const struct vstore_vpopmail_settings vpopmail_default_settings = {
 	.vpopmail_lastauth = "",
 	.vpopmail_lastauth_interval = "",
 	.vpopmail_verify_threads = "",
+	.vpopmail_shared_fs = "",
+	.vpopmail_home_roots = "",
+	.vpopmail_max_crypt_rounds = "",
+	.vpopmail_max_bcrypt_cost = "",
+	.vpopmail_max_yescrypt_mib = "",
 };
 
 /* The stores are mode 0600 (vpopmail's, or each vmailmgr base user's) and the auth process
@@ -96,6 +116,11 @@ static const struct setting_define vmailmgr_setting_defines[] = {
 	DEF(vmailmgr_refuse_disabled_mailbox),
 	DEF(vmailmgr_system_users),
 	DEF(vmailmgr_verify_threads),
+	DEF(vmailmgr_shared_fs),
+	DEF(vmailmgr_home_roots),
+	DEF(vmailmgr_max_crypt_rounds),
+	DEF(vmailmgr_max_bcrypt_cost),
+	DEF(vmailmgr_max_yescrypt_mib),
 	SETTING_DEFINE_LIST_END
 };
 
@@ -107,6 +132,11 @@ static const struct vstore_vmailmgr_settings vmailmgr_default_settings = {
 	.vmailmgr_refuse_disabled_mailbox = "",
 	.vmailmgr_system_users = "",
 	.vmailmgr_verify_threads = "",
+	.vmailmgr_shared_fs = "",
+	.vmailmgr_home_roots = "",
+	.vmailmgr_max_crypt_rounds = "",
+	.vmailmgr_max_bcrypt_cost = "",
+	.vmailmgr_max_yescrypt_mib = "",
 };
 
 static const struct setting_keyvalue vmailmgr_default_settings_keyvalue[] = {

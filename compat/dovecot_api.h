@@ -13,6 +13,7 @@
 extern "C" {
 #include "config.h"
 #include "auth-common.h"
+#include "auth-settings.h"
 #include "auth-request.h"
 #include "auth-cache.h"
 #include "passdb.h"
@@ -99,6 +100,13 @@ inline void handle_credentials(enum passdb_result result, const std::string &pas
                                struct auth_request *r)
 {
     passdb_handle_credentials(result, password.c_str(), scheme.c_str(), callback, r);
+}
+
+/* Dovecot's first_valid_uid: the lowest uid a user may have (vmailmgr base users below it
+   are system accounts, not stores). */
+inline unsigned first_valid_uid()
+{
+    return global_auth_settings == nullptr ? 500 : global_auth_settings->first_valid_uid;
 }
 
 /* Whether this process is an auth worker (it serves one request at a time). */

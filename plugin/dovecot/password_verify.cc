@@ -1,6 +1,7 @@
 #include "password_verify.h"
 
 #include <exception>
+#include <optional>
 
 #include "glue.h"
 
@@ -50,15 +51,15 @@ VerifyThreads::~VerifyThreads()
     }
 }
 
-bool VerifyThreads::start(struct auth_request *r, PasswordCheck &check, const char *plain,
-                          verify_plain_callback_t *callback)
+VerifyThreads::Start VerifyThreads::start(struct auth_request *r, PasswordCheck &check, const char *plain,
+                                          verify_plain_callback_t *callback)
 {
     // Only crypt hashes are worth a thread: even DES crypt (about 3 us) costs the event loop
     // more than a batched hand-over does (about 1.1x the logins/s of verifying DES at once,
     // when the auth process is the bottleneck). Clear text and PLAIN-MD5 take well under a
     // microsecond.
     if (threads_ == 0 || failed_ || compat::in_auth_worker() || !vstore::is_crypt_scheme(check.scheme))
-        return false;
+        return Start::VerifyHere;
     try {
         if (!pool_) {
             pool_ = std::make_unique<vstore::VerifyPool>(threads_);
@@ -67,18 +68,23 @@ bool VerifyThreads::start(struct auth_request *r, PasswordCheck &check, const ch
                                     " threads in this auth process");
         }
         auto pending = std::make_unique<Pending>(Pending{r, callback, {}});
-        pool_->submit({check.scheme, check.hash, plain, pending.get()});
+        if (!pool_->submit({check.scheme, check.hash, plain, pending.get()})) {
+            compat::log_error(r, "password verification queue is full (" +
+                                     std::to_string(vstore::VerifyPool::max_queued()) +
+                                     " waiting): temporary failure");
+            return Start::Busy;
+        }
         // From here the job is the pool's: nothing below may fail. The result is only read
         // on this thread (on_ready), after this returns.
         pending->check = std::move(check);
         compat::request_ref(r);
         pending.release();
-        return true;
+        return Start::Queued;
     } catch (const std::exception &e) {
         failed_ = true;
         compat::log_error(r, std::string("cannot start password verification threads, verifying in "
                                          "the auth process: ") + e.what());
-        return false;
+        return Start::VerifyHere;
     }
 }
 
@@ -96,11 +102,30 @@ void VerifyThreads::on_ready(void *ctx)
         finish(static_cast<Pending *>(d.ctx), d.match);
 }
 
-void verify_password_then(struct auth_request *r, VerifyThreads *threads, PasswordCheck check,
-                          const char *plain, verify_plain_callback_t *callback)
+void verify_password_then(struct auth_request *r, const char *driver, const vstore::HashCostLimits &limits,
+                          VerifyThreads *threads, PasswordCheck check, const char *plain,
+                          verify_plain_callback_t *callback)
 {
-    if (threads != nullptr && threads->start(r, check, plain, callback))
+    const auto too_costly = guarded(r, std::optional<std::string>("internal error"), [&] {
+        return vstore::is_crypt_scheme(check.scheme) ? vstore::hash_cost_refusal(check.hash, limits) : std::nullopt;
+    });
+    if (too_costly) {
+        compat::log_error(r, std::string(driver) + ": store fault (temporary failure): " + *too_costly);
+        compat::wipe(check.hash);
+        callback(PASSDB_RESULT_INTERNAL_FAILURE, r);
         return;
+    }
+    if (check.reply_hash)
+        compat::set_password_field(r, check.hash, check.scheme.c_str());
+    const VerifyThreads::Start started =
+        threads == nullptr ? VerifyThreads::Start::VerifyHere : threads->start(r, check, plain, callback);
+    if (started == VerifyThreads::Start::Queued)
+        return;
+    if (started == VerifyThreads::Start::Busy) {
+        compat::wipe(check.hash);
+        callback(PASSDB_RESULT_INTERNAL_FAILURE, r);
+        return;
+    }
     enum passdb_result result = guarded(r, PASSDB_RESULT_INTERNAL_FAILURE, [&] {
         int ret = compat::password_verify(r, plain, check.hash, check.scheme);
         compat::wipe(check.hash);

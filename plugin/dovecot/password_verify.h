@@ -8,6 +8,7 @@
 #include <string>
 
 #include "dovecot_api.h"
+#include "hash_cost.h"
 #include "verify_pool.h"
 
 namespace glue {
@@ -16,6 +17,9 @@ namespace glue {
 // (service flags, user field, lastauth): its result is the reply.
 struct PasswordCheck {
     std::string scheme, hash;
+    // Whether the hash goes into the reply's password field (for the auth cache); not for
+    // a clear password checked in its place.
+    bool reply_hash = true;
     std::function<enum passdb_result()> after_match;
 };
 
@@ -28,10 +32,12 @@ public:
     VerifyThreads(const VerifyThreads &) = delete;
     VerifyThreads &operator=(const VerifyThreads &) = delete;
 
-    // Queues the check and returns true: the callback comes later, from Dovecot's ioloop.
-    // False: verify at once (threads off, in a worker, not a crypt hash, or the pool failed).
-    bool start(struct auth_request *r, PasswordCheck &check, const char *plain,
-               verify_plain_callback_t *callback);
+    enum class Start {
+        Queued,      // the callback comes later, from Dovecot's ioloop
+        VerifyHere,  // threads off, in a worker, not a crypt hash, or the pool failed
+        Busy,        // the queue is full: a temporary failure
+    };
+    Start start(struct auth_request *r, PasswordCheck &check, const char *plain, verify_plain_callback_t *callback);
 
 private:
     static void on_ready(void *ctx);
@@ -43,8 +49,10 @@ private:
 };
 
 // Verifies plain against check (on threads when they take it), then calls callback with
-// check.after_match() on a match, or with the mismatch or failure.
-void verify_password_then(struct auth_request *r, VerifyThreads *threads, PasswordCheck check,
-                          const char *plain, verify_plain_callback_t *callback);
+// check.after_match() on a match, or with the mismatch or failure. A hash that asks for more
+// work than `limits` allow is a store fault (temporary failure), refused before hashing.
+void verify_password_then(struct auth_request *r, const char *driver, const vstore::HashCostLimits &limits,
+                          VerifyThreads *threads, PasswordCheck check, const char *plain,
+                          verify_plain_callback_t *callback);
 
 }  // namespace glue

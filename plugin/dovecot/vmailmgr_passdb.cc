@@ -58,7 +58,6 @@ void vmailmgr_verify_plain(struct auth_request *r, const char *password, verify_
             compat::log_info(r, std::string(kDriver) + ": login refused: empty password");
             return PASSDB_RESULT_PASSWORD_MISMATCH;
         }
-        compat::set_password_field(r, stored.hash, stored.scheme.c_str());
         check.scheme = std::move(stored.scheme);
         check.hash = std::move(stored.hash);
         check.after_match = [r, user = account.canonical_name()] {
@@ -71,7 +70,8 @@ void vmailmgr_verify_plain(struct auth_request *r, const char *password, verify_
         callback(result, r);
         return;
     }
-    glue::verify_password_then(r, module_of(r).threads, std::move(check), password, callback);
+    glue::verify_password_then(r, kDriver, store_of(r).settings().access.hash_limits, module_of(r).threads,
+                               std::move(check), password, callback);
 }
 
 void vmailmgr_lookup_credentials(struct auth_request *r, lookup_credentials_callback_t *callback)
@@ -98,6 +98,7 @@ void vmailmgr_lookup_credentials(struct auth_request *r, lookup_credentials_call
 struct passdb_module *vmailmgr_passdb_create(pool_t pool, const char *args)
 {
     auto settings = glue::parse_settings<vstore::VmailmgrSettings>(args);
+    settings.first_valid_uid = compat::first_valid_uid();
     auto *m = p_new(pool, struct vmailmgr_passdb_module, 1);
     m->store = new vstore::VmailmgrStore(std::move(settings));
     m->threads = new glue::VerifyThreads(m->store->settings().verify_threads);

@@ -105,6 +105,7 @@ int vmailmgr_iterate_deinit(struct userdb_iterate_context *_ctx)
 struct userdb_module *vmailmgr_userdb_create(pool_t pool, const char *args)
 {
     auto settings = glue::parse_settings<vstore::VmailmgrSettings>(args);
+    settings.first_valid_uid = compat::first_valid_uid();
     auto *m = p_new(pool, struct vmailmgr_userdb_module, 1);
     m->store = new vstore::VmailmgrStore(std::move(settings));
     compat::set_blocking(&m->module, m->store->settings().blocking);

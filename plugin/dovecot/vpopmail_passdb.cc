@@ -88,8 +88,7 @@ void vpopmail_verify_plain(struct auth_request *r, const char *password,
             compat::log_info(r, std::string(kDriver) + ": login refused: the account has no password hash");
             return PASSDB_RESULT_USER_DISABLED;
         }
-        if (!use_clear)
-            compat::set_password_field(r, stored.hash, stored.scheme.c_str());
+        check.reply_hash = !use_clear;
         check.scheme = std::move(stored.scheme);
         check.hash = std::move(stored.hash);
         check.after_match = [r, account = std::move(account)] { return after_password_match(r, account); };
@@ -99,7 +98,8 @@ void vpopmail_verify_plain(struct auth_request *r, const char *password,
         callback(result, r);
         return;
     }
-    glue::verify_password_then(r, module_of(r).threads, std::move(check), password, callback);
+    glue::verify_password_then(r, kDriver, store_of(r).settings().access.hash_limits, module_of(r).threads,
+                               std::move(check), password, callback);
 }
 
 void vpopmail_lookup_credentials(struct auth_request *r, lookup_credentials_callback_t *callback)

@@ -1,10 +1,9 @@
 #include "cdb_file.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 namespace vstore {
@@ -12,6 +11,8 @@ namespace vstore {
 namespace {
 
 constexpr unsigned kHeaderSize = 2048;
+constexpr size_t kSlotsPerRead = 8;      // hash slots read with one pread()
+constexpr size_t kRecordReadAhead = 512;  // bytes past a record's key read with its header
 
 uint32_t le32(const unsigned char *p)
 {
@@ -37,36 +38,17 @@ uint32_t cdb_hash_signed(std::string_view key)
     return h;
 }
 
-CdbFile::CdbFile(std::string path, UniqueFd fd, const FileStamp &stamp)
-    : path_(std::move(path)), fd_(std::move(fd)), stamp_(stamp)
+CdbFile::CdbFile(std::string path, UniqueFd fd, const FileStamp &stamp, uint32_t size)
+    : path_(std::move(path)), fd_(std::move(fd)), stamp_(stamp), size_(size)
 {
-}
-
-CdbFile::~CdbFile()
-{
-    if (initialised_)
-        cdb_free(&cdb_);
 }
 
 std::shared_ptr<CdbFile> CdbFile::open(const std::string &path, bool *missing, std::string *error)
 {
-    *missing = false;
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-    if (!fd) {
-        int err = errno;
-        *missing = err == ENOENT;
-        *error = errno_message("open", path, err);
-        return nullptr;
-    }
     struct stat st;
-    if (::fstat(fd.get(), &st) < 0) {
-        *error = errno_message("fstat", path, errno);
+    UniqueFd fd = open_regular_file(path, &st, missing, error);
+    if (!fd)
         return nullptr;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        *error = path + " is not a regular file";
-        return nullptr;
-    }
     if (st.st_size < static_cast<off_t>(kHeaderSize)) {
         *error = path + " is truncated: " + std::to_string(st.st_size) +
                  " bytes, a cdb has at least a 2048-byte header";
@@ -76,101 +58,141 @@ std::shared_ptr<CdbFile> CdbFile::open(const std::string &path, bool *missing, s
         *error = path + " is larger than a cdb can be (4 GiB)";
         return nullptr;
     }
-    std::shared_ptr<CdbFile> f(new CdbFile(path, std::move(fd), FileStamp::of(st)));
-    if (cdb_init(&f->cdb_, f->fd_.get()) < 0) {
-        *error = errno_message("cdb_init", path, errno);
+    std::shared_ptr<CdbFile> f(new CdbFile(path, std::move(fd), FileStamp::of(st), static_cast<uint32_t>(st.st_size)));
+    if (!pread_full(f->fd_.get(), f->header_, kHeaderSize, 0, path, error))
         return nullptr;
+    // The records end where the first hash table starts.
+    uint32_t end = f->size_;
+    for (unsigned i = 0; i < 256; i++) {
+        const uint32_t table = le32(f->header_ + i * 8);
+        const uint32_t slots = le32(f->header_ + i * 8 + 4);
+        if (table < kHeaderSize || table > f->size_ || slots > (f->size_ - table) / 8) {
+            *error = path + " is corrupt: hash table " + std::to_string(i) + " lies outside the file";
+            return nullptr;
+        }
+        end = std::min(end, table);
     }
-    f->initialised_ = true;
+    f->data_end_ = end;
     return f;
 }
 
-CdbFile::Hit CdbFile::find(std::string_view key) const
+bool CdbFile::read_record(uint32_t pos, std::string_view key, bool *matches, std::string *value,
+                          std::string *error) const
 {
-    Hit hit;
-    int r = cdb_find(&cdb_, key.data(), static_cast<unsigned>(key.size()));
-    if (r < 0) {
-        hit.status = Status::Corrupt;
-        return hit;
+    *matches = false;
+    if (pos < kHeaderSize || pos > data_end_ || data_end_ - pos < 8) {
+        *error = path_ + " is corrupt: a record at " + std::to_string(pos) + " lies outside the data";
+        return false;
     }
-    if (r == 0)
-        return hit;
-    const void *data = cdb_get(&cdb_, cdb_datalen(&cdb_), cdb_datapos(&cdb_));
-    if (data == nullptr) {
-        hit.status = Status::Corrupt;
-        return hit;
+    unsigned char buf[8 + 256 + kRecordReadAhead];
+    const size_t want = std::min<size_t>(8 + std::min<size_t>(key.size(), 256) + kRecordReadAhead, data_end_ - pos);
+    if (!pread_full(fd_.get(), buf, want, pos, path_, error))
+        return false;
+    const uint32_t klen = le32(buf), dlen = le32(buf + 4);
+    if (static_cast<uint64_t>(klen) + dlen > data_end_ - pos - 8) {
+        *error = path_ + " is corrupt: the record at " + std::to_string(pos) + " runs past the data";
+        return false;
     }
-    hit.status = Status::Found;
-    hit.value = std::string_view(static_cast<const char *>(data), cdb_datalen(&cdb_));
-    return hit;
+    if (klen != key.size())
+        return true;
+    std::string whole;
+    const unsigned char *k = buf + 8;
+    if (8 + static_cast<size_t>(klen) + dlen > want) {
+        whole.resize(static_cast<size_t>(klen) + dlen);
+        if (!pread_full(fd_.get(), &whole[0], whole.size(), pos + 8, path_, error))
+            return false;
+        k = reinterpret_cast<const unsigned char *>(whole.data());
+    }
+    if (klen != 0 && std::memcmp(k, key.data(), klen) != 0)
+        return true;
+    *matches = true;
+    value->assign(reinterpret_cast<const char *>(k) + klen, dlen);
+    return true;
 }
 
-CdbFile::Hit CdbFile::find_signed_char_hash(std::string_view key) const
+CdbFile::Hit CdbFile::find_hashed(std::string_view key, uint32_t h) const
 {
-    // The probe sequence of cdb, with every read bounds-checked by cdb_get.
     Hit hit;
-    const uint32_t h = cdb_hash_signed(key);
-    const auto *head = static_cast<const unsigned char *>(cdb_get(&cdb_, 8, (h & 255) * 8));
-    if (head == nullptr) {
-        hit.status = Status::Corrupt;
-        return hit;
-    }
-    const uint32_t table = le32(head), nslots = le32(head + 4);
+    const uint32_t table = le32(header_ + (h & 255) * 8), nslots = le32(header_ + (h & 255) * 8 + 4);
     if (nslots == 0)
         return hit;
-    if (table < kHeaderSize || nslots > (cdb_.cdb_fsize - table) / 8) {
-        hit.status = Status::Corrupt;
-        return hit;
-    }
     uint32_t slot = (h >> 8) % nslots;
-    for (uint32_t n = 0; n < nslots; n++) {
-        const auto *s = static_cast<const unsigned char *>(cdb_get(&cdb_, 8, table + slot * 8));
-        if (s == nullptr) {
+    unsigned char buf[kSlotsPerRead * 8];
+    for (uint32_t seen = 0; seen < nslots;) {
+        const size_t n = std::min<size_t>({kSlotsPerRead, nslots - slot, nslots - seen});
+        if (!pread_full(fd_.get(), buf, n * 8, static_cast<off_t>(table) + slot * 8ULL, path_, &hit.error)) {
             hit.status = Status::Corrupt;
             return hit;
         }
-        const uint32_t rhash = le32(s), rpos = le32(s + 4);
-        if (rpos == 0)
-            return hit;
-        if (rhash == h) {
-            const auto *rec = static_cast<const unsigned char *>(cdb_get(&cdb_, 8, rpos));
-            if (rec == nullptr) {
+        for (size_t i = 0; i < n; i++) {
+            const uint32_t rhash = le32(buf + i * 8), rpos = le32(buf + i * 8 + 4);
+            if (rpos == 0)
+                return hit;
+            if (rhash != h)
+                continue;
+            bool matches = false;
+            if (!read_record(rpos, key, &matches, &hit.value, &hit.error)) {
                 hit.status = Status::Corrupt;
                 return hit;
             }
-            const uint32_t klen = le32(rec), dlen = le32(rec + 4);
-            const void *k = cdb_get(&cdb_, klen, rpos + 8);
-            const void *d = k == nullptr ? nullptr : cdb_get(&cdb_, dlen, rpos + 8 + klen);
-            if (k == nullptr || d == nullptr) {
-                hit.status = Status::Corrupt;
-                return hit;
-            }
-            if (klen == key.size() && std::memcmp(k, key.data(), klen) == 0) {
+            if (matches) {
                 hit.status = Status::Found;
-                hit.value = std::string_view(static_cast<const char *>(d), dlen);
                 return hit;
             }
         }
-        if (++slot == nslots)
+        seen += static_cast<uint32_t>(n);
+        slot += static_cast<uint32_t>(n);
+        if (slot == nslots)
             slot = 0;
     }
     return hit;
 }
 
-int CdbFile::next(unsigned *pos, std::string_view *key, std::string_view *value) const
+CdbFile::Hit CdbFile::find(std::string_view key) const { return find_hashed(key, cdb_hash_unsigned(key)); }
+
+CdbFile::Hit CdbFile::find_signed_char_hash(std::string_view key) const
 {
+    return find_hashed(key, cdb_hash_signed(key));
+}
+
+int CdbFile::next(unsigned *pos, std::string *key, std::string *value, std::string *error) const
+{
+    std::string err;
     if (*pos < kHeaderSize)
-        cdb_seqinit(pos, &cdb_);
-    int r = cdb_seqnext(pos, &cdb_);
-    if (r <= 0)
-        return r < 0 ? -1 : 0;
-    const void *k = cdb_get(&cdb_, cdb_keylen(&cdb_), cdb_keypos(&cdb_));
-    const void *d = cdb_get(&cdb_, cdb_datalen(&cdb_), cdb_datapos(&cdb_));
-    if (k == nullptr || d == nullptr)
-        return -1;
-    *key = std::string_view(static_cast<const char *>(k), cdb_keylen(&cdb_));
-    *value = std::string_view(static_cast<const char *>(d), cdb_datalen(&cdb_));
-    return 1;
+        *pos = kHeaderSize;
+    if (*pos >= data_end_)
+        return 0;
+    if (data_end_ - *pos < 8) {
+        err = path_ + " is corrupt: a partial record at " + std::to_string(*pos);
+    } else {
+        // One read for the header and, usually, the whole record.
+        char buf[4096];
+        const size_t got = std::min<size_t>(sizeof(buf), data_end_ - *pos);
+        if (pread_full(fd_.get(), buf, got, *pos, path_, &err)) {
+            const uint32_t klen = le32(reinterpret_cast<unsigned char *>(buf));
+            const uint32_t dlen = le32(reinterpret_cast<unsigned char *>(buf) + 4);
+            const uint64_t total = 8ULL + klen + dlen;
+            if (total > data_end_ - *pos) {
+                err = path_ + " is corrupt: the record at " + std::to_string(*pos) + " runs past the data";
+            } else if (total <= got) {
+                key->assign(buf + 8, klen);
+                value->assign(buf + 8 + klen, dlen);
+                *pos += static_cast<unsigned>(total);
+                return 1;
+            } else {
+                std::string whole(static_cast<size_t>(klen) + dlen, '\0');
+                if (pread_full(fd_.get(), &whole[0], whole.size(), *pos + 8, path_, &err)) {
+                    key->assign(whole, 0, klen);
+                    value->assign(whole, klen, dlen);
+                    *pos += static_cast<unsigned>(total);
+                    return 1;
+                }
+            }
+        }
+    }
+    if (error != nullptr)
+        *error = err;
+    return -1;
 }
 
 CdbCache::CdbCache(ChangeWatcher *watcher, size_t max_entries)
@@ -180,9 +202,9 @@ CdbCache::CdbCache(ChangeWatcher *watcher, size_t max_entries)
 {
 }
 
-CdbCache::Result CdbCache::get(const std::string &path)
+CdbCache::Result CdbCache::get(const std::string &path, uid_t reader)
 {
-    auto r = cache_.get(path);
+    auto r = cache_.get(path, reader);
     return Result{std::move(r.value), r.missing, std::move(r.error), r.watched};
 }
 

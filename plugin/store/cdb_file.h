@@ -1,8 +1,12 @@
-// A read-only cdb file (tinycdb, mmap'ed) and a cache that reopens it when it is replaced.
+// A read-only cdb file read with pread(), and a cache that reopens it when it is replaced.
+//
+// Not mmap(): a store file is writable by its owner, who can truncate it in place, and a
+// mapped page past the new end kills the reader with SIGBUS (on NFS, so can a file replaced
+// on another host). pread() turns both into a short read or an error: a store fault for
+// this lookup, and the next lookup reopens the file.
 #pragma once
 
-#include <cdb.h>
-
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -18,41 +22,47 @@ public:
     enum class Status { Found, NotFound, Corrupt };
     struct Hit {
         Status status = Status::NotFound;
-        std::string_view value;  // points into the mapping; valid while the CdbFile lives
+        std::string value;  // when Found
+        std::string error;  // when Corrupt: what is wrong, or the read error
     };
 
-    // Opens and maps path. On failure returns nullptr and sets missing/error.
+    // Opens path (open_regular_file) and reads its header. On failure returns nullptr and
+    // sets missing/error.
     static std::shared_ptr<CdbFile> open(const std::string &path, bool *missing, std::string *error);
 
     CdbFile(const CdbFile &) = delete;
     CdbFile &operator=(const CdbFile &) = delete;
-    ~CdbFile();
 
     const std::string &path() const { return path_; }
     const FileStamp &stamp() const { return stamp_; }
 
-    // Standard cdb lookup (tinycdb: unsigned-char hash).
+    // Standard cdb lookup (the hash over unsigned char, as tinycdb and djb's cdb).
     Hit find(std::string_view key) const;
     // Same lookup with the hash computed through signed char, as writers compiled with a
     // signed `char` (vmailmgr on x86) do for key bytes >= 0x80.
     Hit find_signed_char_hash(std::string_view key) const;
 
     // Sequential scan: set *pos = 0 first. Returns 1 with the next record, 0 at the end,
-    // -1 if the file is corrupt.
-    int next(unsigned *pos, std::string_view *key, std::string_view *value) const;
+    // -1 if the file is corrupt or cannot be read (*error says which, when given).
+    int next(unsigned *pos, std::string *key, std::string *value, std::string *error = nullptr) const;
 
 private:
-    CdbFile(std::string path, UniqueFd fd, const FileStamp &stamp);
+    CdbFile(std::string path, UniqueFd fd, const FileStamp &stamp, uint32_t size);
+    Hit find_hashed(std::string_view key, uint32_t hash) const;
+    // Reads the record at pos; *matches tells whether its key is `key` (value filled then).
+    bool read_record(uint32_t pos, std::string_view key, bool *matches, std::string *value,
+                     std::string *error) const;
 
     std::string path_;
     UniqueFd fd_;
     FileStamp stamp_;
-    mutable struct cdb cdb_ {};
-    bool initialised_ = false;
+    uint32_t size_;
+    uint32_t data_end_ = 0;  // where the records end and the hash tables begin
+    unsigned char header_[2048] = {};
 };
 
-// Keeps recently used cdb files open and mapped; a file replaced by rename() (vadduser,
-// vmkpasswd and vmailmgr's writers all replace the whole file) is reopened on the next get().
+// Keeps recently used cdb files open; a file replaced by rename() (vadduser, vmkpasswd and
+// vmailmgr's writers all replace the whole file) is reopened on the next get().
 class CdbCache {
 public:
     struct Result {
@@ -62,10 +72,12 @@ public:
         bool watched = false;           // the watcher will announce a change of this result
     };
 
-    // With a watcher, an entry checked in the watcher's current epoch is reused without a
-    // stat(); without one, every get() stats the file.
+    // With a watcher, an entry checked in the watcher's current epoch, in a directory whose
+    // change notification can be trusted, is reused without a stat(); otherwise every get()
+    // stats the file.
     explicit CdbCache(ChangeWatcher *watcher = nullptr, size_t max_entries = 4096);
-    Result get(const std::string &path);
+    // `reader` tells whose rights the file is opened with (cached apart per reader).
+    Result get(const std::string &path, uid_t reader = 0);
 
 private:
     WatchedFileCache<CdbFile> cache_;

@@ -1,6 +1,7 @@
 #include "change_watcher.h"
 
 #include <sys/inotify.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,6 +15,27 @@ constexpr uint32_t kDirEvents = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED
 
 }  // namespace
 
+bool change_notification_trusted(unsigned long f_type)
+{
+    switch (static_cast<uint32_t>(f_type)) {
+    case 0xEF53:      // ext2, ext3, ext4
+    case 0x58465342:  // xfs
+    case 0x9123683E:  // btrfs
+    case 0x01021994:  // tmpfs
+    case 0x858458F6:  // ramfs
+    case 0x2FC12FC1:  // zfs
+    case 0xF2F52010:  // f2fs
+    case 0x52654973:  // reiserfs
+    case 0x3153464A:  // jfs
+    case 0xCA451A4E:  // bcachefs
+    case 0x794C7630:  // overlayfs (changes made through this mount)
+    case 0x73717368:  // squashfs (read-only)
+        return true;
+    default:
+        return false;  // NFS, CIFS/SMB, FUSE, 9p, Ceph, Lustre, OCFS2, GFS2, AFS, unknown
+    }
+}
+
 std::string parent_dir(const std::string &path)
 {
     size_t slash = path.find_last_of('/');
@@ -24,7 +46,10 @@ std::string parent_dir(const std::string &path)
     return path.substr(0, slash);
 }
 
-ChangeWatcher::ChangeWatcher() : fd_(inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {}
+ChangeWatcher::ChangeWatcher(SharedFs shared_fs)
+    : fd_(shared_fs == SharedFs::Yes ? -1 : inotify_init1(IN_NONBLOCK | IN_CLOEXEC)), shared_fs_(shared_fs)
+{
+}
 
 uint64_t ChangeWatcher::poll()
 {
@@ -64,6 +89,21 @@ bool ChangeWatcher::watch_dir(const std::string &dir)
 {
     if (watched_.count(dir) != 0)
         return true;
+    if (shared_.count(dir) != 0) {
+        errno = 0;
+        return false;
+    }
+    if (shared_fs_ == SharedFs::Auto) {
+        struct statfs fs;
+        if (::statfs(dir.c_str(), &fs) < 0)
+            return false;  // errno tells the caller whether the directory exists
+        if (!change_notification_trusted(static_cast<unsigned long>(fs.f_type))) {
+            if (shared_.size() < 100000)
+                shared_.insert(dir);
+            errno = 0;
+            return false;
+        }
+    }
     int wd = inotify_add_watch(fd_.get(), dir.c_str(), kDirEvents);
     if (wd < 0)
         return false;

@@ -3,6 +3,11 @@
 // rename(), create, delete or rewrite them: all are directory events). poll() drains the
 // events once per lookup and advances the epoch when there were any; a cache entry checked in
 // the current epoch, in a watched directory, is still valid.
+//
+// inotify reports only what this kernel wrote: on a file system that other hosts write (NFS,
+// CIFS, FUSE, cluster file systems) it misses their changes. Such directories are not
+// watched, and what comes from them is checked with stat() at every lookup, as Dovecot's
+// passwd-file does; how stale that can be is then the file system's attribute cache.
 #pragma once
 
 #include <cstdint>
@@ -14,9 +19,17 @@
 
 namespace vstore {
 
+// shared_fs: auto (statfs() tells, per directory), yes (never trust inotify), no (always).
+enum class SharedFs { Auto, Yes, No };
+
+// Whether inotify sees every change on a file system of this statfs() f_type: local disk
+// and memory file systems, yes; network, cluster and FUSE file systems and anything not
+// known here, no.
+bool change_notification_trusted(unsigned long f_type);
+
 class ChangeWatcher {
 public:
-    ChangeWatcher();
+    explicit ChangeWatcher(SharedFs shared_fs = SharedFs::Auto);
     ChangeWatcher(const ChangeWatcher &) = delete;
     ChangeWatcher &operator=(const ChangeWatcher &) = delete;
 
@@ -26,7 +39,8 @@ public:
 
     // Watches the directory holding `path` (or, if that directory does not exist, its parent,
     // whose events announce the directory's creation). Returns false when no watch could be
-    // set, in which case results for `path` must not be cached.
+    // set or the directory's file system is shared, in which case results for `path` must be
+    // checked at every use.
     bool watch_parent_of(const std::string &path);
 
     bool enabled() const { return static_cast<bool>(fd_); }
@@ -35,7 +49,9 @@ private:
     bool watch_dir(const std::string &dir);
 
     UniqueFd fd_;
+    SharedFs shared_fs_;
     uint64_t epoch_ = 1;
+    std::unordered_set<std::string> shared_;  // directories on a shared file system
     std::unordered_map<int, std::string> dirs_by_wd_;
     std::unordered_set<std::string> watched_;
 };

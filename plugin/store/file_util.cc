@@ -51,23 +51,73 @@ std::string errno_message(const char *call, const std::string &path, int err)
     return std::string(call) + "(" + path + ") failed: " + std::strerror(err);
 }
 
+const char *file_kind(mode_t mode)
+{
+    switch (mode & S_IFMT) {
+    case S_IFREG: return "a regular file";
+    case S_IFDIR: return "a directory";
+    case S_IFIFO: return "a FIFO";
+    case S_IFSOCK: return "a socket";
+    case S_IFCHR: return "a character device";
+    case S_IFBLK: return "a block device";
+    case S_IFLNK: return "a symbolic link";
+    }
+    return "of an unknown type";
+}
+
+UniqueFd open_regular_file(const std::string &path, struct stat *st, bool *missing, std::string *error)
+{
+    *missing = false;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+    if (!fd) {
+        const int err = errno;
+        *missing = err == ENOENT;
+        if (err == ELOOP)
+            *error = path + " is a symbolic link: store files are opened without following links";
+        else
+            *error = errno_message("open", path, err);
+        return fd;
+    }
+    if (::fstat(fd.get(), st) < 0) {
+        *error = errno_message("fstat", path, errno);
+        return UniqueFd();
+    }
+    if (!S_ISREG(st->st_mode)) {
+        *error = path + " is " + file_kind(st->st_mode) + ", not a regular file";
+        return UniqueFd();
+    }
+    return fd;
+}
+
+bool pread_full(int fd, void *buf, size_t len, off_t pos, const std::string &path, std::string *error)
+{
+    auto *p = static_cast<char *>(buf);
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = ::pread(fd, p + done, len - done, pos + static_cast<off_t>(done));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            *error = errno_message("read", path, errno);
+            return false;
+        }
+        if (n == 0) {
+            *error = path + " is shorter than when it was opened (rewritten in place?)";
+            return false;
+        }
+        done += static_cast<size_t>(n);
+    }
+    return true;
+}
+
 ReadResult read_file(const std::string &path, size_t max_bytes)
 {
     ReadResult r;
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-    if (!fd) {
-        int err = errno;
-        r.status = err == ENOENT ? ReadStatus::Missing : ReadStatus::Error;
-        r.error = errno_message("open", path, err);
-        return r;
-    }
     struct stat st;
-    if (::fstat(fd.get(), &st) < 0) {
-        r.error = errno_message("fstat", path, errno);
-        return r;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        r.error = path + " is not a regular file";
+    bool missing = false;
+    UniqueFd fd = open_regular_file(path, &st, &missing, &r.error);
+    if (!fd) {
+        r.status = missing ? ReadStatus::Missing : ReadStatus::Error;
         return r;
     }
     if (static_cast<unsigned long long>(st.st_size) > max_bytes) {

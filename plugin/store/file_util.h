@@ -49,8 +49,21 @@ struct ReadResult {
     FileStamp stamp;
 };
 
-// Reads a regular file whole, refusing anything larger than max_bytes.
+// Opens a store file for reading the only safe way: O_NOFOLLOW (the last component may not be
+// a link), O_NONBLOCK (a FIFO cannot block the open), then fstat() and anything but a regular
+// file refused. On failure: an invalid fd, *missing for ENOENT, and *error saying what the
+// path is ("... is a FIFO, not a regular file", "... is a symbolic link").
+UniqueFd open_regular_file(const std::string &path, struct stat *st, bool *missing, std::string *error);
+
+// "a FIFO", "a directory", ... for a file's st_mode.
+const char *file_kind(mode_t mode);
+
+// Reads a regular file whole (open_regular_file), refusing anything larger than max_bytes.
 ReadResult read_file(const std::string &path, size_t max_bytes);
+
+// pread() until len bytes are read; false on an error or a short read (the file shrank),
+// with *error set.
+bool pread_full(int fd, void *buf, size_t len, off_t pos, const std::string &path, std::string *error);
 
 // "syscall(path) failed: strerror"
 std::string errno_message(const char *call, const std::string &path, int err);

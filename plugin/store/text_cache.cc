@@ -16,9 +16,9 @@ TextFileCache::TextFileCache(size_t max_bytes, ChangeWatcher *watcher, size_t ma
 {
 }
 
-TextFileCache::Result TextFileCache::get(const std::string &path)
+TextFileCache::Result TextFileCache::get(const std::string &path, uid_t reader)
 {
-    auto r = cache_.get(path);
+    auto r = cache_.get(path, reader);
     return Result{std::move(r.value), r.missing, std::move(r.error), r.watched};
 }
 

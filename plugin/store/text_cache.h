@@ -1,5 +1,5 @@
 // Small text files (limits, defaultdomain, a text vpasswd) read once and re-read only when
-// stat() shows they changed.
+// they changed (see WatchedFileCache).
 #pragma once
 
 #include <memory>
@@ -21,7 +21,8 @@ public:
     };
 
     TextFileCache(size_t max_bytes, ChangeWatcher *watcher = nullptr, size_t max_entries = 4096);
-    Result get(const std::string &path);
+    // `reader` tells whose rights the file is read with (cached apart per reader).
+    Result get(const std::string &path, uid_t reader = 0);
 
 private:
     WatchedFileCache<const std::string> cache_;

@@ -67,13 +67,16 @@ void *VerifyPool::thread_main(void *self)
 
 VerifyPool::~VerifyPool() { stop(); }
 
-void VerifyPool::submit(Job job)
+bool VerifyPool::submit(Job job)
 {
     {
         std::lock_guard<std::mutex> lock(mutex_);
+        if (queue_.size() >= max_queued())
+            return false;
         queue_.push_back(std::move(job));
     }
     wake_.notify_one();
+    return true;
 }
 
 std::vector<VerifyPool::Done> VerifyPool::take_done()

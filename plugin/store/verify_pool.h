@@ -37,7 +37,11 @@ public:
     VerifyPool(const VerifyPool &) = delete;
     VerifyPool &operator=(const VerifyPool &) = delete;
 
-    void submit(Job job);
+    // Queues the job; false (and nothing queued) when max_queued() jobs already wait.
+    bool submit(Job job);
+    // A bound on the jobs waiting, so that a burst of costly logins costs memory and
+    // latency only up to a point: past it a login is a temporary failure.
+    static constexpr size_t max_queued() { return 1024; }
     int notify_fd() const { return notify_.get(); }
     // The verifications finished since the last call (clears notify_fd()'s readiness).
     std::vector<Done> take_done();

@@ -1,6 +1,7 @@
 #include "vmailmgr_store.h"
 
 #include <pwd.h>
+#include <sys/stat.h>
 
 #include <set>
 
@@ -56,14 +57,17 @@ std::optional<BaseUser> system_base_user(const std::string &name)
 
 bool VmailmgrSettings::parse(std::string_view args, VmailmgrSettings *out, std::string *error)
 {
-    DriverArgs a = parse_driver_args(args, {"qmail_dir", "config_dir", "default_domain", "separators",
-                                            "refuse_disabled_mailbox", "system_users", "blocking",
-                                            "verify_threads"});
+    std::set<std::string> keys{"qmail_dir",    "config_dir", "default_domain", "separators", "refuse_disabled_mailbox",
+                               "system_users", "blocking",   "verify_threads"};
+    keys.insert(StoreAccessSettings::keys().begin(), StoreAccessSettings::keys().end());
+    DriverArgs a = parse_driver_args(args, keys);
     if (!a.ok()) {
         *error = a.error;
         return false;
     }
     VmailmgrSettings s;
+    if (!StoreAccessSettings::parse(a, &s.access, error))
+        return false;
     s.qmail_dir = a.get("qmail_dir");
     s.config_dir = a.get("config_dir", s.config_dir);
     for (const std::string *dir : {&s.qmail_dir, &s.config_dir}) {
@@ -91,7 +95,10 @@ bool VmailmgrSettings::parse(std::string_view args, VmailmgrSettings *out, std::
 }
 
 VmailmgrStore::VmailmgrStore(VmailmgrSettings settings)
-    : settings_(std::move(settings)), cdbs_(&watcher_), texts_(kMaxControlFile, &watcher_)
+    : settings_(std::move(settings)),
+      watcher_(settings_.access.shared_fs),
+      cdbs_(&watcher_),
+      texts_(kMaxControlFile, &watcher_)
 {
 }
 
@@ -134,7 +141,32 @@ Outcome VmailmgrStore::refresh_globals()
     return Outcome::ok();
 }
 
-// Where a base user's store is, and the store itself.
+std::optional<std::string> VmailmgrStore::base_refusal(const BaseUser &base) const
+{
+    if (base.uid == 0 || base.uid < settings_.first_valid_uid)
+        return "base user " + base.name + " has uid " + std::to_string(base.uid) + ", below first_valid_uid " +
+               std::to_string(settings_.first_valid_uid) + ": not a vmailmgr base user";
+    if (base.gid == 0)
+        return "base user " + base.name + " has gid 0: not a vmailmgr base user";
+    if (base.home.empty() || base.home[0] != '/' || base.home == "/")
+        return "base user " + base.name + " has no home directory of its own";
+    return std::nullopt;
+}
+
+// Runs with the base user's rights (the caller's ScopedFsIdentity).
+Outcome VmailmgrStore::store_path(const BaseUser &base, std::string *path, bool *watched)
+{
+    const std::string name = setting(&base, "password-file", "passwd", watched);
+    // vmailmgr names the file relative to the home; a '/' could reach any file the reader
+    // can read, so none is accepted.
+    if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
+        return Outcome::fail(Verdict::StoreFault, base.home + "/.vmailmgr/password-file names '" + name +
+                                                      "': it must be a file name in the home, without '/'");
+    *path = join_path(base.home, name + ".cdb");
+    return Outcome::ok();
+}
+
+// Where a base user's store is, and the store itself, read with the base user's rights.
 Outcome VmailmgrStore::base_store(const BaseUser &base, std::shared_ptr<CdbFile> *file, const std::string **path)
 {
     auto it = bases_.find(base.name);
@@ -144,14 +176,26 @@ Outcome VmailmgrStore::base_store(const BaseUser &base, std::shared_ptr<CdbFile>
         *path = &it->second.cdb_path;
         return Outcome::ok();
     }
+    ScopedFsIdentity as_base(FsOwner{base.uid, base.gid, "base user " + base.name});
+    if (!as_base.ok())
+        return Outcome::fail(Verdict::StoreFault, as_base.error());
     BaseState st;
     bool watched = true;
     st.epoch = watcher_.epoch();
     st.home = base.home;
-    st.cdb_path = join_path(base.home, setting(&base, "password-file", "passwd", &watched) + ".cdb");
-    CdbCache::Result c = cdbs_.get(st.cdb_path);
-    if (c.file == nullptr)
+    Outcome o = store_path(base, &st.cdb_path, &watched);
+    if (!o.is_ok())
+        return o;
+    CdbCache::Result c = cdbs_.get(st.cdb_path, base.uid);
+    if (c.file == nullptr) {
+        struct stat home;
+        if (c.missing && ::stat(base.home.c_str(), &home) == 0)  // an account without virtual users
+            return Outcome::fail(Verdict::UserUnknown, "base user " + base.name + " has no " + st.cdb_path);
+        if (c.missing)  // the home itself is gone: an unmounted or moved store
+            return Outcome::fail(Verdict::StoreFault, "cannot open the user store: " + c.error + " (the home " +
+                                                          base.home + " of base user " + base.name + " is missing)");
         return Outcome::fail(Verdict::StoreFault, "cannot open the user store: " + c.error);
+    }
     st.file = c.file;
     st.cacheable = watched && c.watched;
     if (bases_.size() >= 100000)
@@ -194,7 +238,7 @@ std::string VmailmgrStore::setting(const BaseUser *base, const std::string &name
                                    bool *watched)
 {
     if (base != nullptr) {
-        TextFileCache::Result r = texts_.get(join_path(base->home, ".vmailmgr/" + name));
+        TextFileCache::Result r = texts_.get(join_path(base->home, ".vmailmgr/" + name), base->uid);
         if (watched != nullptr)
             *watched = *watched && r.watched;
         if (r.content != nullptr)
@@ -302,8 +346,8 @@ Outcome VmailmgrStore::lookup(std::string_view login, std::string_view local_nam
         return Outcome::fail(Verdict::UserUnknown, "system user logins are not supported by this driver");
     }
     out->notes.push_back("base user " + out->base.name + ", virtual user " + out->virtual_name);
-    if (out->base.home.empty() || out->base.home[0] != '/')
-        return Outcome::fail(Verdict::StoreFault, "base user " + out->base.name + " has no absolute home");
+    if (auto why = base_refusal(out->base))
+        return Outcome::fail(Verdict::UserUnknown, *why);
 
     std::shared_ptr<CdbFile> file;
     const std::string *path_p = nullptr;
@@ -319,12 +363,15 @@ Outcome VmailmgrStore::lookup(std::string_view login, std::string_view local_nam
             out->notes.push_back("found with vmailmgr's signed-char cdb hash");
     }
     if (hit.status == CdbFile::Status::Corrupt)
-        return Outcome::fail(Verdict::StoreFault, path + " is corrupt (lookup of " + out->virtual_name + ")");
+        return Outcome::fail(Verdict::StoreFault, "lookup of " + out->virtual_name + ": " + hit.error);
     if (hit.status == CdbFile::Status::NotFound)
         return Outcome::fail(Verdict::UserUnknown, "user " + out->virtual_name + " is not in " + path);
 
     vmailmgr::Limits defaults;
     if (!hit.value.empty() && hit.value[0] == ':') {
+        ScopedFsIdentity as_base(FsOwner{out->base.uid, out->base.gid, "base user " + out->base.name});
+        if (!as_base.ok())
+            return Outcome::fail(Verdict::StoreFault, as_base.error());
         uint32_t *fields[] = {&defaults.hardquota, &defaults.softquota, &defaults.msgsize,
                               &defaults.msgcount, &defaults.expiry};
         const char *names[] = {"default-hardquota", "default-softquota", "default-msgsize",
@@ -340,9 +387,13 @@ Outcome VmailmgrStore::lookup(std::string_view login, std::string_view local_nam
     if (!rec)
         return Outcome::fail(Verdict::StoreFault, path + ", user " + out->virtual_name + ": " + error);
     out->record = std::move(*rec);
-    if (out->record.has_mailbox &&
-        !vmailmgr::resolve_directory(out->base.home, out->record.directory, &out->mailbox, &error))
-        return Outcome::fail(Verdict::StoreFault, path + ", user " + out->virtual_name + ": " + error);
+    if (out->record.has_mailbox) {
+        if (!vmailmgr::resolve_directory(out->base.home, out->record.directory, &out->mailbox, &error))
+            return Outcome::fail(Verdict::StoreFault, path + ", user " + out->virtual_name + ": " + error);
+        // Old colon records hold absolute directories: inside the base home, or a home_roots.
+        if (auto why = home_refusal(out->mailbox, out->base.home, settings_.access.home_roots))
+            return Outcome::fail(Verdict::StoreFault, path + ", user " + out->virtual_name + ": " + *why);
+    }
     return Outcome::ok();
 }
 
@@ -396,10 +447,20 @@ std::vector<std::string> VmailmgrStore::list_users(std::string *error)
     std::set<std::string> bases_done;
     for (const auto &[domain, prefix] : ordered) {
         auto base = base_user(prefix);
-        if (!base || !bases_done.insert(base->name).second)
+        if (!base || base_refusal(*base) || !bases_done.insert(base->name).second)
             continue;
-        const std::string path = join_path(base->home, setting(&*base, "password-file", "passwd", nullptr) + ".cdb");
-        CdbCache::Result c = cdbs_.get(path);
+        ScopedFsIdentity as_base(FsOwner{base->uid, base->gid, "base user " + base->name});
+        if (!as_base.ok()) {
+            *error = as_base.error();
+            return users;
+        }
+        std::string path;
+        Outcome po = store_path(*base, &path, nullptr);
+        if (!po.is_ok()) {
+            *error = po.reason;
+            return users;
+        }
+        CdbCache::Result c = cdbs_.get(path, base->uid);
         if (c.file == nullptr) {
             if (c.missing)
                 continue;
@@ -407,18 +468,16 @@ std::vector<std::string> VmailmgrStore::list_users(std::string *error)
             return users;
         }
         unsigned cpos = 0;
-        std::string_view key, value;
+        std::string key, value;
         int r;
-        while ((r = c.file->next(&cpos, &key, &value)) > 0) {
+        while ((r = c.file->next(&cpos, &key, &value, error)) > 0) {
             std::string err;
             auto rec = vmailmgr::decode_record(value, vmailmgr::Limits(), &err);
             if (rec && rec->has_mailbox && !key.empty())
                 users.push_back(std::string(key) + "@" + domain);
         }
-        if (r < 0) {
-            *error = path + " is corrupt";
+        if (r < 0)
             return users;
-        }
     }
     return users;
 }

@@ -19,7 +19,9 @@
 
 #include "cdb_file.h"
 #include "driver_args.h"
+#include "fs_identity.h"
 #include "outcome.h"
+#include "store_access.h"
 #include "text_cache.h"
 #include "vmailmgr_format.h"
 
@@ -45,6 +47,10 @@ struct VmailmgrSettings {
     bool blocking = true;
     // Threads verifying costly hashes when the passdb runs in the auth process (blocking=no).
     unsigned verify_threads = default_verify_threads();
+    StoreAccessSettings access;
+    // Base users below this uid are not looked at (root, daemon, ...): Dovecot's
+    // first_valid_uid where the driver runs in Dovecot; not an arg.
+    uid_t first_valid_uid = 500;
     BaseUserLookup lookup_base_user = system_base_user;
 
     static bool parse(std::string_view args, VmailmgrSettings *out, std::string *error);
@@ -93,6 +99,10 @@ private:
     Outcome read_control(const char *name, std::shared_ptr<const std::string> *out, bool *missing, bool *watched);
     Outcome refresh_globals();
     Outcome base_store(const BaseUser &base, std::shared_ptr<CdbFile> *file, const std::string **path);
+    // ~base/.vmailmgr/password-file (default "passwd") + ".cdb", refused if it leaves the home.
+    Outcome store_path(const BaseUser &base, std::string *path, bool *watched);
+    // Why a base user is not one whose store is read (below first_valid_uid, no home).
+    std::optional<std::string> base_refusal(const BaseUser &base) const;
     Outcome resolve_base(const std::string &prefixed, VmailmgrAccount *out);
 
     // control/locals and control/virtualdomains, parsed once per version of the files

@@ -3,10 +3,12 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "driver_args.h"
@@ -60,14 +62,17 @@ bool IpAddress::operator==(const IpAddress &o) const
 
 bool VpopmailSettings::parse(std::string_view args, VpopmailSettings *out, std::string *error)
 {
-    DriverArgs a = parse_driver_args(args, {"vpopmail_dir", "qmail_dir", "default_domain",
-                                            "webmail_ips", "clear_password", "blocking",
-                                            "lastauth", "lastauth_interval", "verify_threads"});
+    std::set<std::string> keys{"vpopmail_dir", "qmail_dir", "default_domain", "webmail_ips", "clear_password",
+                               "blocking", "lastauth", "lastauth_interval", "verify_threads"};
+    keys.insert(StoreAccessSettings::keys().begin(), StoreAccessSettings::keys().end());
+    DriverArgs a = parse_driver_args(args, keys);
     if (!a.ok()) {
         *error = a.error;
         return false;
     }
     VpopmailSettings s;
+    if (!StoreAccessSettings::parse(a, &s.access, error))
+        return false;
     s.vpopmail_dir = a.has("vpopmail_dir") ? a.get("vpopmail_dir") : default_vpopmail_dir();
     s.qmail_dir = a.get("qmail_dir", s.qmail_dir);
     for (const std::string *dir : {&s.vpopmail_dir, &s.qmail_dir}) {
@@ -118,6 +123,7 @@ bool VpopmailSettings::parse(std::string_view args, VpopmailSettings *out, std::
 
 VpopmailStore::VpopmailStore(VpopmailSettings settings)
     : settings_(std::move(settings)),
+      watcher_(settings_.access.shared_fs),
       cdbs_(&watcher_),
       texts_(kMaxTextFile, &watcher_),
       assign_path_(join_path(settings_.qmail_dir, "users/cdb"))
@@ -126,6 +132,30 @@ VpopmailStore::VpopmailStore(VpopmailSettings settings)
 
 std::string VpopmailStore::assign_path() const { return assign_path_; }
 
+FsOwner VpopmailStore::vpopmail_dir_owner() const
+{
+    // A root-owned vpopmail_dir is root's to write: read it as the process.
+    struct stat st;
+    if (::stat(settings_.vpopmail_dir.c_str(), &st) == 0 && st.st_uid != 0 && st.st_gid != 0)
+        return FsOwner{st.st_uid, st.st_gid, "the owner of " + settings_.vpopmail_dir};
+    return FsOwner{::geteuid(), ::getegid(), "this process"};
+}
+
+namespace {
+
+// Who a domain's files are opened as: its uid/gid in users/cdb, never root.
+Outcome domain_owner(const AssignRecord &d, FsOwner *out)
+{
+    if (d.uid == 0 || d.gid == 0)
+        return Outcome::fail(Verdict::StoreFault, "domain " + d.real_domain + " has uid " + std::to_string(d.uid) +
+                                                      " and gid " + std::to_string(d.gid) +
+                                                      " in users/cdb: a vpopmail domain never belongs to root");
+    *out = FsOwner{d.uid, d.gid, "domain " + d.real_domain};
+    return Outcome::ok();
+}
+
+}  // namespace
+
 Outcome VpopmailStore::resolve_default_domain(std::string *domain)
 {
     if (!settings_.default_domain.empty()) {
@@ -133,7 +163,11 @@ Outcome VpopmailStore::resolve_default_domain(std::string *domain)
         return Outcome::ok();
     }
     const std::string path = join_path(settings_.vpopmail_dir, "etc/defaultdomain");
-    TextFileCache::Result r = texts_.get(path);
+    const FsOwner owner = vpopmail_dir_owner();
+    ScopedFsIdentity as_owner(owner);
+    if (!as_owner.ok())
+        return Outcome::fail(Verdict::StoreFault, "cannot read the default domain: " + as_owner.error());
+    TextFileCache::Result r = texts_.get(path, owner.uid);
     if (r.content == nullptr) {
         if (r.missing)
             return Outcome::fail(Verdict::UserUnknown,
@@ -170,7 +204,7 @@ Outcome VpopmailStore::domain_state(const std::string &domain, const DomainState
     const std::string key = "!" + domain + "-";
     CdbFile::Hit hit = c.file->find(key);
     if (hit.status == CdbFile::Status::Corrupt)
-        return Outcome::fail(Verdict::StoreFault, path + " is corrupt (lookup of " + key + ")");
+        return Outcome::fail(Verdict::StoreFault, "lookup of " + key + ": " + hit.error);
     if (hit.status == CdbFile::Status::NotFound)
         return Outcome::fail(Verdict::UserUnknown, "domain " + domain + " is not in " + path);
     std::string error;
@@ -178,16 +212,23 @@ Outcome VpopmailStore::domain_state(const std::string &domain, const DomainState
     if (!rec)
         return Outcome::fail(Verdict::StoreFault, path + ", key " + key + ": " + error);
     st.record = std::move(*rec);
+    FsOwner owner;
+    Outcome o = domain_owner(st.record, &owner);
+    if (!o.is_ok())
+        return o;
 
+    ScopedFsIdentity as_owner(owner);
+    if (!as_owner.ok())
+        return Outcome::fail(Verdict::StoreFault, as_owner.error());
     st.cdb_path = join_path(st.record.dir, "vpasswd.cdb");
-    CdbCache::Result u = cdbs_.get(st.cdb_path);
+    CdbCache::Result u = cdbs_.get(st.cdb_path, owner.uid);
     cacheable = cacheable && u.watched;
     if (u.file != nullptr) {
         st.users = u.file;
     } else if (u.missing) {
         // vpopmail rebuilds a missing cdb from the text file; we read the text file instead.
         st.text_path = join_path(st.record.dir, "vpasswd");
-        TextFileCache::Result t = texts_.get(st.text_path);
+        TextFileCache::Result t = texts_.get(st.text_path, owner.uid);
         if (t.content == nullptr)
             return Outcome::fail(Verdict::StoreFault, "domain " + st.record.real_domain +
                                                           " has no readable user store: " + u.error + "; " + t.error);
@@ -200,7 +241,7 @@ Outcome VpopmailStore::domain_state(const std::string &domain, const DomainState
     bool limits_found = false;
     for (const std::string &lpath : {join_path(st.record.dir, ".qmailadmin-limits"),
                                      join_path(settings_.vpopmail_dir, "etc/vlimits.default")}) {
-        TextFileCache::Result r = texts_.get(lpath);
+        TextFileCache::Result r = texts_.get(lpath, owner.uid);
         cacheable = cacheable && r.watched;
         if (r.content != nullptr) {
             st.limits_mask = vpopmail::parse_limits_mask(*r.content);
@@ -223,14 +264,16 @@ Outcome VpopmailStore::domain_state(const std::string &domain, const DomainState
 Outcome VpopmailStore::lookup_user(const DomainState &d, const std::string &user, VpopmailAccount *out)
 {
     std::string_view value;
+    std::string value_storage;
     const std::string *source = &d.cdb_path;
     if (d.users != nullptr) {
         CdbFile::Hit hit = d.users->find(user);
         if (hit.status == CdbFile::Status::Corrupt)
-            return Outcome::fail(Verdict::StoreFault, d.cdb_path + " is corrupt (lookup of " + user + ")");
+            return Outcome::fail(Verdict::StoreFault, "lookup of " + user + ": " + hit.error);
         if (hit.status == CdbFile::Status::NotFound)
             return Outcome::fail(Verdict::UserUnknown, "user " + user + " is not in " + d.cdb_path);
-        value = hit.value;
+        value_storage = std::move(hit.value);
+        value = value_storage;
     } else {
         source = &d.text_path;
         auto line = vpopmail::find_vpasswd_line(*d.users_text, user);
@@ -245,6 +288,11 @@ Outcome VpopmailStore::lookup_user(const DomainState &d, const std::string &user
     if (!rec)
         return Outcome::fail(Verdict::StoreFault, *source + ", user " + user + ": " + error);
     out->pw = std::move(*rec);
+    if (!out->pw.dir.empty()) {
+        // The record's writer chose this path; it may only name a place inside the domain.
+        if (auto why = home_refusal(out->pw.dir, d.record.dir, settings_.access.home_roots))
+            return Outcome::fail(Verdict::StoreFault, *source + ", user " + user + ": " + *why);
+    }
     return Outcome::ok();
 }
 
@@ -295,33 +343,69 @@ Outcome VpopmailStore::check_service(const VpopmailAccount &account, std::string
                              ", domain limits " + vpopmail::flags_to_string(account.limits_mask) + ")");
 }
 
+namespace {
+
+// A temporary name no other writer can guess or share: this host, this process, 64 random bits.
+std::string lastauth_temp_name()
+{
+    char host[256] = {};
+    if (::gethostname(host, sizeof(host) - 1) < 0 || host[0] == '\0')
+        std::snprintf(host, sizeof(host), "localhost");
+    for (char *p = host; *p != '\0'; p++)
+        if (*p == '/' || *p == '.' || static_cast<unsigned char>(*p) < 0x20)
+            *p = '_';
+    uint64_t rnd = 0;
+    if (::getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != static_cast<ssize_t>(sizeof(rnd)))
+        rnd = static_cast<uint64_t>(::time(nullptr)) ^ (reinterpret_cast<uintptr_t>(&rnd) << 16);
+    char name[400];
+    std::snprintf(name, sizeof(name), "lastauth.tmp.%s.%ld.%016llx", host, static_cast<long>(::getpid()),
+                  static_cast<unsigned long long>(rnd));
+    return name;
+}
+
+}  // namespace
+
 Outcome VpopmailStore::touch_lastauth(const VpopmailAccount &account, std::string_view remote_ip,
                                       time_t now, bool *written) const
 {
     *written = false;
-    if (account.pw.dir.empty())
+    const std::string &dir = account.pw.dir;
+    if (dir.empty())
         return Outcome::fail(Verdict::StoreFault, "no user directory to write lastauth in");
-    const std::string path = join_path(account.pw.dir, "lastauth");
+    FsOwner owner;
+    Outcome o = domain_owner(account.domain, &owner);
+    if (!o.is_ok())
+        return o;
+    ScopedFsIdentity as_owner(owner);
+    if (!as_owner.ok())
+        return Outcome::fail(Verdict::StoreFault, as_owner.error());
+    UniqueFd dirfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!dirfd) {
+        const int err = errno;
+        struct stat lst;
+        if ((err == ELOOP || err == ENOTDIR) && ::lstat(dir.c_str(), &lst) == 0 && !S_ISDIR(lst.st_mode))
+            return Outcome::fail(Verdict::StoreFault, dir + " is " + file_kind(lst.st_mode) + ", not the user's directory");
+        return Outcome::fail(Verdict::StoreFault, errno_message("open", dir, err));
+    }
     struct stat st;
-    if (::stat(path.c_str(), &st) == 0 && settings_.lastauth_interval > 0 &&
+    if (::fstatat(dirfd.get(), "lastauth", &st, AT_SYMLINK_NOFOLLOW) == 0 && settings_.lastauth_interval > 0 &&
         st.st_mtime <= now && now - st.st_mtime < static_cast<time_t>(settings_.lastauth_interval))
         return Outcome::ok();
-    const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+    const std::string tmp = lastauth_temp_name();
+    UniqueFd fd(::openat(dirfd.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+                         0600));
     if (!fd)
-        return Outcome::fail(Verdict::StoreFault, errno_message("open", tmp, errno));
+        return Outcome::fail(Verdict::StoreFault, errno_message("open", join_path(dir, tmp), errno));
     std::string failure;
     const std::string content(remote_ip);
     if (::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()))
-        failure = errno_message("write", tmp, errno);
-    else if (::fchown(fd.get(), account.domain.uid, account.domain.gid) < 0 && errno != EPERM)
-        failure = errno_message("fchown", tmp, errno);
+        failure = errno_message("write", join_path(dir, tmp), errno);
     else if (::close(fd.release()) < 0)
-        failure = errno_message("close", tmp, errno);
-    else if (::rename(tmp.c_str(), path.c_str()) < 0)
-        failure = errno_message("rename", path, errno);
+        failure = errno_message("close", join_path(dir, tmp), errno);
+    else if (::renameat(dirfd.get(), tmp.c_str(), dirfd.get(), "lastauth") < 0)
+        failure = errno_message("rename", join_path(dir, "lastauth"), errno);
     if (!failure.empty()) {
-        ::unlink(tmp.c_str());
+        ::unlinkat(dirfd.get(), tmp.c_str(), 0);
         return Outcome::fail(Verdict::StoreFault, failure);
     }
     *written = true;
@@ -335,7 +419,18 @@ bool VpopmailStore::Iterator::open_domain(size_t index, std::string *error)
     users_text_.reset();
     cdb_pos_ = 0;
     text_pos_ = 0;
-    CdbCache::Result c = store_.cdbs_.get(join_path(d.dir, "vpasswd.cdb"));
+    FsOwner owner;
+    Outcome o = domain_owner(d, &owner);
+    if (!o.is_ok()) {
+        *error = o.reason;
+        return false;
+    }
+    ScopedFsIdentity as_owner(owner);
+    if (!as_owner.ok()) {
+        *error = as_owner.error();
+        return false;
+    }
+    CdbCache::Result c = store_.cdbs_.get(join_path(d.dir, "vpasswd.cdb"), owner.uid);
     if (c.file != nullptr) {
         users_cdb_ = c.file;
         return true;
@@ -344,7 +439,7 @@ bool VpopmailStore::Iterator::open_domain(size_t index, std::string *error)
         *error = c.error;
         return false;
     }
-    TextFileCache::Result t = store_.texts_.get(join_path(d.dir, "vpasswd"));
+    TextFileCache::Result t = store_.texts_.get(join_path(d.dir, "vpasswd"), owner.uid);
     if (t.content == nullptr) {
         if (t.missing)
             return true;  // a qmail user's assign entry, not a vpopmail domain: nothing to list
@@ -366,9 +461,9 @@ VpopmailStore::Iterator::Step VpopmailStore::Iterator::next(std::string *name, s
             return Step::Fault;
         }
         unsigned pos = 0;
-        std::string_view key, value;
+        std::string key, value;
         int r;
-        while ((r = c.file->next(&pos, &key, &value)) > 0) {
+        while ((r = c.file->next(&pos, &key, &value, error)) > 0) {
             // "+domain-" lines are stored as "!domain-"; "=" entries are not vpopmail's.
             if (key.size() < 3 || key.front() != '!' || key.back() != '-')
                 continue;
@@ -378,10 +473,8 @@ VpopmailStore::Iterator::Step VpopmailStore::Iterator::next(std::string *name, s
                 continue;  // alias domain, or a qmail user that is not a vpopmail domain
             domains_.push_back(std::move(*rec));
         }
-        if (r < 0) {
-            *error = store_.assign_path() + " is corrupt";
+        if (r < 0)
             return Step::Fault;
-        }
         domain_index_ = 0;
         if (!domains_.empty() && !open_domain(0, error))
             return Step::Fault;
@@ -389,19 +482,17 @@ VpopmailStore::Iterator::Step VpopmailStore::Iterator::next(std::string *name, s
     while (domain_index_ < domains_.size()) {
         const std::string &domain = domains_[domain_index_].real_domain;
         if (users_cdb_ != nullptr) {
-            std::string_view key, value;
+            std::string key, value;
             int r;
-            while ((r = users_cdb_->next(&cdb_pos_, &key, &value)) > 0) {
+            while ((r = users_cdb_->next(&cdb_pos_, &key, &value, error)) > 0) {
                 // vpopmail 5.4.33's long-line bug leaves junk keys ("\n", line tails)
                 if (key.empty() || !vpopmail::is_username_valid(key))
                     continue;
                 *name = std::string(key) + "@" + domain;
                 return Step::User;
             }
-            if (r < 0) {
-                *error = users_cdb_->path() + " is corrupt";
+            if (r < 0)
                 return Step::Fault;
-            }
         } else if (users_text_ != nullptr) {
             const std::string &text = *users_text_;
             while (text_pos_ < text.size()) {

@@ -13,7 +13,9 @@
 
 #include "cdb_file.h"
 #include "driver_args.h"
+#include "fs_identity.h"
 #include "outcome.h"
+#include "store_access.h"
 #include "text_cache.h"
 #include "vpopmail_format.h"
 
@@ -38,6 +40,7 @@ struct VpopmailSettings {
     unsigned lastauth_interval = 60;  // seconds: skip the write if lastauth is younger
     // Threads verifying costly hashes when the passdb runs in the auth process (blocking=no).
     unsigned verify_threads = default_verify_threads();
+    StoreAccessSettings access;
 
     // Parses driver args; returns false with *error naming the bad key or value.
     static bool parse(std::string_view args, VpopmailSettings *out, std::string *error);
@@ -69,9 +72,10 @@ public:
                           std::string_view remote_ip) const;
 
     // vchkpw's vset_lastauth: <user dir>/lastauth holds the client's address and its mtime is
-    // the login time (vdeloldusers and qmailadmin read it). Written with a temporary file and
-    // rename(), owned by the domain's uid/gid. Returns ok with *written = false when the file
-    // is younger than lastauth_interval; a failure is reported, never thrown.
+    // the login time (vdeloldusers and qmailadmin read it). Written with the domain's rights,
+    // through a temporary file of a random name created in the opened user directory and
+    // renamed over lastauth there. Returns ok with *written = false when the file is younger
+    // than lastauth_interval; a failure is reported, never thrown.
     Outcome touch_lastauth(const VpopmailAccount &account, std::string_view remote_ip, time_t now,
                            bool *written) const;
 
@@ -112,6 +116,8 @@ private:
     Outcome domain_state(const std::string &domain, const DomainState **out);
     Outcome lookup_user(const DomainState &d, const std::string &user, VpopmailAccount *out);
     std::string assign_path() const;
+    // The owner of vpopmail_dir, whose rights etc/ is read with.
+    FsOwner vpopmail_dir_owner() const;
 
     VpopmailSettings settings_;
     ChangeWatcher watcher_;

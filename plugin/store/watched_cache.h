@@ -1,7 +1,9 @@
-// A cache of things loaded from files (mapped cdb files, small text files), checked against
+// A cache of things loaded from files (open cdb files, small text files), checked against
 // the file system the cheap way: an entry checked in the ChangeWatcher's current epoch, in a
-// watched directory, is reused as it is; otherwise one stat() tells whether the file is the
-// same version (reuse), gone (remembered as missing) or replaced (reload).
+// watched directory, is reused as it is; otherwise one lstat() tells whether the file is the
+// same version (reuse), gone (remembered as missing) or replaced (reload). Entries are kept
+// per reader (the uid whose rights loaded them), so that one reader never gets what only
+// another could open.
 #pragma once
 
 #include <sys/stat.h>
@@ -34,10 +36,13 @@ public:
     {
     }
 
-    Result get(const std::string &path)
+    Result get(const std::string &path, uid_t reader = 0)
     {
         Result r;
-        auto it = entries_.find(path);
+        std::string key = path;
+        key.push_back('\0');
+        key += std::to_string(reader);
+        auto it = entries_.find(key);
         if (watcher_ != nullptr && it != entries_.end() && it->second.watched && it->second.epoch == watcher_->epoch()) {
             r.value = it->second.value;
             r.missing = r.value == nullptr;
@@ -50,14 +55,14 @@ public:
         r.watched = watcher_ != nullptr && watcher_->watch_parent_of(path);
         const uint64_t epoch = watcher_ != nullptr ? watcher_->epoch() : 0;
         struct stat st;
-        if (::stat(path.c_str(), &st) < 0) {
+        if (::lstat(path.c_str(), &st) < 0) {
             const int err = errno;
             r.missing = err == ENOENT;
             r.error = errno_message("stat", path, err);
             if (r.missing && r.watched && entries_.size() < max_entries_)
-                entries_[path] = Entry{nullptr, FileStamp(), epoch, true};
+                entries_[key] = Entry{nullptr, FileStamp(), epoch, true};
             else
-                entries_.erase(path);
+                entries_.erase(key);
             return r;
         }
         if (it != entries_.end() && it->second.value != nullptr && it->second.stamp == FileStamp::of(st)) {
@@ -68,12 +73,12 @@ public:
         }
         r.value = load_(path, &r.missing, &r.error);
         if (r.value == nullptr) {
-            entries_.erase(path);
+            entries_.erase(key);
             return r;
         }
-        if (entries_.size() >= max_entries_ && entries_.count(path) == 0)
+        if (entries_.size() >= max_entries_ && entries_.count(key) == 0)
             entries_.clear();  // crude but bounded: the next lookups reload what they need
-        entries_[path] = Entry{r.value, FileStamp::of(st), epoch, r.watched};
+        entries_[key] = Entry{r.value, FileStamp::of(st), epoch, r.watched};
         return r;
     }
 

@@ -45,7 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)cdb->find_signed_char_hash(key);
     }
     unsigned pos = 0;
-    std::string_view k, v;
+    std::string k, v;
     for (int n = 0; n < 4096 && cdb->next(&pos, &k, &v) > 0; n++)
         (void)cdb->find(k);
     return 0;

@@ -61,7 +61,7 @@ def file_faults(path, owner):
         ("garbage", write(garbage(size)), "is corrupt"),
         ("unreadable (mode 000)", unreadable, "Permission denied"),
         ("missing", missing, "No such file or directory"),
-        ("directory instead of file", directory, "is not a regular file"),
+        ("directory instead of file", directory, "is a directory, not a regular file"),
     ]
 
 
@@ -155,13 +155,26 @@ def vmailmgr_faults(args, checks, table):
         shutil.chown(cdb, "exnet", "exnet")
         os.chmod(cdb, 0o600)
 
-    faults = file_faults(cdb, ("exnet", "exnet"))
+    # A base user without a passwd.cdb (its home is there) has no virtual users: an unknown
+    # user, as for checkvpw, checked below; a vanished home is an unmounted store: a fault.
+    faults = [f for f in file_faults(cdb, ("exnet", "exnet")) if f[0] != "missing"]
     faults.append(("base user's home vanished", lambda: os.rename(home, home + ".away"), "No such file or directory"))
     with Dovecot(args.work + "-faults-vmailmgr", args.module_dir, config("vmailmgr", VM_ARGS)) as dc:
-        # workers run as root here (stock settings): root reads mode 000, so that case is
-        # covered by the vpopmail run with a dedicated worker user
+        # workers run as root here (stock settings), yet read the store as its base user:
+        # mode 000 is unreadable to them too
         run_faults(dc, checks, table, "vmailmgr", faults, ("ned@example.net", "Ned-md5crypt"),
-                   ("alice@example.org", "Alice-Pass-1"), restore, skip=("unreadable (mode 000)",))
+                   ("alice@example.org", "Alice-Pass-1"), restore)
+        os.unlink(cdb)
+        try:
+            mark = len(dc.log_text())
+            result, out = dc.auth_test("ned@example.net", "Ned-md5crypt", "imap", "127.0.0.2")
+            checks.check("vmailmgr no passwd.cdb in the home: an unknown user", result == "fail", out)
+            dc.wait_for_log("has no " + cdb, timeout=5)
+            log = dc.log_text()[mark:]
+            checks.check("vmailmgr no passwd.cdb in the home: logged at debug, no error",
+                         "has no " + cdb in log and "Error" not in log, log[-2000:])
+        finally:
+            restore()
 
 
 def run(args, checks):

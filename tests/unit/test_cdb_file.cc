@@ -86,10 +86,11 @@ TEST(CdbFile, CorruptPointersAreReportedNotFollowed)
     testsupport::write_file(dir / "bad.cdb", bytes);
     bool missing;
     std::string err;
+    // Refused when opened: no lookup ever reads through such a header.
     auto f = CdbFile::open(dir / "bad.cdb", &missing, &err);
-    ASSERT_NE(f, nullptr) << err;
-    EXPECT_EQ(f->find("alice").status, CdbFile::Status::Corrupt);
-    EXPECT_EQ(f->find_signed_char_hash("alice").status, CdbFile::Status::Corrupt);
+    EXPECT_EQ(f, nullptr);
+    EXPECT_FALSE(missing);
+    EXPECT_NE(err.find("corrupt"), std::string::npos) << err;
 }
 
 TEST(CdbFile, SequentialScanVisitsEveryRecord)
@@ -101,7 +102,7 @@ TEST(CdbFile, SequentialScanVisitsEveryRecord)
     auto f = CdbFile::open(dir / "a.cdb", &missing, &err);
     ASSERT_NE(f, nullptr);
     unsigned pos = 0;
-    std::string_view k, v;
+    std::string k, v;
     std::string seen;
     while (f->next(&pos, &k, &v) > 0)
         seen += std::string(k) + "=" + std::string(v) + ";";

@@ -18,6 +18,9 @@ TempDir::TempDir()
     if (mkdtemp(tmpl.data()) == nullptr)
         throw std::runtime_error("mkdtemp failed");
     path_ = tmpl;
+    // As root, the stores read here are opened with their owners' rights (not root's):
+    // let them reach the tree, as they reach the real store directories.
+    ::chmod(path_.c_str(), 0755);
 }
 
 TempDir::~TempDir()
@@ -26,7 +29,29 @@ TempDir::~TempDir()
     std::filesystem::remove_all(path_, ec);
 }
 
-void make_dirs(const std::string &path) { std::filesystem::create_directories(path); }
+namespace {
+
+// As a store's owner writes its own files: a new file or directory belongs to whoever owns
+// the directory it is made in (only root can give it away; others keep their own).
+void own_like_parent(const std::string &path)
+{
+    struct stat st;
+    if (::geteuid() == 0 && ::stat(std::filesystem::path(path).parent_path().c_str(), &st) == 0)
+        if (::lchown(path.c_str(), st.st_uid, st.st_gid) < 0)
+            throw std::runtime_error("lchown " + path);
+}
+
+}  // namespace
+
+void make_dirs(const std::string &path)
+{
+    std::filesystem::path p(path);
+    if (p.empty() || std::filesystem::exists(p))
+        return;
+    make_dirs(p.parent_path().string());
+    std::filesystem::create_directory(p);
+    own_like_parent(path);
+}
 
 void write_cdb(const std::string &path, const Records &records)
 {
@@ -42,6 +67,7 @@ void write_cdb(const std::string &path, const Records &records)
                      static_cast<unsigned>(v.size()));
     cdb_make_finish(&cdbm);
     ::close(fd);
+    own_like_parent(tmp);
     std::filesystem::rename(tmp, path);
 }
 
@@ -53,7 +79,17 @@ void write_file(const std::string &path, const std::string &content)
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
         out << content;
     }
+    own_like_parent(tmp);
     std::filesystem::rename(tmp, path);
+}
+
+void chown_tree(const std::string &path, unsigned uid, unsigned gid)
+{
+    if (::geteuid() != 0)
+        return;
+    const std::string cmd = "chown -R " + std::to_string(uid) + ":" + std::to_string(gid) + " '" + path + "'";
+    if (std::system(cmd.c_str()) != 0)
+        throw std::runtime_error("chown failed: " + cmd);
 }
 
 }  // namespace testsupport

@@ -22,9 +22,12 @@ private:
 
 using Records = std::vector<std::pair<std::string, std::string>>;
 
-// Writes a cdb with tinycdb's writer (creates parent directories).
+// Writes a cdb with tinycdb's writer (creates parent directories). New files and directories
+// belong to the owner of the directory they are made in, as when a store's owner writes them.
 void write_cdb(const std::string &path, const Records &records);
 void write_file(const std::string &path, const std::string &content);
 void make_dirs(const std::string &path);
+// chown -R, for stores that must belong to their owner (a no-op unless root).
+void chown_tree(const std::string &path, unsigned uid, unsigned gid);
 
 }  // namespace testsupport

@@ -26,6 +26,11 @@ protected:
         bases = {{"exorg", {"exorg", dir / "exorg", 2101, 2101}},
                  {"vm", {"vm", dir / "vm", 2105, 2105}},
                  {"vm-info", {"vm-info", dir / "vm-info", 2103, 2103}}};
+        settings.first_valid_uid = 1000;
+        for (const auto &[name, base] : bases) {
+            testsupport::make_dirs(base.home);
+            testsupport::chown_tree(base.home, base.uid, base.gid);
+        }
         testsupport::write_file(dir / "qmail/control/locals", "localhost\nmail.example.test\n");
         testsupport::write_file(dir / "qmail/control/virtualdomains",
                                 "example.org:exorg\n.example.org:exorg\nexample.info:vm-info\nexample.biz:vm\n");
@@ -137,4 +142,57 @@ TEST_F(VmailmgrStoreTest, ListsUsersWithMailboxes)
     std::vector<std::string> want = {"alice@example.org", "desk@example.info", "erin@example.org",
                                      "evil@example.org", "info-desk@example.biz"};
     EXPECT_EQ(users, want);
+}
+
+TEST_F(VmailmgrStoreTest, PasswordFileMayNotLeaveTheHome)
+{
+    testsupport::write_cdb(dir / "elsewhere/stolen.cdb", {{"alice", v2("$0$Stolen", "./users/alice")}});
+    for (const char *name : {"../elsewhere/stolen", "/etc/shadow", "sub/passwd", ".."}) {
+        testsupport::write_file(dir / "exorg/.vmailmgr/password-file", std::string(name) + "\n");
+        VmailmgrStore store(settings);
+        VmailmgrAccount a;
+        Outcome o = store.lookup("alice@example.org", "", &a);
+        EXPECT_EQ(o.verdict, Verdict::StoreFault) << name;
+        EXPECT_NE(o.reason.find("without '/'"), std::string::npos) << o.reason;
+    }
+    // a plain file name in the home is vmailmgr's own setting
+    testsupport::write_cdb(dir / "exorg/other.cdb", {{"alice", v2("$0$Other", "./users/alice")}});
+    testsupport::write_file(dir / "exorg/.vmailmgr/password-file", "other\n");
+    VmailmgrStore store(settings);
+    VmailmgrAccount a;
+    ASSERT_TRUE(store.lookup("alice@example.org", "", &a).is_ok());
+    EXPECT_EQ(a.record.password, "$0$Other");
+}
+
+TEST_F(VmailmgrStoreTest, SystemAccountsAndStorelessBasesAreUnknownUsers)
+{
+    bases["root"] = {"root", "/root", 0, 0};
+    bases["daemon"] = {"daemon", "/usr/sbin", 1, 1};
+    bases["nohome"] = {"nohome", "", 3000, 3000};
+    bases["nostore"] = {"nostore", dir / "nostore", 3001, 3001};
+    testsupport::make_dirs(dir / "nostore");
+    VmailmgrStore store(settings);
+    VmailmgrAccount a;
+    for (const char *login : {"root-x@localhost", "daemon-x@localhost", "nohome-x@localhost", "nostore-x@localhost"}) {
+        Outcome o = store.lookup(login, "", &a);
+        EXPECT_EQ(o.verdict, Verdict::UserUnknown) << login << ": " << o.reason;
+    }
+    EXPECT_NE(store.lookup("root-x@localhost", "", &a).reason.find("below first_valid_uid 1000"), std::string::npos);
+}
+
+TEST_F(VmailmgrStoreTest, AbsoluteMailboxesOnlyInTheHomeOrHomeRoots)
+{
+    // old colon records hold absolute directories
+    testsupport::write_cdb(dir / "exorg/passwd.cdb",
+                           {{"old", ":$0$Old:" + dir.path() + "/exorg/users/old"}, {"away", ":$0$Away:/srv/disk2/away"}});
+    VmailmgrStore store(settings);
+    VmailmgrAccount a;
+    ASSERT_TRUE(store.lookup("old@example.org", "", &a).is_ok());
+    Outcome o = store.lookup("away@example.org", "", &a);
+    EXPECT_EQ(o.verdict, Verdict::StoreFault);
+    EXPECT_NE(o.reason.find("outside"), std::string::npos) << o.reason;
+    settings.access.home_roots = {"/srv/disk2"};
+    VmailmgrStore moved(settings);
+    ASSERT_TRUE(moved.lookup("away@example.org", "", &a).is_ok());
+    EXPECT_EQ(a.mailbox, "/srv/disk2/away");
 }

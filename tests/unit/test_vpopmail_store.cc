@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <ctime>
 
 #include "test_support.h"
@@ -27,6 +28,9 @@ protected:
         vp = dir / "vpopmail";
         qm = dir / "qmail";
         ex = vp + "/domains/ex.org";
+        // ~vpopmail belongs to vpopmail (uid 89, as in users/cdb); what is made in it, too.
+        testsupport::make_dirs(vp);
+        testsupport::chown_tree(vp, 89, 89);
         testsupport::write_cdb(qm + "/users/cdb",
                                {{"!ex.org-", assign_value("ex.org", ex)},
                                 {"!alias.org-", assign_value("ex.org", ex)},
@@ -161,8 +165,7 @@ TEST_F(VpopmailStoreTest, StoreFaultsAreNotUnknownUsers)
 
 TEST_F(VpopmailStoreTest, UnreadableStoreIsAFault)
 {
-    if (geteuid() == 0)
-        GTEST_SKIP() << "root reads mode-000 files";
+    // As root too: the store is opened with the domain's rights, not root's.
     ::chmod((ex + "/vpasswd.cdb").c_str(), 0);
     VpopmailStore store(settings);
     VpopmailAccount a;
@@ -257,4 +260,77 @@ TEST_F(VpopmailStoreTest, LastauthIsWrittenLikeVchkpw)
     EXPECT_FALSE(o.is_ok());
     EXPECT_FALSE(written);
     EXPECT_NE(o.reason.find("No such file"), std::string::npos) << o.reason;
+}
+
+TEST_F(VpopmailStoreTest, RootOwnedDomainIsAFault)
+{
+    testsupport::write_cdb(qm + "/users/cdb",
+                           {{"!ex.org-", "ex.org" + std::string("\0", 1) + "0" + std::string("\0", 1) + "0" +
+                                             std::string("\0", 1) + ex + std::string("\0-\0", 3)}});
+    VpopmailStore store(settings);
+    VpopmailAccount a;
+    Outcome o = store.lookup("alice@ex.org", &a);
+    EXPECT_EQ(o.verdict, Verdict::StoreFault);
+    EXPECT_NE(o.reason.find("never belongs to root"), std::string::npos) << o.reason;
+}
+
+TEST_F(VpopmailStoreTest, HomesOutsideTheDomainAreFaults)
+{
+    write_users({{"mallory", "$1$s$h:1:0:m:/etc/cron.daily:NOQUOTA"},
+                 {"dotdot", "$1$s$h:1:0:m:" + ex + "/../../../etc:NOQUOTA"},
+                 {"moved", "$1$s$h:1:0:m:/mnt/disk2/ex.org/moved:NOQUOTA"}});
+    VpopmailStore store(settings);
+    VpopmailAccount a;
+    for (const char *login : {"mallory@ex.org", "dotdot@ex.org", "moved@ex.org"}) {
+        Outcome o = store.lookup(login, &a);
+        EXPECT_EQ(o.verdict, Verdict::StoreFault) << login;
+    }
+    settings.access.home_roots = {"/mnt/disk2"};
+    VpopmailStore moved(settings);
+    EXPECT_TRUE(moved.lookup("moved@ex.org", &a).is_ok());
+    EXPECT_EQ(moved.lookup("mallory@ex.org", &a).verdict, Verdict::StoreFault);
+}
+
+TEST_F(VpopmailStoreTest, LastauthNeverFollowsALinkOrLeavesATempFile)
+{
+    VpopmailStore store(settings);
+    VpopmailAccount a;
+    ASSERT_TRUE(store.lookup("alice@ex.org", &a).is_ok());
+    // the user's directory replaced by a link to a directory the domain may not write
+    testsupport::make_dirs(dir / "rootdir");
+    testsupport::write_file(dir / "rootdir/lastauth", "root-content");
+    ASSERT_EQ(::symlink((dir / "rootdir").c_str(), a.pw.dir.c_str()), 0);
+    bool written = false;
+    Outcome o = store.touch_lastauth(a, "192.0.2.7", time(nullptr) + 3600, &written);
+    EXPECT_FALSE(o.is_ok());
+    EXPECT_NE(o.reason.find("symbolic link"), std::string::npos) << o.reason;
+    EXPECT_EQ(read_file(dir / "rootdir/lastauth", 100).content, "root-content");
+    ::unlink(a.pw.dir.c_str());
+    // a directory the domain cannot write in: refused, nothing left behind
+    testsupport::make_dirs(a.pw.dir);
+    if (geteuid() == 0) {
+        ASSERT_EQ(::chown(a.pw.dir.c_str(), 0, 0), 0);
+        o = store.touch_lastauth(a, "192.0.2.7", time(nullptr), &written);
+        EXPECT_FALSE(o.is_ok());
+        EXPECT_NE(o.reason.find("Permission denied"), std::string::npos) << o.reason;
+        ASSERT_EQ(::chown(a.pw.dir.c_str(), 89, 89), 0);
+    }
+    ASSERT_TRUE(store.touch_lastauth(a, "192.0.2.7", time(nullptr), &written).is_ok());
+    EXPECT_TRUE(written);
+    std::string names;
+    for (const auto &e : std::filesystem::directory_iterator(a.pw.dir))
+        names += e.path().filename().string() + " ";
+    EXPECT_EQ(names, "lastauth ");
+}
+
+TEST_F(VpopmailStoreTest, FifoInPlaceOfAStoreFileIsAFaultNotAHang)
+{
+    ::unlink((vp + "/domains/0/lim.org/.qmailadmin-limits").c_str());
+    ASSERT_EQ(::mkfifo((vp + "/domains/0/lim.org/.qmailadmin-limits").c_str(), 0600), 0);
+    testsupport::chown_tree(vp + "/domains/0/lim.org/.qmailadmin-limits", 89, 89);  // the domain's own
+    VpopmailStore store(settings);
+    VpopmailAccount a;
+    Outcome o = store.lookup("victor@lim.org", &a);
+    EXPECT_EQ(o.verdict, Verdict::StoreFault);
+    EXPECT_NE(o.reason.find("is a FIFO"), std::string::npos) << o.reason;
 }

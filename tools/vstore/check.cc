@@ -129,7 +129,7 @@ void check_vpopmail_domain(Report &rep, const std::string &domain, const vstore:
     std::set<std::string> seen;
     if (cdb != nullptr) {
         unsigned pos = 0;
-        std::string_view k, v;
+        std::string k, v;
         int r;
         while ((r = cdb->next(&pos, &k, &v)) > 0) {
             const std::string key(k);
@@ -191,7 +191,7 @@ int check_vpopmail(const Options &o)
     }
     std::map<std::string, vstore::vpopmail::AssignRecord> real, alias;
     unsigned pos = 0;
-    std::string_view k, v;
+    std::string k, v;
     int r;
     while ((r = cdb->next(&pos, &k, &v)) > 0) {
         if (k.size() < 3 || k.front() != '!' || k.back() != '-')
@@ -254,7 +254,7 @@ int check_vmailmgr(const Options &o)
         }
         std::set<std::string> seen;
         unsigned pos = 0;
-        std::string_view k, v;
+        std::string k, v;
         int r;
         while ((r = cdb->next(&pos, &k, &v)) > 0) {
             const std::string key(k), where = key + " (" + base + ")";
