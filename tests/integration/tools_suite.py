@@ -100,7 +100,7 @@ def damage_cases():
         ("vpopmail", "home directory missing", lambda: shutil.rmtree(f"{dom}/walt"),
          f"walt@example.net: home {dom}/walt does not exist", False),
         ("vpopmail", "unreadable store (a directory)", lambda: (os.unlink(cdb), os.mkdir(cdb)),
-         "is not a regular file", True),
+         "is a directory, not a regular file", True),
         ("vpopmail", "duplicate key", lambda: rewrite(lambda rs: rs + [r for r in rs if r[0] == b"rita"]),
          "duplicate key 'rita'", False),
         ("vpopmail", "upper-case key", lambda: rewrite(lambda rs: rs + [(b"Zed", rs[0][1])]), "upper-case key 'Zed'", False),
