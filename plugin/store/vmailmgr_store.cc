@@ -108,10 +108,15 @@ Outcome VmailmgrStore::refresh_globals()
     if (globals_.cacheable && globals_.epoch == watcher_.epoch())
         return Outcome::ok();
     bool watched = true;
-    globals_.separators = settings_.separators ? *settings_.separators : global_setting("separators", "@:", &watched);
+    Outcome o = Outcome::ok();
+    if (settings_.separators)
+        globals_.separators = *settings_.separators;
+    else
+        o = global_setting("separators", "@:", &globals_.separators, &watched);
     std::shared_ptr<const std::string> locals, vdomains;
     bool missing = false;
-    Outcome o = read_control("locals", &locals, &missing, &watched);
+    if (o.is_ok())
+        o = read_control("locals", &locals, &missing, &watched);
     if (o.is_ok())
         o = read_control("virtualdomains", &vdomains, &missing, &watched);
     if (!o.is_ok()) {
@@ -156,7 +161,10 @@ std::optional<std::string> VmailmgrStore::base_refusal(const BaseUser &base) con
 // Runs with the base user's rights (the caller's ScopedFsIdentity).
 Outcome VmailmgrStore::store_path(const BaseUser &base, std::string *path, bool *watched)
 {
-    const std::string name = setting(&base, "password-file", "passwd", watched);
+    std::string name;
+    Outcome o = setting(base, "password-file", "passwd", &name, watched);
+    if (!o.is_ok())
+        return o;
     // vmailmgr names the file relative to the home; a '/' could reach any file the reader
     // can read, so none is accepted.
     if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
@@ -223,41 +231,60 @@ std::optional<BaseUser> VmailmgrStore::base_user(const std::string &name)
     return user;
 }
 
-std::string VmailmgrStore::global_setting(const std::string &name, const std::string &dflt, bool *watched)
+// A setting file's first line; a missing file gives the default, one that cannot be read
+// (a FIFO, a link, no permission) is a fault: guessing the default could read another store.
+Outcome VmailmgrStore::setting_file(const std::string &path, uid_t reader, bool *found, std::string *value,
+                                    bool *watched)
 {
-    TextFileCache::Result r = texts_.get(join_path(settings_.config_dir, name));
+    TextFileCache::Result r = texts_.get(path, reader);
     if (watched != nullptr)
         *watched = *watched && r.watched;
-    if (r.content == nullptr)
-        return dflt;
-    return std::string(trim(first_line(*r.content)));
+    *found = r.content != nullptr;
+    if (r.content != nullptr)
+        *value = std::string(trim(first_line(*r.content)));
+    else if (!r.missing)
+        return Outcome::fail(Verdict::StoreFault, "cannot read the setting " + path + ": " + r.error);
+    return Outcome::ok();
+}
+
+Outcome VmailmgrStore::global_setting(const std::string &name, const std::string &dflt, std::string *value,
+                                      bool *watched)
+{
+    bool found = false;
+    Outcome o = setting_file(join_path(settings_.config_dir, name), 0, &found, value, watched);
+    if (o.is_ok() && !found)
+        *value = dflt;
+    return o;
 }
 
 // Per-base settings: ~base/.vmailmgr/NAME, then <config_dir>/NAME.
-std::string VmailmgrStore::setting(const BaseUser *base, const std::string &name, const std::string &dflt,
-                                   bool *watched)
+Outcome VmailmgrStore::setting(const BaseUser &base, const std::string &name, const std::string &dflt,
+                               std::string *value, bool *watched)
 {
-    if (base != nullptr) {
-        TextFileCache::Result r = texts_.get(join_path(base->home, ".vmailmgr/" + name), base->uid);
-        if (watched != nullptr)
-            *watched = *watched && r.watched;
-        if (r.content != nullptr)
-            return std::string(trim(first_line(*r.content)));
-    }
-    return global_setting(name, dflt, watched);
+    bool found = false;
+    Outcome o = setting_file(join_path(base.home, ".vmailmgr/" + name), base.uid, &found, value, watched);
+    if (!o.is_ok() || found)
+        return o;
+    return global_setting(name, dflt, value, watched);
 }
 
-std::string VmailmgrStore::qmail_dir(bool *watched)
+Outcome VmailmgrStore::qmail_dir(std::string *dir, bool *watched)
 {
-    if (!settings_.qmail_dir.empty())
-        return settings_.qmail_dir;
-    return global_setting("qmail-root", "/var/qmail", watched);
+    if (!settings_.qmail_dir.empty()) {
+        *dir = settings_.qmail_dir;
+        return Outcome::ok();
+    }
+    return global_setting("qmail-root", "/var/qmail", dir, watched);
 }
 
 Outcome VmailmgrStore::read_control(const char *name, std::shared_ptr<const std::string> *out, bool *missing,
                                     bool *watched)
 {
-    const std::string path = join_path(qmail_dir(watched), std::string("control/") + name);
+    std::string dir;
+    Outcome o = qmail_dir(&dir, watched);
+    if (!o.is_ok())
+        return o;
+    const std::string path = join_path(dir, std::string("control/") + name);
     TextFileCache::Result r = texts_.get(path);
     if (watched != nullptr)
         *watched = *watched && r.watched;
@@ -377,7 +404,10 @@ Outcome VmailmgrStore::lookup(std::string_view login, std::string_view local_nam
         const char *names[] = {"default-hardquota", "default-softquota", "default-msgsize",
                                "default-msgcount", "default-expiry"};
         for (size_t i = 0; i < 5; i++) {
-            std::string v = setting(&out->base, names[i], "-", nullptr);
+            std::string v;
+            o = setting(out->base, names[i], "-", &v, nullptr);
+            if (!o.is_ok())
+                return o;
             if (!vmailmgr::parse_number(v, fields[i]))
                 return Outcome::fail(Verdict::StoreFault, std::string("setting ") + names[i] + " '" + v + "' is not a number");
         }

@@ -92,10 +92,13 @@ public:
     std::vector<std::string> list_users(std::string *error);
 
 private:
-    // *watched (when given) is cleared if a change of the files read would go unnoticed
-    std::string setting(const BaseUser *base, const std::string &name, const std::string &dflt, bool *watched);
-    std::string global_setting(const std::string &name, const std::string &dflt, bool *watched);
-    std::string qmail_dir(bool *watched);
+    // vmailmgr's settings files. *watched (when given) is cleared if a change of the files
+    // read would go unnoticed; a file that exists but cannot be read is a store fault.
+    Outcome setting_file(const std::string &path, uid_t reader, bool *found, std::string *value, bool *watched);
+    Outcome setting(const BaseUser &base, const std::string &name, const std::string &dflt, std::string *value,
+                    bool *watched);
+    Outcome global_setting(const std::string &name, const std::string &dflt, std::string *value, bool *watched);
+    Outcome qmail_dir(std::string *dir, bool *watched);
     Outcome read_control(const char *name, std::shared_ptr<const std::string> *out, bool *missing, bool *watched);
     Outcome refresh_globals();
     Outcome base_store(const BaseUser &base, std::shared_ptr<CdbFile> *file, const std::string **path);

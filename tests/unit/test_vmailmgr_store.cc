@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <map>
@@ -195,4 +196,17 @@ TEST_F(VmailmgrStoreTest, AbsoluteMailboxesOnlyInTheHomeOrHomeRoots)
     VmailmgrStore moved(settings);
     ASSERT_TRUE(moved.lookup("away@example.org", "", &a).is_ok());
     EXPECT_EQ(a.mailbox, "/srv/disk2/away");
+}
+
+TEST_F(VmailmgrStoreTest, UnreadableSettingIsAFaultNotTheDefault)
+{
+    // a FIFO where ~/.vmailmgr/password-file belongs: falling back to "passwd" would guess
+    testsupport::make_dirs(dir / "exorg/.vmailmgr");
+    ASSERT_EQ(::mkfifo((dir / "exorg/.vmailmgr/password-file").c_str(), 0600), 0);
+    testsupport::chown_tree(dir / "exorg/.vmailmgr", 2101, 2101);
+    VmailmgrStore store(settings);
+    VmailmgrAccount a;
+    Outcome o = store.lookup("alice@example.org", "", &a);
+    EXPECT_EQ(o.verdict, Verdict::StoreFault);
+    EXPECT_NE(o.reason.find("is a FIFO"), std::string::npos) << o.reason;
 }
