@@ -12,7 +12,6 @@ import contextlib
 import os
 import random
 import shutil
-import signal
 import stat
 import subprocess
 import threading
@@ -216,22 +215,12 @@ def not_run(checks, names, why):
         checks.check(name, False, f"not run: {why}")
 
 
-def reap(pgid):
-    """Kills what is left of a stopped Dovecot's process group: a worker busy in crypt() (or
-    blocked in open() on a FIFO) ignores the SIGTERM its master got and outlives it."""
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
 @contextlib.contextmanager
 def scenario_dovecot(args, checks, name, conf, good):
     """A Dovecot for one scenario. Yields it once it started and logged `good` in, which also
     proves that the driver accepted its args (the new args are unknown to an old build);
     else yields None, and the scenario reports its checks as not run."""
     dc = Dovecot(args.work + "-" + name, args.module_dir, conf)
-    pgid = None
     try:
         try:
             dc.start()
@@ -239,16 +228,13 @@ def scenario_dovecot(args, checks, name, conf, good):
             checks.check(f"{name}: Dovecot starts with these args and logs {good[0]} in", False, str(e)[-2000:])
             yield None
             return
-        pgid = dc.proc.pid
         with dc.checked(checks, f"{name}: no sanitizer reports"):
             result, out, _ = attempt(dc, *good)
             live = checks.check(f"{name}: Dovecot starts with these args and logs {good[0]} in", result == "ok",
                                 f"{result}: {out.strip()}\n{dc.tail(15)}")
             yield dc if live else None
     finally:
-        dc.stop()
-        if pgid is not None:
-            reap(pgid)
+        dc.stop()  # also kills workers stuck in crypt() or open()
 
 
 # ---- FIFOs: a driver that opens one without O_NONBLOCK hangs in open() until a writer comes
@@ -751,24 +737,18 @@ def hash_cost(args, checks):
 
     # In the auth process (blocking=no), its two verification threads: three such hashes at
     # once must not occupy them.
-    pgid = None
-    try:
-        with in_process_threads(args, checks, lambda a: config("vpopmail", a), VP_ARGS, "vpopmail") as dc:
-            pgid = dc.proc.pid
-            mark = log_mark(dc)
-            results = concurrently(attempt, [(dc, *RITA)] * 3)
-            checks.check("in-process: 3 concurrent $6$ rounds=999999999 logins are temporary failures",
-                         all(r[0] == "tempfail" for r in results), str([r[0] for r in results]))
-            checks.check("in-process: each answered within 5 s", all(r[2] < 5 for r in results),
-                         str([round(r[2], 1) for r in results]))
-            checks.check("in-process: the log mentions max_crypt_rounds", logged(dc, mark, "max_crypt_rounds") is not None,
-                         dc.tail(10))
-            ok, out, secs = attempt(dc, *ZOE)
-            checks.check("in-process: then a normal login ($6$ on the threads) succeeds within 5 s",
-                         ok == "ok" and secs < 5, f"{ok} in {secs:.1f} s: {out.strip()}")
-    finally:
-        if pgid is not None:
-            reap(pgid)
+    with in_process_threads(args, checks, lambda a: config("vpopmail", a), VP_ARGS, "vpopmail") as dc:
+        mark = log_mark(dc)
+        results = concurrently(attempt, [(dc, *RITA)] * 3)
+        checks.check("in-process: 3 concurrent $6$ rounds=999999999 logins are temporary failures",
+                     all(r[0] == "tempfail" for r in results), str([r[0] for r in results]))
+        checks.check("in-process: each answered within 5 s", all(r[2] < 5 for r in results),
+                     str([round(r[2], 1) for r in results]))
+        checks.check("in-process: the log mentions max_crypt_rounds", logged(dc, mark, "max_crypt_rounds") is not None,
+                     dc.tail(10))
+        ok, out, secs = attempt(dc, *ZOE)
+        checks.check("in-process: then a normal login ($6$ on the threads) succeeds within 5 s",
+                     ok == "ok" and secs < 5, f"{ok} in {secs:.1f} s: {out.strip()}")
 
 
 # 9. uid/gid 0: a vpopmail domain owned by root; vmailmgr "base users" that are system accounts

@@ -251,8 +251,14 @@ class Dovecot:
         try:
             self.proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
+            pass
+        # What is left of the process group: a worker busy in crypt() or blocked in open()
+        # ignores the SIGTERM its master got and would outlive it.
+        try:
             os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
         self.proc = None
 
     def __enter__(self):
