@@ -219,15 +219,15 @@ std::optional<BaseUser> VmailmgrStore::base_user(const std::string &name)
 {
     const time_t now = time(nullptr);
     if (!etc_watched_)
-        etc_watched_ = watcher_.watch_parent_of("/etc/passwd");
+        etc_watched_ = etc_watcher_.watch_parent_of("/etc/passwd");
     auto it = users_.find(name);
-    if (etc_watched_ && it != users_.end() && it->second.epoch == watcher_.epoch() && now - it->second.when < 60 &&
-        now >= it->second.when)
+    if (etc_watched_ && it != users_.end() && it->second.epoch == etc_watcher_.epoch() &&
+        now - it->second.when < 60 && now >= it->second.when)
         return it->second.user;
     std::optional<BaseUser> user = settings_.lookup_base_user(name);
     if (users_.size() >= 10000)
         users_.clear();
-    users_[name] = CachedUser{user, watcher_.epoch(), now};
+    users_[name] = CachedUser{user, etc_watcher_.epoch(), now};
     return user;
 }
 
@@ -323,6 +323,7 @@ Outcome VmailmgrStore::lookup(std::string_view login, std::string_view local_nam
 {
     *out = VmailmgrAccount();
     watcher_.poll();
+    etc_watcher_.poll();
     if (login.empty())
         return Outcome::fail(Verdict::InvalidLogin, "empty login");
     for (char c : login)
@@ -445,6 +446,7 @@ std::vector<std::string> VmailmgrStore::list_users(std::string *error)
 {
     std::vector<std::string> users;
     watcher_.poll();
+    etc_watcher_.poll();
     std::shared_ptr<const std::string> locals, vdomains;
     bool missing = false;
     Outcome o = read_control("locals", &locals, &missing, nullptr);

@@ -141,6 +141,9 @@ private:
     };
     std::unordered_map<std::string, BaseState> bases_;
     std::unordered_map<std::string, CachedUser> users_;
+    // /etc is a local file system even where the stores are shared: getpwnam() results stay
+    // cached with shared_fs=yes too.
+    ChangeWatcher etc_watcher_{SharedFs::Auto};
     bool etc_watched_ = false;
 };
 

@@ -363,6 +363,12 @@ std::string lastauth_temp_name()
     return name;
 }
 
+// Whether lastauth was written less than `interval` seconds before `now`.
+bool young(const struct stat &st, time_t now, unsigned interval)
+{
+    return st.st_mtime <= now && now - st.st_mtime < static_cast<time_t>(interval);
+}
+
 }  // namespace
 
 Outcome VpopmailStore::touch_lastauth(const VpopmailAccount &account, std::string_view remote_ip,
@@ -372,6 +378,12 @@ Outcome VpopmailStore::touch_lastauth(const VpopmailAccount &account, std::strin
     const std::string &dir = account.pw.dir;
     if (dir.empty())
         return Outcome::fail(Verdict::StoreFault, "no user directory to write lastauth in");
+    // Most logins find lastauth young: one lstat() says so. It only decides whether to write;
+    // the write below is checked again, with the domain's rights, in the opened directory.
+    struct stat st;
+    if (settings_.lastauth_interval > 0 && ::lstat(join_path(dir, "lastauth").c_str(), &st) == 0 &&
+        young(st, now, settings_.lastauth_interval))
+        return Outcome::ok();
     FsOwner owner;
     Outcome o = domain_owner(account.domain, &owner);
     if (!o.is_ok())
@@ -387,9 +399,8 @@ Outcome VpopmailStore::touch_lastauth(const VpopmailAccount &account, std::strin
             return Outcome::fail(Verdict::StoreFault, dir + " is " + file_kind(lst.st_mode) + ", not the user's directory");
         return Outcome::fail(Verdict::StoreFault, errno_message("open", dir, err));
     }
-    struct stat st;
     if (::fstatat(dirfd.get(), "lastauth", &st, AT_SYMLINK_NOFOLLOW) == 0 && settings_.lastauth_interval > 0 &&
-        st.st_mtime <= now && now - st.st_mtime < static_cast<time_t>(settings_.lastauth_interval))
+        young(st, now, settings_.lastauth_interval))
         return Outcome::ok();
     const std::string tmp = lastauth_temp_name();
     UniqueFd fd(::openat(dirfd.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
