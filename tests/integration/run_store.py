@@ -12,7 +12,7 @@ from checks import Checks  # noqa: E402
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--store", required=True, choices=["vpopmail", "vmailmgr", "faults", "hostile", "rewrite", "toolchain", "tools", "package", "attacks"])
+    p.add_argument("--store", required=True, choices=["vpopmail", "vmailmgr", "faults", "hostile", "rewrite", "toolchain", "tools", "package", "attacks", "sharedfs"])
     p.add_argument("--module-dir", required=True)
     p.add_argument("--fixtures", required=True)
     p.add_argument("--source", required=True)
