@@ -70,6 +70,7 @@ public:
         bool missing = false;           // ENOENT
         std::string error;              // set on any other failure
         bool watched = false;           // the watcher will announce a change of this result
+        FileStamp stamp;       // the version loaded, when set
     };
 
     // With a watcher, an entry checked in the watcher's current epoch, in a directory whose

@@ -18,6 +18,7 @@ public:
         bool missing = false;
         std::string error;
         bool watched = false;  // the watcher will announce a change of this result
+        FileStamp stamp;       // the version loaded, when set
     };
 
     TextFileCache(size_t max_bytes, ChangeWatcher *watcher = nullptr, size_t max_entries = 4096);

@@ -159,10 +159,10 @@ std::optional<std::string> VmailmgrStore::base_refusal(const BaseUser &base) con
 }
 
 // Runs with the base user's rights (the caller's ScopedFsIdentity).
-Outcome VmailmgrStore::store_path(const BaseUser &base, std::string *path, bool *watched)
+Outcome VmailmgrStore::store_path(const BaseUser &base, std::string *path, bool *watched, FileSources *sources)
 {
     std::string name;
-    Outcome o = setting(base, "password-file", "passwd", &name, watched);
+    Outcome o = setting(base, "password-file", "passwd", &name, watched, sources);
     if (!o.is_ok())
         return o;
     // vmailmgr names the file relative to the home; a '/' could reach any file the reader
@@ -178,8 +178,9 @@ Outcome VmailmgrStore::store_path(const BaseUser &base, std::string *path, bool 
 Outcome VmailmgrStore::base_store(const BaseUser &base, std::shared_ptr<CdbFile> *file, const std::string **path)
 {
     auto it = bases_.find(base.name);
-    if (it != bases_.end() && it->second.cacheable && it->second.epoch == watcher_.epoch() &&
-        it->second.home == base.home) {
+    if (it != bases_.end() && it->second.home == base.home &&
+        ((it->second.cacheable && it->second.epoch == watcher_.epoch()) || it->second.sources.unchanged())) {
+        it->second.epoch = watcher_.epoch();
         *file = it->second.file;
         *path = &it->second.cdb_path;
         return Outcome::ok();
@@ -191,10 +192,11 @@ Outcome VmailmgrStore::base_store(const BaseUser &base, std::shared_ptr<CdbFile>
     bool watched = true;
     st.epoch = watcher_.epoch();
     st.home = base.home;
-    Outcome o = store_path(base, &st.cdb_path, &watched);
+    Outcome o = store_path(base, &st.cdb_path, &watched, &st.sources);
     if (!o.is_ok())
         return o;
     CdbCache::Result c = cdbs_.get(st.cdb_path, base.uid);
+    st.sources.add(st.cdb_path, &c.stamp);
     if (c.file == nullptr) {
         struct stat home;
         if (c.missing && ::stat(base.home.c_str(), &home) == 0)  // an account without virtual users
@@ -234,11 +236,13 @@ std::optional<BaseUser> VmailmgrStore::base_user(const std::string &name)
 // A setting file's first line; a missing file gives the default, one that cannot be read
 // (a FIFO, a link, no permission) is a fault: guessing the default could read another store.
 Outcome VmailmgrStore::setting_file(const std::string &path, uid_t reader, bool *found, std::string *value,
-                                    bool *watched)
+                                    bool *watched, FileSources *sources)
 {
     TextFileCache::Result r = texts_.get(path, reader);
     if (watched != nullptr)
         *watched = *watched && r.watched;
+    if (sources != nullptr)
+        sources->add(path, r.content != nullptr ? &r.stamp : nullptr);
     *found = r.content != nullptr;
     if (r.content != nullptr)
         *value = std::string(trim(first_line(*r.content)));
@@ -248,10 +252,10 @@ Outcome VmailmgrStore::setting_file(const std::string &path, uid_t reader, bool 
 }
 
 Outcome VmailmgrStore::global_setting(const std::string &name, const std::string &dflt, std::string *value,
-                                      bool *watched)
+                                      bool *watched, FileSources *sources)
 {
     bool found = false;
-    Outcome o = setting_file(join_path(settings_.config_dir, name), 0, &found, value, watched);
+    Outcome o = setting_file(join_path(settings_.config_dir, name), 0, &found, value, watched, sources);
     if (o.is_ok() && !found)
         *value = dflt;
     return o;
@@ -259,13 +263,13 @@ Outcome VmailmgrStore::global_setting(const std::string &name, const std::string
 
 // Per-base settings: ~base/.vmailmgr/NAME, then <config_dir>/NAME.
 Outcome VmailmgrStore::setting(const BaseUser &base, const std::string &name, const std::string &dflt,
-                               std::string *value, bool *watched)
+                               std::string *value, bool *watched, FileSources *sources)
 {
     bool found = false;
-    Outcome o = setting_file(join_path(base.home, ".vmailmgr/" + name), base.uid, &found, value, watched);
+    Outcome o = setting_file(join_path(base.home, ".vmailmgr/" + name), base.uid, &found, value, watched, sources);
     if (!o.is_ok() || found)
         return o;
-    return global_setting(name, dflt, value, watched);
+    return global_setting(name, dflt, value, watched, sources);
 }
 
 Outcome VmailmgrStore::qmail_dir(std::string *dir, bool *watched)

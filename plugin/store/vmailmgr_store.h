@@ -94,16 +94,19 @@ public:
 private:
     // vmailmgr's settings files. *watched (when given) is cleared if a change of the files
     // read would go unnoticed; a file that exists but cannot be read is a store fault.
-    Outcome setting_file(const std::string &path, uid_t reader, bool *found, std::string *value, bool *watched);
+    // *sources (when given) gets each file read, with its stamp.
+    Outcome setting_file(const std::string &path, uid_t reader, bool *found, std::string *value, bool *watched,
+                         FileSources *sources = nullptr);
     Outcome setting(const BaseUser &base, const std::string &name, const std::string &dflt, std::string *value,
-                    bool *watched);
-    Outcome global_setting(const std::string &name, const std::string &dflt, std::string *value, bool *watched);
+                    bool *watched, FileSources *sources = nullptr);
+    Outcome global_setting(const std::string &name, const std::string &dflt, std::string *value, bool *watched,
+                           FileSources *sources = nullptr);
     Outcome qmail_dir(std::string *dir, bool *watched);
     Outcome read_control(const char *name, std::shared_ptr<const std::string> *out, bool *missing, bool *watched);
     Outcome refresh_globals();
     Outcome base_store(const BaseUser &base, std::shared_ptr<CdbFile> *file, const std::string **path);
     // ~base/.vmailmgr/password-file (default "passwd") + ".cdb", refused if it leaves the home.
-    Outcome store_path(const BaseUser &base, std::string *path, bool *watched);
+    Outcome store_path(const BaseUser &base, std::string *path, bool *watched, FileSources *sources = nullptr);
     // Why a base user is not one whose store is read (below first_valid_uid, no home).
     std::optional<std::string> base_refusal(const BaseUser &base) const;
     Outcome resolve_base(const std::string &prefixed, VmailmgrAccount *out);
@@ -138,6 +141,7 @@ private:
         bool cacheable = false;
         std::string home, cdb_path;
         std::shared_ptr<CdbFile> file;
+        FileSources sources;  // what it was built from
     };
     std::unordered_map<std::string, BaseState> bases_;
     std::unordered_map<std::string, CachedUser> users_;

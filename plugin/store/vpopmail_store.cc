@@ -192,6 +192,12 @@ Outcome VpopmailStore::domain_state(const std::string &domain, const DomainState
         *out = &it->second;
         return Outcome::ok();
     }
+    if (it != domains_.end() && it->second.sources.unchanged()) {
+        // a shared file system, or a change elsewhere: lstat() says none of its files changed
+        it->second.epoch = watcher_.epoch();
+        *out = &it->second;
+        return Outcome::ok();
+    }
     DomainState st;
     st.epoch = watcher_.epoch();
     const std::string &path = assign_path_;
@@ -200,6 +206,7 @@ Outcome VpopmailStore::domain_state(const std::string &domain, const DomainState
         return Outcome::fail(Verdict::StoreFault,
                              "cannot open qmail's assign database: " + c.error +
                                  (c.missing ? " (run qmail-newu)" : ""));
+    st.sources.add(path, &c.stamp);
     bool cacheable = c.watched;
     const std::string key = "!" + domain + "-";
     CdbFile::Hit hit = c.file->find(key);
@@ -223,6 +230,7 @@ Outcome VpopmailStore::domain_state(const std::string &domain, const DomainState
     st.cdb_path = join_path(st.record.dir, "vpasswd.cdb");
     CdbCache::Result u = cdbs_.get(st.cdb_path, owner.uid);
     cacheable = cacheable && u.watched;
+    st.sources.add(st.cdb_path, u.file != nullptr ? &u.stamp : nullptr);
     if (u.file != nullptr) {
         st.users = u.file;
     } else if (u.missing) {
@@ -233,6 +241,7 @@ Outcome VpopmailStore::domain_state(const std::string &domain, const DomainState
             return Outcome::fail(Verdict::StoreFault, "domain " + st.record.real_domain +
                                                           " has no readable user store: " + u.error + "; " + t.error);
         cacheable = cacheable && t.watched;
+        st.sources.add(st.text_path, &t.stamp);
         st.users_text = t.content;
     } else {
         return Outcome::fail(Verdict::StoreFault, "cannot open the user store: " + u.error);
@@ -243,6 +252,7 @@ Outcome VpopmailStore::domain_state(const std::string &domain, const DomainState
                                      join_path(settings_.vpopmail_dir, "etc/vlimits.default")}) {
         TextFileCache::Result r = texts_.get(lpath, owner.uid);
         cacheable = cacheable && r.watched;
+        st.sources.add(lpath, r.content != nullptr ? &r.stamp : nullptr);
         if (r.content != nullptr) {
             st.limits_mask = vpopmail::parse_limits_mask(*r.content);
             limits_found = true;

@@ -112,6 +112,7 @@ private:
         std::shared_ptr<CdbFile> users;                   // vpasswd.cdb, or
         std::shared_ptr<const std::string> users_text;    // the text vpasswd when it is missing
         uint32_t limits_mask = 0;
+        FileSources sources;  // what it was built from
     };
     Outcome domain_state(const std::string &domain, const DomainState **out);
     Outcome lookup_user(const DomainState &d, const std::string &user, VpopmailAccount *out);

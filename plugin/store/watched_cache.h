@@ -11,13 +11,44 @@
 #include <cerrno>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "change_watcher.h"
 #include "file_util.h"
 
 namespace vstore {
+
+// The files a state derived from them was built from, as they were then (or that they were
+// missing). Where change notification cannot be trusted, lstat() of each tells whether the
+// state is still current, without opening or parsing anything.
+class FileSources {
+public:
+    void add(const std::string &path, const FileStamp *stamp)
+    {
+        files_.emplace_back(path, stamp == nullptr ? std::nullopt : std::optional<FileStamp>(*stamp));
+    }
+    bool unchanged() const
+    {
+        if (files_.empty())
+            return false;
+        for (const auto &[path, stamp] : files_) {
+            struct stat st;
+            const bool exists = ::lstat(path.c_str(), &st) == 0;
+            if (exists != stamp.has_value() || (exists && FileStamp::of(st) != *stamp))
+                return false;
+            if (!exists && errno != ENOENT)
+                return false;
+        }
+        return true;
+    }
+
+private:
+    std::vector<std::pair<std::string, std::optional<FileStamp>>> files_;
+};
 
 template <class T>
 class WatchedFileCache {
@@ -27,6 +58,7 @@ public:
         bool missing = false;      // ENOENT
         std::string error;         // set whenever value is null
         bool watched = false;      // the watcher will announce a change of this result
+        FileStamp stamp;           // the version loaded, when value is set
     };
     // Loads path (which stat() just found); on failure returns null and sets missing/error.
     using Loader = std::function<std::shared_ptr<T>(const std::string &path, bool *missing, std::string *error)>;
@@ -47,6 +79,7 @@ public:
             r.value = it->second.value;
             r.missing = r.value == nullptr;
             r.watched = true;
+            r.stamp = it->second.stamp;
             if (r.missing)
                 r.error = "stat(" + path + ") failed: No such file or directory";
             return r;
@@ -69,6 +102,7 @@ public:
             it->second.epoch = epoch;
             it->second.watched = r.watched;
             r.value = it->second.value;
+            r.stamp = it->second.stamp;
             return r;
         }
         r.value = load_(path, &r.missing, &r.error);
@@ -78,7 +112,8 @@ public:
         }
         if (entries_.size() >= max_entries_ && entries_.count(key) == 0)
             entries_.clear();  // crude but bounded: the next lookups reload what they need
-        entries_[key] = Entry{r.value, FileStamp::of(st), epoch, r.watched};
+        r.stamp = FileStamp::of(st);
+        entries_[key] = Entry{r.value, r.stamp, epoch, r.watched};
         return r;
     }
 

@@ -334,3 +334,19 @@ TEST_F(VpopmailStoreTest, FifoInPlaceOfAStoreFileIsAFaultNotAHang)
     EXPECT_EQ(o.verdict, Verdict::StoreFault);
     EXPECT_NE(o.reason.find("is a FIFO"), std::string::npos) << o.reason;
 }
+
+TEST_F(VpopmailStoreTest, SharedFsChecksEveryFileAtEveryLookup)
+{
+    settings.access.shared_fs = SharedFs::Yes;  // no inotify: lstat() of each file per lookup
+    VpopmailStore store(settings);
+    VpopmailAccount a;
+    EXPECT_EQ(store.lookup("newbie@ex.org", &a).verdict, Verdict::UserUnknown);
+    ASSERT_TRUE(store.lookup("victor@lim.org", &a).is_ok());
+    EXPECT_NE(a.flags, 0u);  // disable_imap from .qmailadmin-limits
+    write_users({{"newbie", "$1$s$h:1:0:N:" + ex + "/newbie:NOQUOTA"}});
+    EXPECT_TRUE(store.lookup("newbie@ex.org", &a).is_ok());
+    ::unlink((vp + "/domains/0/lim.org/.qmailadmin-limits").c_str());
+    testsupport::write_file(vp + "/etc/vlimits.default", "");
+    ASSERT_TRUE(store.lookup("victor@lim.org", &a).is_ok());
+    EXPECT_EQ(a.flags, 0u);  // the limits file went away: seen at once
+}
