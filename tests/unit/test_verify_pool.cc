@@ -126,3 +126,22 @@ TEST(VerifyPoolTest, StopReturnsWhatWasNotHandedBack)
 }
 
 }  // namespace
+
+TEST(VerifyPoolTest, TheQueueIsBounded)
+{
+    // One thread busy with a costly hash: the jobs behind it wait, up to max_queued().
+    vstore::VerifyPool pool(1);
+    struct crypt_data data = {};
+    const std::string slow = crypt_r("pw", "$6$rounds=200000$salt$", &data);
+    std::vector<int> ctx(vstore::VerifyPool::max_queued() + 2);
+    size_t accepted = 0, refused = 0;
+    for (int &c : ctx) {
+        if (pool.submit({"SHA512-CRYPT", slow, "pw", &c}))
+            accepted++;
+        else
+            refused++;
+    }
+    EXPECT_GE(refused, 1u);
+    EXPECT_LE(accepted, vstore::VerifyPool::max_queued() + 1);  // the queue plus the one being hashed
+    EXPECT_EQ(pool.stop().size(), accepted);  // every accepted job comes back, none is lost
+}
