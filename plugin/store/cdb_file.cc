@@ -61,11 +61,14 @@ std::shared_ptr<CdbFile> CdbFile::open(const std::string &path, bool *missing, s
     std::shared_ptr<CdbFile> f(new CdbFile(path, std::move(fd), FileStamp::of(st), static_cast<uint32_t>(st.st_size)));
     if (!pread_full(f->fd_.get(), f->header_, kHeaderSize, 0, path, error))
         return nullptr;
-    // The records end where the first hash table starts.
+    // The records end where the first hash table starts. An empty table's position is not
+    // used by any lookup, and not every writer sets it: only tables with slots count.
     uint32_t end = f->size_;
     for (unsigned i = 0; i < 256; i++) {
         const uint32_t table = le32(f->header_ + i * 8);
         const uint32_t slots = le32(f->header_ + i * 8 + 4);
+        if (slots == 0)
+            continue;
         if (table < kHeaderSize || table > f->size_ || slots > (f->size_ - table) / 8) {
             *error = path + " is corrupt: hash table " + std::to_string(i) + " lies outside the file";
             return nullptr;

@@ -194,3 +194,25 @@ TEST(CdbCacheWithWatcher, ReusesCheckedEntriesAndSeesEveryKindOfChange)
     watcher.poll();
     ASSERT_NE(cache.get(later).file, nullptr);
 }
+
+TEST(CdbFile, EmptyTablesMayHaveAnyPosition)
+{
+    // Only a table with slots is read; a writer may leave an empty table's position at 0.
+    TempDir dir;
+    testsupport::write_cdb(dir / "a.cdb", {{"alice", "one"}});
+    std::string bytes = vstore::read_file(dir / "a.cdb", 1 << 20).content;
+    for (int b = 0; b < 256; b++)
+        if (bytes.substr(b * 8 + 4, 4) == std::string(4, '\0'))
+            bytes.replace(b * 8, 4, std::string(4, '\0'));
+    testsupport::write_file(dir / "b.cdb", bytes);
+    bool missing;
+    std::string err;
+    auto f = CdbFile::open(dir / "b.cdb", &missing, &err);
+    ASSERT_NE(f, nullptr) << err;
+    EXPECT_EQ(f->find("alice").value, "one");
+    unsigned pos = 0;
+    std::string k, v;
+    EXPECT_EQ(f->next(&pos, &k, &v), 1);
+    EXPECT_EQ(k, "alice");
+    EXPECT_EQ(f->next(&pos, &k, &v), 0);
+}
