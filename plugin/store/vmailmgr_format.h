@@ -1,4 +1,4 @@
-// vmailmgr's records and rules (FORMATS.md Part II), as pure functions.
+// vmailmgr's records and rules (docs/formats.md, Part II), as pure functions.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// vpopmail's on-disk records and rules (FORMATS.md Part I), as pure functions.
+// vpopmail's on-disk records and rules (docs/formats.md, Part I), as pure functions.
 #pragma once
 
 #include <cstdint>

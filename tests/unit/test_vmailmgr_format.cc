@@ -16,7 +16,7 @@ std::string bytes(std::initializer_list<int> b)
 
 std::string z(const std::string &s) { return s + std::string(1, '\0'); }
 
-// 0.97's record for alice from FORMATS.md Part II §2.
+// 0.97's record for alice from docs/formats.md II.5 ("Record formats").
 std::string alice_v2()
 {
     return bytes({2, 10, 1, 8, 0, 0}) + z("$1$G3teDPsk$R9f4QCjWQqbkYxJFajNPY.") + z("./users/alice") +
