@@ -4,6 +4,8 @@
 # settings module are installed into the root, the source and fixtures are bind-mounted
 # read-only, and the suites run there as they run on 2.3 (the harness speaks 2.4's syntax).
 #   tests/dovecot24/run.sh SOURCE BUILD_DIR_FOR_2.4 FIXTURES WORK
+# FIXTURES is SOURCE/tests/fixtures (the stores and install.sh); the suites run its install.sh
+# inside the root, so the root's own useradd and /etc get the fixture accounts.
 set -euo pipefail
 src=$(cd "${1:?usage: run.sh SOURCE BUILD FIXTURES WORK}" && pwd)
 build=$(cd "${2:?}" && pwd)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Seed corpora for the fuzz targets, taken from the shared fixtures (written by the real tools).
-   make_seeds.py FIXTURES_DIR OUT_DIR"""
+"""Seed corpora for the fuzz targets, taken from the fixture stores (written by the real tools).
+   make_seeds.py FIXTURES_DIR OUT_DIR      (FIXTURES_DIR: tests/fixtures)"""
 
 import glob
 import hashlib

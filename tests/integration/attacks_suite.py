@@ -52,7 +52,7 @@ VM_NED = ("ned@example.net", "Ned-md5crypt")
 # helpers
 
 def install(args, store):
-    subprocess.run(["bash", os.path.join(args.fixtures, store, "install.sh")], check=True,
+    subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), store], check=True,
                    stdout=subprocess.DEVNULL)
 
 

@@ -7,7 +7,8 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 
 from dovecot_harness import Dovecot  # noqa: E402
 from mail_clients import imap_login  # noqa: E402
@@ -17,11 +18,12 @@ import vpopmail_suite  # noqa: E402
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--module-dir", required=True)
-    p.add_argument("--fixtures", required=True)
+    p.add_argument("--fixtures", default=os.path.join(os.path.dirname(HERE), "fixtures"),
+                   help="the fixture stores and their install.sh (default: tests/fixtures)")
     p.add_argument("--work", default="/tmp/vstore-demo")
     p.add_argument("--once", action="store_true", help="stop after showing the logins")
     args = p.parse_args()
-    subprocess.run(["bash", os.path.join(args.fixtures, "vpopmail", "install.sh")], check=True)
+    subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), "vpopmail"], check=True)
     with Dovecot(args.work, args.module_dir, vpopmail_suite.db_config()) as dc:
         print(f"\nDemo Dovecot running: IMAP 127.0.0.1:{dc.imap_port}, POP3 127.0.0.1:{dc.pop3_port}")
         print(f"config {dc.conf}, log {dc.log}\n")

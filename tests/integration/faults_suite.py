@@ -95,7 +95,7 @@ def run_faults(dc, checks, table, store, faults, victim, healthy, restore, skip=
 
 
 def vpopmail_faults(args, checks, table):
-    subprocess.run(["bash", os.path.join(args.fixtures, "vpopmail", "install.sh")], check=True,
+    subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), "vpopmail"], check=True,
                    stdout=subprocess.DEVNULL)
     dom = f"{ROOT}/vpopmail/domains/example.net"
     cdb = f"{dom}/vpasswd.cdb"
@@ -139,7 +139,7 @@ def vpopmail_faults(args, checks, table):
 
 
 def vmailmgr_faults(args, checks, table):
-    subprocess.run(["bash", os.path.join(args.fixtures, "vmailmgr", "install.sh")], check=True,
+    subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), "vmailmgr"], check=True,
                    stdout=subprocess.DEVNULL)
     home = f"{ROOT}/vmailmgr/exnet"
     cdb = f"{home}/passwd.cdb"
@@ -184,7 +184,7 @@ def run(args, checks):
         vmailmgr_faults(args, checks, table)
     finally:
         for store in ("vpopmail", "vmailmgr"):
-            subprocess.run(["bash", os.path.join(args.fixtures, store, "install.sh")], check=True,
+            subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), store], check=True,
                            stdout=subprocess.DEVNULL)
     print("\nstore | fault | auth test | userdb | logged reason")
     for row in table:

@@ -68,7 +68,7 @@ def run_one(args, checks, store, db_config, good):
 
 def run(args, checks):
     for store in ("vpopmail", "vmailmgr"):
-        subprocess.run(["bash", os.path.join(args.fixtures, store, "install.sh")], check=True,
+        subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), store], check=True,
                        stdout=subprocess.DEVNULL)
     run_one(args, checks, "vpopmail", vpopmail_suite.db_config(), ("alice@example.com", "Alice-pw1"))
     run_one(args, checks, "vmailmgr", vmailmgr_suite.db_config(), ("alice@example.org", "Alice-Pass-1"))

@@ -28,7 +28,7 @@ def run(args, checks):
     print(f"{os.path.basename(deb)}: Depends: {info}")
     checks.check("the package depends on the Dovecot ABI it was built against", "dovecot-abi-2.3.abiv19" in info, info)
     for store in ("vpopmail", "vmailmgr"):
-        subprocess.run(["bash", os.path.join(args.fixtures, store, "install.sh")], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), store], check=True, stdout=subprocess.DEVNULL)
     try:
         r = subprocess.run(["apt-get", "install", "-y", "-q", deb], capture_output=True, text=True,
                            env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))

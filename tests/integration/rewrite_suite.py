@@ -107,7 +107,7 @@ def run_one(args, checks, store, db_config, path, owner, users, domain, make):
 
 def run(args, checks):
     for store in ("vpopmail", "vmailmgr"):
-        subprocess.run(["bash", os.path.join(args.fixtures, store, "install.sh")], check=True,
+        subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), store], check=True,
                        stdout=subprocess.DEVNULL)
     try:
         dom = f"{ROOT}/vpopmail/domains/example.com"
@@ -118,5 +118,5 @@ def run(args, checks):
                 (2101, 2101), users, "example.org", vmailmgr_record)
     finally:
         for store in ("vpopmail", "vmailmgr"):
-            subprocess.run(["bash", os.path.join(args.fixtures, store, "install.sh")], check=True,
+            subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), store], check=True,
                            stdout=subprocess.DEVNULL)

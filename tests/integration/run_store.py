@@ -5,16 +5,20 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 
 from checks import Checks  # noqa: E402
+
+DEFAULT_FIXTURES = os.path.join(os.path.dirname(HERE), "fixtures")  # tests/fixtures
 
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--store", required=True, choices=["vpopmail", "vmailmgr", "faults", "hostile", "rewrite", "toolchain", "tools", "package", "attacks", "sharedfs"])
     p.add_argument("--module-dir", required=True)
-    p.add_argument("--fixtures", required=True)
+    p.add_argument("--fixtures", default=DEFAULT_FIXTURES,
+                   help="the fixture stores and their install.sh (default: tests/fixtures)")
     p.add_argument("--source", required=True)
     p.add_argument("--work", required=True)
     args = p.parse_args()
@@ -22,8 +26,8 @@ def main():
         print("integration tests need root (fixture users, doveadm, a private mount namespace)")
         sys.exit(1)
     args.fixtures = os.path.abspath(args.fixtures)
-    if not os.path.isdir(args.fixtures):
-        print(f"fixtures not found at {args.fixtures}")
+    if not os.path.isfile(os.path.join(args.fixtures, "install.sh")):
+        print(f"fixtures not found at {args.fixtures} (no install.sh there; they live in tests/fixtures)")
         sys.exit(1)
     checks = Checks(f"integration {args.store}")
     import importlib

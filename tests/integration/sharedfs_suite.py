@@ -42,7 +42,7 @@ MD5, SHA512 = crypt.METHOD_MD5, crypt.METHOD_SHA512
 
 
 def install(args, store):
-    subprocess.run(["bash", os.path.join(args.fixtures, store, "install.sh")], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), store], check=True, stdout=subprocess.DEVNULL)
 
 
 # --- mounts -------------------------------------------------------------------------------
@@ -117,8 +117,8 @@ def stores_dirs(store):
 
 
 def fresh(args, store):
-    """The store as installed: copied back from PRISTINE (install.sh takes ~15 s for vpopmail;
-    cp -a keeps owners, modes and times), or install.sh when there is no copy."""
+    """The store as installed: copied back from PRISTINE (cp -a keeps owners, modes and
+    times), or install.sh when there is no copy."""
     if not all(os.path.isdir(f"{PRISTINE}/{d}") for d in stores_dirs(store)):
         install(args, store)
         return

@@ -135,7 +135,7 @@ def check_cache(args, checks):
 
 
 def run(args, checks):
-    subprocess.run(["bash", os.path.join(args.fixtures, "vpopmail", "install.sh")], check=True,
+    subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), "vpopmail"], check=True,
                    stdout=subprocess.DEVNULL)
     try:
         conf = vpopmail_suite.db_config() + f"!include {args.source}/conf.d-examples/90-quota-vstore.conf\n"
@@ -144,5 +144,5 @@ def run(args, checks):
             check_quota(dc, checks)
         check_cache(args, checks)
     finally:
-        subprocess.run(["bash", os.path.join(args.fixtures, "vpopmail", "install.sh")], check=True,
+        subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), "vpopmail"], check=True,
                        stdout=subprocess.DEVNULL)

@@ -23,7 +23,7 @@ def vstore(a, *args, stdin=None):
 
 
 def install(a, store):
-    subprocess.run(["bash", os.path.join(a.fixtures, store, "install.sh")], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["bash", os.path.join(a.fixtures, "install.sh"), store], check=True, stdout=subprocess.DEVNULL)
 
 
 def check_lookup_verdicts(a, checks):

@@ -162,7 +162,7 @@ def check_both_drivers(args, checks):
     """Both drivers in one Dovecot: one object loaded under two names, each init registering
     its own drivers; a login unknown to the first passdb falls through to the second."""
     import vpopmail_suite
-    subprocess.run(["bash", os.path.join(args.fixtures, "vpopmail", "install.sh")], check=True,
+    subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), "vpopmail"], check=True,
                    stdout=subprocess.DEVNULL)
     conf = vpopmail_suite.db_config() + db_config()
     with Dovecot(args.work + "-both", args.module_dir, conf) as dc:
@@ -184,7 +184,7 @@ def check_in_process_threads(args, checks):
 
 
 def run(args, checks):
-    subprocess.run(["bash", os.path.join(args.fixtures, "vmailmgr", "install.sh")], check=True)
+    subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), "vmailmgr"], check=True)
     check_example_config(args.source, args.work, checks)
     with Dovecot(args.work, args.module_dir, db_config()) as dc, dc.checked(checks):
         replay_verdicts(dc, args.fixtures, checks)
@@ -208,5 +208,5 @@ def run(args, checks):
                      not ok and "Unknown setting: Smith" in tail, f"exists={exists} on_disk={on_disk} {detail}\n{tail[-3000:]}")
         print(f"stock Dovecot, mail_location = maildir:%h, bob.smith: login+SELECT ok={ok}, "
               f"EXISTS={exists} (on disk {on_disk}): {detail}")
-    subprocess.run(["bash", os.path.join(args.fixtures, "vmailmgr", "install.sh")], check=True,
+    subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), "vmailmgr"], check=True,
                    stdout=subprocess.DEVNULL)

@@ -238,7 +238,7 @@ def check_in_process_threads(args, checks):
 
 
 def run(args, checks):
-    subprocess.run(["bash", os.path.join(args.fixtures, "vpopmail", "install.sh")], check=True)
+    subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), "vpopmail"], check=True)
     check_example_config(args.source, args.work, checks)
     with Dovecot(args.work, args.module_dir, db_config()) as dc, dc.checked(checks):
         replay_verdicts(dc, args.fixtures, checks)
@@ -252,5 +252,5 @@ def run(args, checks):
     if is_24():
         check_24_settings(args.module_dir, args.work, checks)
     # leave the installed fixture as the tools wrote it for the next suite
-    subprocess.run(["bash", os.path.join(args.fixtures, "vpopmail", "install.sh")], check=True,
+    subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), "vpopmail"], check=True,
                    stdout=subprocess.DEVNULL)

@@ -6,7 +6,8 @@ import os
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TESTS, "integration"))
 
 from checks import Checks  # noqa: E402
 import colon_path  # noqa: E402
@@ -18,12 +19,13 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--prefix", required=True)
     p.add_argument("--module-dir", required=True)
-    p.add_argument("--fixtures", required=True)
+    p.add_argument("--fixtures", default=os.path.join(TESTS, "fixtures"),
+                   help="the fixture stores and their install.sh (default: tests/fixtures)")
     p.add_argument("--work", required=True)
     a = p.parse_args()
     checks = Checks("patched dovecot")
-    install = os.path.join(a.fixtures, "vmailmgr", "install.sh")
-    subprocess.run(["bash", install], check=True, stdout=subprocess.DEVNULL)
+    install = ["bash", os.path.join(a.fixtures, "install.sh"), "vmailmgr"]
+    subprocess.run(install, check=True, stdout=subprocess.DEVNULL)
     try:
         for name, prefix in (("stock", None), ("patched", os.path.abspath(a.prefix))):
             ok, exists, on_disk, detail, tail = colon_path.run_maildir_h(
@@ -36,7 +38,7 @@ def main():
             else:
                 checks.check("patched Dovecot opens users/Bob:Smith and sees its messages", ok, tail[-3000:])
     finally:
-        subprocess.run(["bash", install], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(install, check=True, stdout=subprocess.DEVNULL)
     checks.finish()
 
 
