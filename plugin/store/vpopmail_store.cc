@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "driver_args.h"
 
@@ -154,6 +155,19 @@ Outcome domain_owner(const AssignRecord &d, FsOwner *out)
     return Outcome::ok();
 }
 
+// Takes the domain's rights on this thread for as long as *identity lives.
+Outcome act_as_domain(const AssignRecord &d, std::optional<ScopedFsIdentity> *identity)
+{
+    FsOwner owner;
+    Outcome o = domain_owner(d, &owner);
+    if (!o.is_ok())
+        return o;
+    identity->emplace(owner);
+    if (!(*identity)->ok())
+        return Outcome::fail(Verdict::StoreFault, (*identity)->error());
+    return Outcome::ok();
+}
+
 }  // namespace
 
 Outcome VpopmailStore::resolve_default_domain(std::string *domain)
@@ -219,16 +233,13 @@ Outcome VpopmailStore::domain_state(const std::string &domain, const DomainState
     if (!rec)
         return Outcome::fail(Verdict::StoreFault, path + ", key " + key + ": " + error);
     st.record = std::move(*rec);
-    FsOwner owner;
-    Outcome o = domain_owner(st.record, &owner);
+    std::optional<ScopedFsIdentity> as_domain;
+    Outcome o = act_as_domain(st.record, &as_domain);
     if (!o.is_ok())
         return o;
-
-    ScopedFsIdentity as_owner(owner);
-    if (!as_owner.ok())
-        return Outcome::fail(Verdict::StoreFault, as_owner.error());
+    const uid_t reader = st.record.uid;
     st.cdb_path = join_path(st.record.dir, "vpasswd.cdb");
-    CdbCache::Result u = cdbs_.get(st.cdb_path, owner.uid);
+    CdbCache::Result u = cdbs_.get(st.cdb_path, reader);
     cacheable = cacheable && u.watched;
     st.sources.add(st.cdb_path, u.file != nullptr ? &u.stamp : nullptr);
     if (u.file != nullptr) {
@@ -236,7 +247,7 @@ Outcome VpopmailStore::domain_state(const std::string &domain, const DomainState
     } else if (u.missing) {
         // vpopmail rebuilds a missing cdb from the text file; we read the text file instead.
         st.text_path = join_path(st.record.dir, "vpasswd");
-        TextFileCache::Result t = texts_.get(st.text_path, owner.uid);
+        TextFileCache::Result t = texts_.get(st.text_path, reader);
         if (t.content == nullptr)
             return Outcome::fail(Verdict::StoreFault, "domain " + st.record.real_domain +
                                                           " has no readable user store: " + u.error + "; " + t.error);
@@ -250,7 +261,7 @@ Outcome VpopmailStore::domain_state(const std::string &domain, const DomainState
     bool limits_found = false;
     for (const std::string &lpath : {join_path(st.record.dir, ".qmailadmin-limits"),
                                      join_path(settings_.vpopmail_dir, "etc/vlimits.default")}) {
-        TextFileCache::Result r = texts_.get(lpath, owner.uid);
+        TextFileCache::Result r = texts_.get(lpath, reader);
         cacheable = cacheable && r.watched;
         st.sources.add(lpath, r.content != nullptr ? &r.stamp : nullptr);
         if (r.content != nullptr) {
@@ -394,13 +405,10 @@ Outcome VpopmailStore::touch_lastauth(const VpopmailAccount &account, std::strin
     if (settings_.lastauth_interval > 0 && ::lstat(join_path(dir, "lastauth").c_str(), &st) == 0 &&
         young(st, now, settings_.lastauth_interval))
         return Outcome::ok();
-    FsOwner owner;
-    Outcome o = domain_owner(account.domain, &owner);
+    std::optional<ScopedFsIdentity> as_domain;
+    Outcome o = act_as_domain(account.domain, &as_domain);
     if (!o.is_ok())
         return o;
-    ScopedFsIdentity as_owner(owner);
-    if (!as_owner.ok())
-        return Outcome::fail(Verdict::StoreFault, as_owner.error());
     UniqueFd dirfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!dirfd) {
         const int err = errno;
@@ -440,18 +448,13 @@ bool VpopmailStore::Iterator::open_domain(size_t index, std::string *error)
     users_text_.reset();
     cdb_pos_ = 0;
     text_pos_ = 0;
-    FsOwner owner;
-    Outcome o = domain_owner(d, &owner);
+    std::optional<ScopedFsIdentity> as_domain;
+    Outcome o = act_as_domain(d, &as_domain);
     if (!o.is_ok()) {
         *error = o.reason;
         return false;
     }
-    ScopedFsIdentity as_owner(owner);
-    if (!as_owner.ok()) {
-        *error = as_owner.error();
-        return false;
-    }
-    CdbCache::Result c = store_.cdbs_.get(join_path(d.dir, "vpasswd.cdb"), owner.uid);
+    CdbCache::Result c = store_.cdbs_.get(join_path(d.dir, "vpasswd.cdb"), d.uid);
     if (c.file != nullptr) {
         users_cdb_ = c.file;
         return true;
@@ -460,7 +463,7 @@ bool VpopmailStore::Iterator::open_domain(size_t index, std::string *error)
         *error = c.error;
         return false;
     }
-    TextFileCache::Result t = store_.texts_.get(join_path(d.dir, "vpasswd"), owner.uid);
+    TextFileCache::Result t = store_.texts_.get(join_path(d.dir, "vpasswd"), d.uid);
     if (t.content == nullptr) {
         if (t.missing)
             return true;  // a qmail user's assign entry, not a vpopmail domain: nothing to list
