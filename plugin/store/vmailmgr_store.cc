@@ -416,6 +416,13 @@ Outcome VmailmgrStore::lookup(std::string_view login, std::string_view local_nam
             if (!vmailmgr::parse_number(v, fields[i]))
                 return Outcome::fail(Verdict::StoreFault, std::string("setting ") + names[i] + " '" + v + "' is not a number");
         }
+        // default-expiry is a time from now (vmailmgr's set_defaults, in 32-bit arithmetic,
+        // saturating): a colon record never expires while the setting stays.
+        if (defaults.expiry != vmailmgr::kUnlimited) {
+            const auto now = static_cast<uint32_t>(time(nullptr));
+            const uint32_t at = now + defaults.expiry;
+            defaults.expiry = at < now ? vmailmgr::kUnlimited : at;
+        }
     }
     std::string error;
     auto rec = vmailmgr::decode_record(hit.value, defaults, &error);

@@ -210,3 +210,21 @@ TEST_F(VmailmgrStoreTest, UnreadableSettingIsAFaultNotTheDefault)
     EXPECT_EQ(o.verdict, Verdict::StoreFault);
     EXPECT_NE(o.reason.find("is a FIFO"), std::string::npos) << o.reason;
 }
+
+TEST_F(VmailmgrStoreTest, DefaultExpiryOfColonRecordsIsFromNow)
+{
+    // vmailmgr's set_defaults: expiry = now + default-expiry; the record is not expired
+    testsupport::write_cdb(dir / "exorg/passwd.cdb", {{"old", ":$0$Old:./users/old"}});
+    testsupport::write_file(dir / "etc/default-expiry", "31536000\n");
+    VmailmgrStore store(settings);
+    VmailmgrAccount a;
+    ASSERT_TRUE(store.lookup("old@example.org", "", &a).is_ok());
+    const time_t now = time(nullptr);
+    EXPECT_GE(a.record.expiry, static_cast<uint32_t>(now + 31536000 - 5));
+    EXPECT_TRUE(store.check_login_allowed(a, now).is_ok());
+    EXPECT_EQ(store.check_login_allowed(a, now + 31536000 + 10).verdict, Verdict::Disabled);
+    testsupport::write_file(dir / "etc/default-expiry", "4294967000\n");  // past 2106: never
+    VmailmgrStore far(settings);
+    ASSERT_TRUE(far.lookup("old@example.org", "", &a).is_ok());
+    EXPECT_EQ(a.record.expiry, vmailmgr::kUnlimited);
+}
