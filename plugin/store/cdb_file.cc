@@ -205,7 +205,7 @@ CdbCache::CdbCache(ChangeWatcher *watcher, size_t max_entries)
 {
 }
 
-CdbCache::Result CdbCache::get(const std::string &path, uid_t reader)
+CdbCache::Result CdbCache::get(const std::string &path, const FsOwner *reader)
 {
     auto r = cache_.get(path, reader);
     return Result{std::move(r.value), r.missing, std::move(r.error), r.watched, r.stamp};

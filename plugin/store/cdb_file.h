@@ -77,8 +77,8 @@ public:
     // change notification can be trusted, is reused without a stat(); otherwise every get()
     // stats the file.
     explicit CdbCache(ChangeWatcher *watcher = nullptr, size_t max_entries = 4096);
-    // `reader` tells whose rights the file is opened with (cached apart per reader).
-    Result get(const std::string &path, uid_t reader = 0);
+    // `reader`: whose rights the file is opened with (null: the process's); see WatchedFileCache.
+    Result get(const std::string &path, const FsOwner *reader = nullptr);
 
 private:
     WatchedFileCache<CdbFile> cache_;

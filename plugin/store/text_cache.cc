@@ -16,7 +16,7 @@ TextFileCache::TextFileCache(size_t max_bytes, ChangeWatcher *watcher, size_t ma
 {
 }
 
-TextFileCache::Result TextFileCache::get(const std::string &path, uid_t reader)
+TextFileCache::Result TextFileCache::get(const std::string &path, const FsOwner *reader)
 {
     auto r = cache_.get(path, reader);
     return Result{std::move(r.value), r.missing, std::move(r.error), r.watched, r.stamp};

@@ -22,8 +22,8 @@ public:
     };
 
     TextFileCache(size_t max_bytes, ChangeWatcher *watcher = nullptr, size_t max_entries = 4096);
-    // `reader` tells whose rights the file is read with (cached apart per reader).
-    Result get(const std::string &path, uid_t reader = 0);
+    // `reader`: whose rights the file is read with (null: the process's); see WatchedFileCache.
+    Result get(const std::string &path, const FsOwner *reader = nullptr);
 
 private:
     WatchedFileCache<const std::string> cache_;

@@ -31,6 +31,9 @@ bool is_portable_user_name(std::string_view name)
     return true;
 }
 
+// A base user's files are read with its rights.
+FsOwner base_owner(const BaseUser &base) { return FsOwner{base.uid, base.gid, "base user " + base.name}; }
+
 bool has_high_byte(std::string_view s)
 {
     for (char c : s)
@@ -158,7 +161,6 @@ std::optional<std::string> VmailmgrStore::base_refusal(const BaseUser &base) con
     return std::nullopt;
 }
 
-// Runs with the base user's rights (the caller's ScopedFsIdentity).
 Outcome VmailmgrStore::store_path(const BaseUser &base, std::string *path, bool *watched, FileSources *sources)
 {
     std::string name;
@@ -185,9 +187,6 @@ Outcome VmailmgrStore::base_store(const BaseUser &base, std::shared_ptr<CdbFile>
         *path = &it->second.cdb_path;
         return Outcome::ok();
     }
-    ScopedFsIdentity as_base(FsOwner{base.uid, base.gid, "base user " + base.name});
-    if (!as_base.ok())
-        return Outcome::fail(Verdict::StoreFault, as_base.error());
     BaseState st;
     bool watched = true;
     st.epoch = watcher_.epoch();
@@ -195,8 +194,8 @@ Outcome VmailmgrStore::base_store(const BaseUser &base, std::shared_ptr<CdbFile>
     Outcome o = store_path(base, &st.cdb_path, &watched, &st.sources);
     if (!o.is_ok())
         return o;
-    CdbCache::Result c = cdbs_.get(st.cdb_path, base.uid);
-    st.sources.add(st.cdb_path, &c.stamp);
+    const FsOwner owner = base_owner(base);
+    CdbCache::Result c = cdbs_.get(st.cdb_path, &owner);
     if (c.file == nullptr) {
         struct stat home;
         if (c.missing && ::stat(base.home.c_str(), &home) == 0)  // an account without virtual users
@@ -206,6 +205,7 @@ Outcome VmailmgrStore::base_store(const BaseUser &base, std::shared_ptr<CdbFile>
                                                           base.home + " of base user " + base.name + " is missing)");
         return Outcome::fail(Verdict::StoreFault, "cannot open the user store: " + c.error);
     }
+    st.sources.add(st.cdb_path, &c.stamp);
     st.file = c.file;
     st.cacheable = watched && c.watched;
     if (bases_.size() >= 100000)
@@ -235,7 +235,7 @@ std::optional<BaseUser> VmailmgrStore::base_user(const std::string &name)
 
 // A setting file's first line; a missing file gives the default, one that cannot be read
 // (a FIFO, a link, no permission) is a fault: guessing the default could read another store.
-Outcome VmailmgrStore::setting_file(const std::string &path, uid_t reader, bool *found, std::string *value,
+Outcome VmailmgrStore::setting_file(const std::string &path, const FsOwner *reader, bool *found, std::string *value,
                                     bool *watched, FileSources *sources)
 {
     TextFileCache::Result r = texts_.get(path, reader);
@@ -255,7 +255,7 @@ Outcome VmailmgrStore::global_setting(const std::string &name, const std::string
                                       bool *watched, FileSources *sources)
 {
     bool found = false;
-    Outcome o = setting_file(join_path(settings_.config_dir, name), 0, &found, value, watched, sources);
+    Outcome o = setting_file(join_path(settings_.config_dir, name), nullptr, &found, value, watched, sources);
     if (o.is_ok() && !found)
         *value = dflt;
     return o;
@@ -266,7 +266,8 @@ Outcome VmailmgrStore::setting(const BaseUser &base, const std::string &name, co
                                std::string *value, bool *watched, FileSources *sources)
 {
     bool found = false;
-    Outcome o = setting_file(join_path(base.home, ".vmailmgr/" + name), base.uid, &found, value, watched, sources);
+    const FsOwner owner = base_owner(base);
+    Outcome o = setting_file(join_path(base.home, ".vmailmgr/" + name), &owner, &found, value, watched, sources);
     if (!o.is_ok() || found)
         return o;
     return global_setting(name, dflt, value, watched, sources);
@@ -401,9 +402,6 @@ Outcome VmailmgrStore::lookup(std::string_view login, std::string_view local_nam
 
     vmailmgr::Limits defaults;
     if (!hit.value.empty() && hit.value[0] == ':') {
-        ScopedFsIdentity as_base(FsOwner{out->base.uid, out->base.gid, "base user " + out->base.name});
-        if (!as_base.ok())
-            return Outcome::fail(Verdict::StoreFault, as_base.error());
         uint32_t *fields[] = {&defaults.hardquota, &defaults.softquota, &defaults.msgsize,
                               &defaults.msgcount, &defaults.expiry};
         const char *names[] = {"default-hardquota", "default-softquota", "default-msgsize",
@@ -492,18 +490,14 @@ std::vector<std::string> VmailmgrStore::list_users(std::string *error)
         auto base = base_user(prefix);
         if (!base || base_refusal(*base) || !bases_done.insert(base->name).second)
             continue;
-        ScopedFsIdentity as_base(FsOwner{base->uid, base->gid, "base user " + base->name});
-        if (!as_base.ok()) {
-            *error = as_base.error();
-            return users;
-        }
         std::string path;
         Outcome po = store_path(*base, &path, nullptr);
         if (!po.is_ok()) {
             *error = po.reason;
             return users;
         }
-        CdbCache::Result c = cdbs_.get(path, base->uid);
+        const FsOwner owner = base_owner(*base);
+        CdbCache::Result c = cdbs_.get(path, &owner);
         if (c.file == nullptr) {
             if (c.missing)
                 continue;

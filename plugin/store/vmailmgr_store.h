@@ -95,8 +95,9 @@ private:
     // vmailmgr's settings files. *watched (when given) is cleared if a change of the files
     // read would go unnoticed; a file that exists but cannot be read is a store fault.
     // *sources (when given) gets each file read, with its stamp.
-    Outcome setting_file(const std::string &path, uid_t reader, bool *found, std::string *value, bool *watched,
-                         FileSources *sources = nullptr);
+    // reader: whose rights the file is read with (null: the process's).
+    Outcome setting_file(const std::string &path, const FsOwner *reader, bool *found, std::string *value,
+                         bool *watched, FileSources *sources = nullptr);
     Outcome setting(const BaseUser &base, const std::string &name, const std::string &dflt, std::string *value,
                     bool *watched, FileSources *sources = nullptr);
     Outcome global_setting(const std::string &name, const std::string &dflt, std::string *value, bool *watched,

@@ -129,18 +129,13 @@ VpopmailStore::VpopmailStore(VpopmailSettings settings)
       texts_(kMaxTextFile, &watcher_),
       assign_path_(join_path(settings_.qmail_dir, "users/cdb"))
 {
-}
-
-std::string VpopmailStore::assign_path() const { return assign_path_; }
-
-FsOwner VpopmailStore::vpopmail_dir_owner() const
-{
     // A root-owned vpopmail_dir is root's to write: read it as the process.
     struct stat st;
     if (::stat(settings_.vpopmail_dir.c_str(), &st) == 0 && st.st_uid != 0 && st.st_gid != 0)
-        return FsOwner{st.st_uid, st.st_gid, "the owner of " + settings_.vpopmail_dir};
-    return FsOwner{::geteuid(), ::getegid(), "this process"};
+        etc_owner_ = FsOwner{st.st_uid, st.st_gid, "the owner of " + settings_.vpopmail_dir};
 }
+
+std::string VpopmailStore::assign_path() const { return assign_path_; }
 
 namespace {
 
@@ -155,19 +150,6 @@ Outcome domain_owner(const AssignRecord &d, FsOwner *out)
     return Outcome::ok();
 }
 
-// Takes the domain's rights on this thread for as long as *identity lives.
-Outcome act_as_domain(const AssignRecord &d, std::optional<ScopedFsIdentity> *identity)
-{
-    FsOwner owner;
-    Outcome o = domain_owner(d, &owner);
-    if (!o.is_ok())
-        return o;
-    identity->emplace(owner);
-    if (!(*identity)->ok())
-        return Outcome::fail(Verdict::StoreFault, (*identity)->error());
-    return Outcome::ok();
-}
-
 }  // namespace
 
 Outcome VpopmailStore::resolve_default_domain(std::string *domain)
@@ -177,11 +159,7 @@ Outcome VpopmailStore::resolve_default_domain(std::string *domain)
         return Outcome::ok();
     }
     const std::string path = join_path(settings_.vpopmail_dir, "etc/defaultdomain");
-    const FsOwner owner = vpopmail_dir_owner();
-    ScopedFsIdentity as_owner(owner);
-    if (!as_owner.ok())
-        return Outcome::fail(Verdict::StoreFault, "cannot read the default domain: " + as_owner.error());
-    TextFileCache::Result r = texts_.get(path, owner.uid);
+    TextFileCache::Result r = texts_.get(path, etc_owner_ ? &*etc_owner_ : nullptr);
     if (r.content == nullptr) {
         if (r.missing)
             return Outcome::fail(Verdict::UserUnknown,
@@ -233,11 +211,11 @@ Outcome VpopmailStore::domain_state(const std::string &domain, const DomainState
     if (!rec)
         return Outcome::fail(Verdict::StoreFault, path + ", key " + key + ": " + error);
     st.record = std::move(*rec);
-    std::optional<ScopedFsIdentity> as_domain;
-    Outcome o = act_as_domain(st.record, &as_domain);
+    FsOwner owner;
+    Outcome o = domain_owner(st.record, &owner);
     if (!o.is_ok())
         return o;
-    const uid_t reader = st.record.uid;
+    const FsOwner *reader = &owner;
     st.cdb_path = join_path(st.record.dir, "vpasswd.cdb");
     CdbCache::Result u = cdbs_.get(st.cdb_path, reader);
     cacheable = cacheable && u.watched;
@@ -400,15 +378,18 @@ Outcome VpopmailStore::touch_lastauth(const VpopmailAccount &account, std::strin
     if (dir.empty())
         return Outcome::fail(Verdict::StoreFault, "no user directory to write lastauth in");
     // Most logins find lastauth young: one lstat() says so. It only decides whether to write;
-    // the write below is checked again, with the domain's rights, in the opened directory.
+    // the write itself runs with the domain's rights, in the opened directory.
     struct stat st;
     if (settings_.lastauth_interval > 0 && ::lstat(join_path(dir, "lastauth").c_str(), &st) == 0 &&
         young(st, now, settings_.lastauth_interval))
         return Outcome::ok();
-    std::optional<ScopedFsIdentity> as_domain;
-    Outcome o = act_as_domain(account.domain, &as_domain);
+    FsOwner owner;
+    Outcome o = domain_owner(account.domain, &owner);
     if (!o.is_ok())
         return o;
+    ScopedFsIdentity as_domain(owner);
+    if (!as_domain.ok())
+        return Outcome::fail(Verdict::StoreFault, as_domain.error());
     UniqueFd dirfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!dirfd) {
         const int err = errno;
@@ -417,9 +398,6 @@ Outcome VpopmailStore::touch_lastauth(const VpopmailAccount &account, std::strin
             return Outcome::fail(Verdict::StoreFault, dir + " is " + file_kind(lst.st_mode) + ", not the user's directory");
         return Outcome::fail(Verdict::StoreFault, errno_message("open", dir, err));
     }
-    if (::fstatat(dirfd.get(), "lastauth", &st, AT_SYMLINK_NOFOLLOW) == 0 && settings_.lastauth_interval > 0 &&
-        young(st, now, settings_.lastauth_interval))
-        return Outcome::ok();
     const std::string tmp = lastauth_temp_name();
     UniqueFd fd(::openat(dirfd.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
                          0600));
@@ -448,13 +426,13 @@ bool VpopmailStore::Iterator::open_domain(size_t index, std::string *error)
     users_text_.reset();
     cdb_pos_ = 0;
     text_pos_ = 0;
-    std::optional<ScopedFsIdentity> as_domain;
-    Outcome o = act_as_domain(d, &as_domain);
+    FsOwner owner;
+    Outcome o = domain_owner(d, &owner);
     if (!o.is_ok()) {
         *error = o.reason;
         return false;
     }
-    CdbCache::Result c = store_.cdbs_.get(join_path(d.dir, "vpasswd.cdb"), d.uid);
+    CdbCache::Result c = store_.cdbs_.get(join_path(d.dir, "vpasswd.cdb"), &owner);
     if (c.file != nullptr) {
         users_cdb_ = c.file;
         return true;
@@ -463,7 +441,7 @@ bool VpopmailStore::Iterator::open_domain(size_t index, std::string *error)
         *error = c.error;
         return false;
     }
-    TextFileCache::Result t = store_.texts_.get(join_path(d.dir, "vpasswd"), d.uid);
+    TextFileCache::Result t = store_.texts_.get(join_path(d.dir, "vpasswd"), &owner);
     if (t.content == nullptr) {
         if (t.missing)
             return true;  // a qmail user's assign entry, not a vpopmail domain: nothing to list

@@ -117,14 +117,16 @@ private:
     Outcome domain_state(const std::string &domain, const DomainState **out);
     Outcome lookup_user(const DomainState &d, const std::string &user, VpopmailAccount *out);
     std::string assign_path() const;
-    // The owner of vpopmail_dir, whose rights etc/ is read with.
-    FsOwner vpopmail_dir_owner() const;
+
 
     VpopmailSettings settings_;
     ChangeWatcher watcher_;
     CdbCache cdbs_;
     TextFileCache texts_;
     const std::string assign_path_;
+    // Whose rights ~vpopmail/etc is read with: the owner of vpopmail_dir when that is not
+    // root (found at start); unset: the process's own.
+    std::optional<FsOwner> etc_owner_;
     std::unordered_map<std::string, DomainState> domains_;
 };
 

@@ -1,9 +1,10 @@
 // A cache of things loaded from files (open cdb files, small text files), checked against
 // the file system the cheap way: an entry checked in the ChangeWatcher's current epoch, in a
 // watched directory, is reused as it is; otherwise one lstat() tells whether the file is the
-// same version (reuse), gone (remembered as missing) or replaced (reload). Entries are kept
-// per reader (the uid whose rights loaded them), so that one reader never gets what only
-// another could open.
+// same version (reuse), gone (remembered as missing) or replaced (reload). A reader (a store
+// file's owner) is whose rights the lstat() and the load run with, taken only when the file
+// system is touched; entries are kept per reader, so one never gets what only another could
+// open.
 #pragma once
 
 #include <sys/stat.h>
@@ -19,6 +20,7 @@
 
 #include "change_watcher.h"
 #include "file_util.h"
+#include "fs_identity.h"
 
 namespace vstore {
 
@@ -68,12 +70,13 @@ public:
     {
     }
 
-    Result get(const std::string &path, uid_t reader = 0)
+    // reader: whose rights the file is read with; null: the process's own.
+    Result get(const std::string &path, const FsOwner *reader = nullptr)
     {
         Result r;
         std::string key = path;
         key.push_back('\0');
-        key += std::to_string(reader);
+        key += reader == nullptr ? std::string("-") : std::to_string(reader->uid);
         auto it = entries_.find(key);
         if (watcher_ != nullptr && it != entries_.end() && it->second.watched && it->second.epoch == watcher_->epoch()) {
             r.value = it->second.value;
@@ -83,6 +86,14 @@ public:
             if (r.missing)
                 r.error = "stat(" + path + ") failed: No such file or directory";
             return r;
+        }
+        std::optional<ScopedFsIdentity> as_reader;
+        if (reader != nullptr) {
+            as_reader.emplace(*reader);
+            if (!as_reader->ok()) {
+                r.error = as_reader->error();
+                return r;
+            }
         }
         // Watch before looking, so that a change right after the stat() is not missed.
         r.watched = watcher_ != nullptr && watcher_->watch_parent_of(path);

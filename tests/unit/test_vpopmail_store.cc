@@ -350,3 +350,17 @@ TEST_F(VpopmailStoreTest, SharedFsChecksEveryFileAtEveryLookup)
     ASSERT_TRUE(store.lookup("victor@lim.org", &a).is_ok());
     EXPECT_EQ(a.flags, 0u);  // the limits file went away: seen at once
 }
+
+TEST_F(VpopmailStoreTest, RootOwnedVpopmailDirIsReadAsTheProcess)
+{
+    // A vpopmail_dir that root owns is root's to write: etc/defaultdomain is read with the
+    // process's rights (no switch to uid 0, which would be refused).
+    if (geteuid() != 0)
+        GTEST_SKIP() << "needs root";
+    ASSERT_EQ(::chown(vp.c_str(), 0, 0), 0);
+    VpopmailStore store(settings);
+    VpopmailAccount a;
+    Outcome o = store.lookup("alice", &a);
+    ASSERT_TRUE(o.is_ok()) << o.reason;
+    EXPECT_EQ(a.domain.real_domain, "ex.org");
+}
