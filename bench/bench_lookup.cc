@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <random>
 #include <string>
 
@@ -60,16 +61,19 @@ std::vector<std::string> random_logins(const bench::StoreSpec &s, size_t n)
 std::unique_ptr<vstore::VpopmailStore> vpopmail_store(const bench::StoreSpec &s)
 {
     vstore::VpopmailSettings set;
-    set.vpopmail_dir = s.dir + "/vpopmail";
-    set.qmail_dir = s.dir + "/qmail";
+    std::string error;
+    if (!vstore::VpopmailSettings::parse("vpopmail_dir=" + s.dir + "/vpopmail qmail_dir=" + s.dir + "/qmail", &set,
+                                         &error))
+        throw std::runtime_error(error);
     return std::make_unique<vstore::VpopmailStore>(set);
 }
 
 std::unique_ptr<vstore::VmailmgrStore> vmailmgr_store(const bench::StoreSpec &s)
 {
     vstore::VmailmgrSettings set;
-    set.qmail_dir = s.dir + "/qmail";
-    set.config_dir = s.dir + "/etc";
+    std::string error;
+    if (!vstore::VmailmgrSettings::parse("qmail_dir=" + s.dir + "/qmail config_dir=" + s.dir + "/etc", &set, &error))
+        throw std::runtime_error(error);
     const std::string home = s.dir + "/home/";
     // base users vbNNNN are not system users here; the store caches getpwnam() anyway
     set.lookup_base_user = [home](const std::string &name) -> std::optional<vstore::BaseUser> {
@@ -88,12 +92,12 @@ void BM_VpopmailLookup(benchmark::State &state)
     vstore::VpopmailAccount a;
     size_t k = 0;
     for (auto _ : state) {
-        vstore::Outcome o = store->lookup(logins[k++ & 0xffff], &a);
-        if (!o.is_ok()) {
-            state.SkipWithError(o.reason.c_str());
+        vstore::LoginDecision d = store->decide({logins[k++ & 0xffff], "imap", "", ""}, vstore::PasswordUse::Plain, &a);
+        if (!d.before.is_ok()) {
+            state.SkipWithError(d.before.reason.c_str());
             break;
         }
-        benchmark::DoNotOptimize(a.pw.passwd.data());
+        benchmark::DoNotOptimize(d.password.hash.data());
     }
     state.SetItemsProcessed(state.iterations());
 }
@@ -104,14 +108,15 @@ void BM_VmailmgrLookup(benchmark::State &state)
     auto store = vmailmgr_store(s);
     const auto logins = random_logins(s, 1 << 16);
     vstore::VmailmgrAccount a;
+    const time_t now = time(nullptr);
     size_t k = 0;
     for (auto _ : state) {
-        vstore::Outcome o = store->lookup(logins[k++ & 0xffff], "", &a);
-        if (!o.is_ok()) {
-            state.SkipWithError(o.reason.c_str());
+        vstore::LoginDecision d = store->decide({logins[k++ & 0xffff], "imap", "", ""}, now, &a);
+        if (!d.before.is_ok()) {
+            state.SkipWithError(d.before.reason.c_str());
             break;
         }
-        benchmark::DoNotOptimize(a.record.password.data());
+        benchmark::DoNotOptimize(d.password.hash.data());
     }
     state.SetItemsProcessed(state.iterations());
 }

@@ -4,13 +4,13 @@
 // (Dovecot's checkpassword-reply) with USER set; exit 1 = refused, 111 = temporary failure.
 //   checkpassword_vstore vpopmail|vmailmgr ARGS... -- REPLY_PROGRAM
 // In Dovecot: args = /path/checkpassword_vstore vpopmail vpopmail_dir=... --
-#include <crypt.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
 #include <string>
 
+#include "password_check.h"
 #include "vmailmgr_store.h"
 #include "vpopmail_store.h"
 
@@ -21,9 +21,6 @@ int main(int argc, char **argv)
         sep++;
     if (argc < 3 || sep + 1 >= argc)
         return 2;
-    std::string args;
-    for (int i = 2; i < sep; i++)
-        args += std::string(i > 2 ? " " : "") + argv[i];
     char buf[1024];
     ssize_t n, len = 0;
     while (len < static_cast<ssize_t>(sizeof(buf)) && (n = read(3, buf + len, sizeof(buf) - len)) > 0)
@@ -34,35 +31,35 @@ int main(int argc, char **argv)
         return 2;
     size_t b = in.find('\0', a + 1);
     const std::string login = in.substr(0, a), password = in.substr(a + 1, b == std::string::npos ? b : b - a - 1);
-    std::string hash, error;
+    vstore::SettingWords words;
+    for (int i = 2; i < sep; i++) {
+        const std::string w = argv[i];
+        words.emplace_back(w.substr(0, w.find('=')), w.find('=') == std::string::npos ? "" : w.substr(w.find('=') + 1));
+    }
+    // The same decision the drivers take, then the password as Dovecot would check it.
+    const vstore::LoginRequest req{login, "imap", "", ""};
+    vstore::LoginDecision d;
+    std::string error;
     if (strcmp(argv[1], "vpopmail") == 0) {
         vstore::VpopmailSettings s;
-        if (!vstore::VpopmailSettings::parse(args, &s, &error))
+        if (!vstore::VpopmailSettings::parse(words, vstore::SettingNames::Args, &s, &error))
             return 111;
         vstore::VpopmailStore store(s);
         vstore::VpopmailAccount acc;
-        vstore::Outcome o = store.lookup(login, &acc);
-        if (o.verdict == vstore::Verdict::StoreFault)
-            return 111;
-        if (!o.is_ok())
-            return 1;
-        hash = vstore::vpopmail::split_scheme(acc.pw.passwd).hash;
+        d = store.decide(req, vstore::PasswordUse::Plain, &acc);
     } else {
         vstore::VmailmgrSettings s;
-        if (!vstore::VmailmgrSettings::parse(args, &s, &error))
+        if (!vstore::VmailmgrSettings::parse(words, vstore::SettingNames::Args, &s, &error))
             return 111;
         vstore::VmailmgrStore store(s);
         vstore::VmailmgrAccount acc;
-        vstore::Outcome o = store.lookup(login, "", &acc);
-        if (o.verdict == vstore::Verdict::StoreFault)
-            return 111;
-        if (!o.is_ok() || !store.check_login_allowed(acc, time(nullptr)).is_ok())
-            return 1;
-        hash = acc.record.password;
+        d = store.decide(req, time(nullptr), &acc);
     }
-    struct crypt_data cd = {};
-    const char *h = crypt_r(password.c_str(), hash.c_str(), &cd);
-    if (h == nullptr || hash.empty() || strcmp(h, hash.c_str()) != 0)
+    if (d.before.verdict == vstore::Verdict::StoreFault)
+        return 111;
+    if (!d.before.is_ok() || vstore::empty_password_refusal(password) ||
+        vstore::verify_password(d.password.scheme, d.password.hash, password) != vstore::PasswordMatch::Match ||
+        !d.after_match.is_ok())
         return 1;
     setenv("USER", login.c_str(), 1);
     execv(argv[sep + 1], argv + sep + 1);

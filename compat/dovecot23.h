@@ -2,6 +2,7 @@
 #pragma once
 
 #include <exception>
+#include <stdexcept>
 #include <string>
 
 namespace compat {
@@ -40,14 +41,14 @@ constexpr const char *kCacheKeyVars[] = {"%u", "%s", "%r", "%{local_name}"};
    written '::' so that users/Bob:Smith is not cut at the colon. */
 inline void set_userdb_maildir(struct auth_request *r, const std::string &path)
 {
-    auth_request_set_userdb_field(r, "mail", vstore::maildir_location(path).c_str());
+    auth_request_set_userdb_field(r, "mail", maildir_location(path).c_str());
 }
 
 /* The user's quota limits, as the quota plugin's quota_rule for the default root. */
 inline void set_userdb_quota(struct auth_request *r, std::optional<uint64_t> bytes,
                              std::optional<uint64_t> messages)
 {
-    const std::string rule = vstore::quota_rule(bytes, messages);
+    const std::string rule = quota_rule(bytes, messages);
     if (!rule.empty())
         auth_request_set_userdb_field(r, "quota_rule", rule.c_str());
 }
@@ -58,11 +59,15 @@ inline void set_blocking(struct userdb_module *m, bool blocking) { m->blocking =
 
 /* preinit of a passdb or userdb module: args as Dovecot gives them; a failure (bad args)
    stops Dovecot with the reason, as 2.3's own drivers do. */
-template <class Module, Module *(*create)(pool_t, const char *), const char *db, const char *driver>
+template <class Module, Module *(*create)(pool_t, const DriverConfig &), const char *db, const char *driver>
 Module *db_preinit(pool_t pool, const char *args)
 {
     try {
-        return create(pool, args == nullptr ? "" : args);
+        DriverConfig config;
+        std::string error;
+        if (!vstore::split_args_words(args == nullptr ? "" : args, &config.words, &error))
+            throw std::invalid_argument(error);
+        return create(pool, config);
     } catch (const std::exception &e) {
         i_fatal("%s %s: %s", db, driver, e.what());
     }

@@ -69,17 +69,21 @@ inline void set_userdb_quota(struct auth_request *r, std::optional<uint64_t> byt
 inline void set_blocking(struct passdb_module *, bool) {}
 inline void set_blocking(struct userdb_module *, bool) {}
 
-/* preinit of a passdb or userdb module: the driver's named settings, turned into args words
-   for the store's parser. A failure (a bad setting) goes back to Dovecot, which stops with
+/* preinit of a passdb or userdb module: the driver's named settings, by name, for the
+   store's settings table. A failure (a bad setting) goes back to Dovecot, which stops with
    it, naming the passdb/userdb. */
-template <class Module, Module *(*create)(pool_t, const char *), const char *driver>
+template <class Module, Module *(*create)(pool_t, const DriverConfig &), const char *driver>
 int db_preinit(pool_t pool, struct event *event, Module **module_r, const char **error_r)
 {
-    const char *args;
-    if (vstore_settings_get_args(event, driver, &args, error_r) < 0)
+    const char *const *pairs;
+    if (vstore_settings_get(event, driver, &pairs, error_r) < 0)
         return -1;
     try {
-        *module_r = create(pool, args);
+        DriverConfig config;
+        config.names = vstore::SettingNames::Named24;
+        for (; pairs[0] != nullptr && pairs[1] != nullptr; pairs += 2)
+            config.words.emplace_back(pairs[0], pairs[1]);
+        *module_r = create(pool, config);
     } catch (const std::exception &e) {
         *error_r = t_strdup(e.what());
         return -1;

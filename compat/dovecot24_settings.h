@@ -7,10 +7,11 @@ extern "C" {
 
 struct event;
 
-/* The driver's settings for the passdb/userdb whose event this is, as space-separated
-   key=value args words (only the settings that are set). Returns 0, or -1 with error_r. */
-int vstore_settings_get_args(struct event *event, const char *driver,
-			     const char **args_r, const char **error_r);
+/* The driver's settings for the passdb/userdb whose event this is, as a NULL-terminated
+   array of 2.4 name, value, name, value, ... (only settings with a non-empty value), on the
+   data stack. Returns 0, or -1 with error_r. */
+int vstore_settings_get(struct event *event, const char *driver,
+			const char *const **pairs_r, const char **error_r);
 
 #ifdef __cplusplus
 }

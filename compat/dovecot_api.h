@@ -8,7 +8,10 @@
 #include <optional>
 #include <string>
 
-#include "file_util.h"  // vstore::maildir_location, quota_rule (2.3)
+#include "dovecot_formats.h"
+#include "driver_args.h"
+#include "login.h"
+#include "settings_table.h"
 
 extern "C" {
 #include "config.h"
@@ -34,11 +37,15 @@ namespace compat {
 /* Exported as <module>_version: Dovecot refuses a module built for another ABI. */
 #define VSTORE_DOVECOT_ABI_VERSION DOVECOT_ABI_VERSION
 
-/* What a driver builds its module from: its settings as `args` words (key=value ...). On
-   2.3 that is the passdb/userdb `args` line; on 2.4 it is made from the driver's named
-   settings (vpopmail_dir = ..., vmailmgr_separators = ...). */
-typedef struct passdb_module *passdb_create_t(pool_t pool, const char *args);
-typedef struct userdb_module *userdb_create_t(pool_t pool, const char *args);
+/* What a driver builds its module from: its settings by name. On 2.3 the words of the
+   passdb/userdb `args` line (qmail_dir=...); on 2.4 the driver's named settings
+   (vpopmail_qmail_dir = ...). The store's settings table reads both. */
+struct DriverConfig {
+    vstore::SettingWords words;
+    vstore::SettingNames names = vstore::SettingNames::Args;
+};
+typedef struct passdb_module *passdb_create_t(pool_t pool, const DriverConfig &config);
+typedef struct userdb_module *userdb_create_t(pool_t pool, const DriverConfig &config);
 
 /* The request fields a cache key may depend on. */
 enum CacheKeyPart : unsigned {
@@ -139,6 +146,19 @@ inline void wipe(std::string &s)
 #endif
 
 namespace compat {
+
+/* The userdb reply for a store's view of the user. */
+inline void set_userdb_view(struct auth_request *r, const vstore::UserdbView &view)
+{
+    set_field(r, "user", view.user);
+    set_userdb_field(r, "uid", std::to_string(view.uid));
+    set_userdb_field(r, "gid", std::to_string(view.gid));
+    set_userdb_field(r, "home", view.home);
+    set_userdb_maildir(r, view.maildir);
+    set_userdb_quota(r, view.quota_bytes, view.quota_messages);
+    for (const auto &[name, value] : view.extra_fields)
+        set_userdb_field(r, name.c_str(), value);
+}
 
 /* The module's default auth cache key: the request fields its verdict depends on. */
 inline const char *cache_key(pool_t pool, unsigned parts)

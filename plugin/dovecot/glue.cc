@@ -26,6 +26,23 @@ void log_outcome(struct auth_request *r, const char *driver, const vstore::Outco
     }
 }
 
+bool refuse_empty_password(struct auth_request *r, const char *driver, const char *plain,
+                           vstore::PasswordToCheck *password)
+{
+    auto why = vstore::empty_password_refusal(plain);
+    if (!why)
+        return false;
+    compat::log_info(r, std::string(driver) + ": login refused: " + *why);
+    compat::wipe(password->hash);
+    return true;
+}
+
+void log_notes(struct auth_request *r, const char *driver, const std::vector<std::string> &notes)
+{
+    for (const std::string &note : notes)
+        compat::log_debug(r, std::string(driver) + ": " + note);
+}
+
 enum passdb_result to_passdb_result(vstore::Verdict v)
 {
     using vstore::Verdict;

@@ -3,9 +3,12 @@
 #pragma once
 
 #include <exception>
+#include <map>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "dovecot_api.h"
 #include "outcome.h"
@@ -37,17 +40,43 @@ T guarded(struct auth_request *r, T fallback, Body &&body) noexcept
 // errors (they need the postmaster), unknown users through Dovecot's own message too.
 void log_outcome(struct auth_request *r, const char *driver, const vstore::Outcome &o);
 
-// A driver's args, parsed at start-up. Bad args throw std::invalid_argument with the reason;
-// compat's preinit hands it to Dovecot, which stops with it, as for its own drivers.
+// A driver's settings, parsed at start-up through the store's settings table. Bad settings
+// throw std::invalid_argument with the reason; compat's preinit hands it to Dovecot, which
+// stops with it, as for its own drivers.
 template <class Settings>
-Settings parse_settings(const char *args)
+Settings parse_settings(const compat::DriverConfig &config)
 {
     Settings settings;
     std::string error;
-    if (!Settings::parse(args, &settings, &error))
+    if (!Settings::parse(config.words, config.names, &settings, &error))
         throw std::invalid_argument(error);
     return settings;
 }
+
+// The store for a driver's settings: a passdb and a userdb of one driver with the same
+// settings share one store (one cache, one set of watches). Held by the modules; the registry
+// only remembers stores that are alive.
+template <class Store, class Settings>
+std::shared_ptr<Store> shared_store(const compat::DriverConfig &config, Settings settings)
+{
+    static std::map<std::string, std::weak_ptr<Store>> stores;
+    std::string key = config.names == vstore::SettingNames::Args ? "args" : "named";
+    for (const auto &[name, value] : config.words)
+        key += "\n" + name + "=" + value;
+    if (auto store = stores[key].lock())
+        return store;
+    auto store = std::make_shared<Store>(std::move(settings));
+    stores[key] = store;
+    return store;
+}
+
+// Whether the store's rule refuses this password whatever is stored (an empty one); logs it
+// and wipes the password to check.
+bool refuse_empty_password(struct auth_request *r, const char *driver, const char *plain,
+                           vstore::PasswordToCheck *password);
+
+// Logs what a store's lookup noted, at debug level.
+void log_notes(struct auth_request *r, const char *driver, const std::vector<std::string> &notes);
 
 // A successful lookup's result, once the passdb's / userdb's own `fields` settings (2.4) are
 // applied; a field that fails to expand makes it an internal failure (logged by Dovecot).

@@ -1,5 +1,6 @@
 // passdb driver "vmailmgr": thin glue between Dovecot and vstore::VmailmgrStore.
 #include <ctime>
+#include <memory>
 
 #include "drivers.h"
 #include "glue.h"
@@ -12,7 +13,7 @@ const char kDriver[] = "vmailmgr";
 
 struct vmailmgr_passdb_module {
     struct passdb_module module;
-    vstore::VmailmgrStore *store;
+    std::shared_ptr<vstore::VmailmgrStore> *store;
     glue::VerifyThreads *threads;
 };
 
@@ -21,46 +22,35 @@ vmailmgr_passdb_module &module_of(struct auth_request *r)
     return *reinterpret_cast<vmailmgr_passdb_module *>(r->passdb->passdb);
 }
 
-vstore::VmailmgrStore &store_of(struct auth_request *r) { return *module_of(r).store; }
+vstore::VmailmgrStore &store_of(struct auth_request *r) { return **module_of(r).store; }
 
-// Looks the login up and applies checkvpw's account checks; logs every refusal.
-vstore::Outcome lookup_allowed(struct auth_request *r, vstore::VmailmgrAccount *account,
-                               vstore::vmailmgr::PasswordCheck *check)
+// The store's verdict for this request; logs the lookup's notes and a refusal's reason.
+vstore::LoginDecision decide(struct auth_request *r)
 {
-    vstore::VmailmgrStore &store = store_of(r);
-    vstore::Outcome o = store.lookup(compat::request_user(r), compat::request_local_name(r), account);
-    for (const std::string &note : account->notes)
-        compat::log_debug(r, std::string(kDriver) + ": " + note);
-    if (o.is_ok())
-        o = store.check_login_allowed(*account, time(nullptr));
-    if (o.is_ok()) {
-        *check = vstore::vmailmgr::classify_password(account->record.password);
-        if (check->never)
-            o = vstore::Outcome::fail(vstore::Verdict::Disabled,
-                                      "the entry has no usable password ('*' or empty)");
-    }
-    glue::log_outcome(r, kDriver, o);
-    return o;
+    vstore::VmailmgrAccount account;
+    const std::string remote_ip = compat::request_remote_ip(r);
+    vstore::LoginDecision d = store_of(r).decide(
+        {compat::request_user(r), compat::request_service(r), remote_ip, compat::request_local_name(r)},
+        time(nullptr), &account);
+    compat::wipe(account.record.password);
+    glue::log_notes(r, kDriver, d.notes);
+    glue::log_outcome(r, kDriver, d.before);
+    return d;
 }
 
 void vmailmgr_verify_plain(struct auth_request *r, const char *password, verify_plain_callback_t *callback)
 {
     glue::PasswordCheck check;
     enum passdb_result result = glue::guarded(r, PASSDB_RESULT_INTERNAL_FAILURE, [&] {
-        vstore::VmailmgrAccount account;
-        vstore::vmailmgr::PasswordCheck stored;
-        vstore::Outcome o = lookup_allowed(r, &account, &stored);
-        compat::wipe(account.record.password);
-        if (!o.is_ok())
-            return glue::to_passdb_result(o.verdict);
-        if (*password == '\0') {
-            // checkvpw refuses an empty password whatever is stored
-            compat::log_info(r, std::string(kDriver) + ": login refused: empty password");
+        vstore::LoginDecision d = decide(r);
+        if (!d.before.is_ok())
+            return glue::to_passdb_result(d.before.verdict);
+        if (glue::refuse_empty_password(r, kDriver, password, &d.password))
             return PASSDB_RESULT_PASSWORD_MISMATCH;
-        }
-        check.scheme = std::move(stored.scheme);
-        check.hash = std::move(stored.hash);
-        check.after_match = [r, user = account.canonical_name()] {
+        check.scheme = std::move(d.password.scheme);
+        check.hash = std::move(d.password.hash);
+        check.reply_hash = d.password.reply_hash;
+        check.after_match = [r, user = d.user] {
             compat::set_field(r, "user", user);
             return glue::passdb_ok(r);
         };
@@ -76,33 +66,31 @@ void vmailmgr_verify_plain(struct auth_request *r, const char *password, verify_
 
 void vmailmgr_lookup_credentials(struct auth_request *r, lookup_credentials_callback_t *callback)
 {
-    vstore::vmailmgr::PasswordCheck check;
+    vstore::PasswordToCheck credentials;
     enum passdb_result result = glue::guarded(r, PASSDB_RESULT_INTERNAL_FAILURE, [&] {
-        vstore::VmailmgrAccount account;
-        vstore::Outcome o = lookup_allowed(r, &account, &check);
-        if (!o.is_ok())
-            return glue::to_passdb_result(o.verdict);
-        compat::wipe(account.record.password);
-        compat::set_field(r, "user", account.canonical_name());
+        vstore::LoginDecision d = decide(r);
+        if (!d.before.is_ok())
+            return glue::to_passdb_result(d.before.verdict);
+        credentials = std::move(d.password);
+        compat::set_field(r, "user", d.user);
         return glue::passdb_ok(r);
     });
     if (result != PASSDB_RESULT_OK) {
         callback(result, nullptr, 0, r);
         return;
     }
-    // $0$ plaintext serves every challenge-response mechanism as PLAIN.
-    compat::handle_credentials(result, check.hash, check.scheme, callback, r);
-    compat::wipe(check.hash);
+    compat::handle_credentials(result, credentials.hash, credentials.scheme, callback, r);
+    compat::wipe(credentials.hash);
 }
 
-struct passdb_module *vmailmgr_passdb_create(pool_t pool, const char *args)
+struct passdb_module *vmailmgr_passdb_create(pool_t pool, const compat::DriverConfig &config)
 {
-    auto settings = glue::parse_settings<vstore::VmailmgrSettings>(args);
+    auto settings = glue::parse_settings<vstore::VmailmgrSettings>(config);
     settings.first_valid_uid = compat::first_valid_uid();
     auto *m = p_new(pool, struct vmailmgr_passdb_module, 1);
-    m->store = new vstore::VmailmgrStore(std::move(settings));
-    m->threads = new glue::VerifyThreads(m->store->settings().verify_threads);
-    compat::set_blocking(&m->module, m->store->settings().blocking);
+    m->store = new std::shared_ptr<vstore::VmailmgrStore>(glue::shared_store<vstore::VmailmgrStore>(config, settings));
+    m->threads = new glue::VerifyThreads(settings.verify_threads);
+    compat::set_blocking(&m->module, settings.blocking);
     // A login without a domain resolves through the connection's local name.
     m->module.default_cache_key = compat::cache_key(pool, compat::kKeyUser | compat::kKeyLocalName);
     m->module.default_pass_scheme = "CRYPT";

@@ -1,4 +1,5 @@
 // userdb driver "vmailmgr": uid/gid of the base user, the mailbox as home and maildir, quota.
+#include <memory>
 #include <vector>
 
 #include "drivers.h"
@@ -11,45 +12,27 @@ const char kDriver[] = "vmailmgr";
 
 struct vmailmgr_userdb_module {
     struct userdb_module module;
-    vstore::VmailmgrStore *store;
+    std::shared_ptr<vstore::VmailmgrStore> *store;
 };
 
 vstore::VmailmgrStore &store_of(struct userdb_module *module)
 {
-    return *reinterpret_cast<vmailmgr_userdb_module *>(module)->store;
+    return **reinterpret_cast<vmailmgr_userdb_module *>(module)->store;
 }
 
 void vmailmgr_userdb_lookup(struct auth_request *r, userdb_callback_t *callback)
 {
     enum userdb_result result = glue::guarded(r, USERDB_RESULT_INTERNAL_FAILURE, [&] {
-        vstore::VmailmgrAccount a;
-        vstore::VmailmgrStore &store = store_of(r->userdb->userdb);
-        vstore::Outcome o = store.lookup(compat::request_user(r), compat::request_local_name(r), &a);
-        for (const std::string &note : a.notes)
-            compat::log_debug(r, std::string(kDriver) + ": " + note);
-        if (o.is_ok() && !a.record.has_mailbox)
-            o = vstore::Outcome::fail(vstore::Verdict::UserUnknown,
-                                      "user " + a.virtual_name + " is an alias without a mailbox");
+        vstore::UserdbView view;
+        vstore::Outcome o =
+            store_of(r->userdb->userdb).userdb(compat::request_user(r), compat::request_local_name(r), &view);
+        glue::log_notes(r, kDriver, view.notes);
         glue::log_outcome(r, kDriver, o);
         if (!o.is_ok())
             return glue::to_userdb_result(o.verdict);
-
-        using vstore::vmailmgr::number_to_string;
-        compat::set_field(r, "user", a.canonical_name());
-        compat::set_userdb_field(r, "uid", std::to_string(a.base.uid));
-        compat::set_userdb_field(r, "gid", std::to_string(a.base.gid));
-        compat::set_userdb_field(r, "home", a.mailbox);
-        compat::set_userdb_maildir(r, a.mailbox);
-        compat::set_userdb_quota(r, vstore::vmailmgr::limit(a.record.hardquota),
-                                 vstore::vmailmgr::limit(a.record.msgcount));
-        compat::set_userdb_field(r, "vmailmgr_base_user", a.base.name);
-        compat::set_userdb_field(r, "vmailmgr_personal", a.record.personal);
-        compat::set_userdb_field(r, "vmailmgr_forwards", std::to_string(a.record.forwards.size()));
-        compat::set_userdb_field(r, "vmailmgr_ctime", std::to_string(a.record.ctime));
-        compat::set_userdb_field(r, "vmailmgr_expiry", number_to_string(a.record.expiry));
-        compat::set_userdb_field(r, "vmailmgr_softquota", number_to_string(a.record.softquota));
-        compat::set_userdb_field(r, "vmailmgr_msgsize", number_to_string(a.record.msgsize));
-        compat::set_userdb_field(r, "vmailmgr_mailbox_enabled", a.record.mailbox_enabled ? "1" : "0");
+        for (const std::string &warning : view.warnings)
+            compat::log_warning(r, std::string(kDriver) + ": " + warning);
+        compat::set_userdb_view(r, view);
         return glue::userdb_ok(r);
     });
     callback(result, r);
@@ -102,13 +85,13 @@ int vmailmgr_iterate_deinit(struct userdb_iterate_context *_ctx)
     return ret;
 }
 
-struct userdb_module *vmailmgr_userdb_create(pool_t pool, const char *args)
+struct userdb_module *vmailmgr_userdb_create(pool_t pool, const compat::DriverConfig &config)
 {
-    auto settings = glue::parse_settings<vstore::VmailmgrSettings>(args);
+    auto settings = glue::parse_settings<vstore::VmailmgrSettings>(config);
     settings.first_valid_uid = compat::first_valid_uid();
     auto *m = p_new(pool, struct vmailmgr_userdb_module, 1);
-    m->store = new vstore::VmailmgrStore(std::move(settings));
-    compat::set_blocking(&m->module, m->store->settings().blocking);
+    m->store = new std::shared_ptr<vstore::VmailmgrStore>(glue::shared_store<vstore::VmailmgrStore>(config, settings));
+    compat::set_blocking(&m->module, settings.blocking);
     m->module.default_cache_key = compat::cache_key(pool, compat::kKeyUser | compat::kKeyLocalName);
     return &m->module;
 }

@@ -1,6 +1,7 @@
 // passdb driver "vpopmail": thin glue between Dovecot and vstore::VpopmailStore.
 #include <cstring>
 #include <ctime>
+#include <memory>
 
 #include "drivers.h"
 #include "glue.h"
@@ -13,7 +14,7 @@ const char kDriver[] = "vpopmail";
 
 struct vpopmail_passdb_module {
     struct passdb_module module;
-    vstore::VpopmailStore *store;
+    std::shared_ptr<vstore::VpopmailStore> *store;
     glue::VerifyThreads *threads;
 };
 
@@ -22,19 +23,18 @@ vpopmail_passdb_module &module_of(struct auth_request *r)
     return *reinterpret_cast<vpopmail_passdb_module *>(r->passdb->passdb);
 }
 
-vstore::VpopmailStore &store_of(struct auth_request *r) { return *module_of(r).store; }
+vstore::VpopmailStore &store_of(struct auth_request *r) { return **module_of(r).store; }
 
-// Looks the login up and checks the service; logs every refusal with its reason.
-vstore::Outcome lookup_allowed(struct auth_request *r, vstore::VpopmailAccount *account)
+// The store's verdict for this request; logs the lookup's notes and a refusal's reason.
+vstore::LoginDecision decide(struct auth_request *r, vstore::PasswordUse use, vstore::VpopmailAccount *account)
 {
-    vstore::VpopmailStore &store = store_of(r);
-    vstore::Outcome o = store.lookup(compat::request_user(r), account);
-    for (const std::string &note : account->notes)
-        compat::log_debug(r, std::string(kDriver) + ": " + note);
-    if (o.is_ok() && account->pw.passwd.empty() && account->pw.clear.empty())
-        o = vstore::Outcome::fail(vstore::Verdict::Disabled, "the account has no password");
-    glue::log_outcome(r, kDriver, o);
-    return o;
+    const std::string remote_ip = compat::request_remote_ip(r);
+    vstore::LoginDecision d = store_of(r).decide(
+        {compat::request_user(r), compat::request_service(r), remote_ip, compat::request_local_name(r)}, use,
+        account);
+    glue::log_notes(r, kDriver, d.notes);
+    glue::log_outcome(r, kDriver, d.before);
+    return d;
 }
 
 // What vchkpw does after a login, so that vdeloldusers and qmailadmin keep working. Never
@@ -52,46 +52,35 @@ void write_lastauth(struct auth_request *r, const vstore::VpopmailAccount &accou
         compat::log_debug(r, std::string(kDriver) + ": updated " + account.pw.dir + "/lastauth");
 }
 
-// Once the password matched: the service flags (checked after the password, as vchkpw does,
-// so that a wrong password never learns whether the account is restricted), the user field
-// and lastauth.
-enum passdb_result after_password_match(struct auth_request *r, const vstore::VpopmailAccount &account)
+// Once the password matched: the service check the store decided, the user field, lastauth.
+enum passdb_result after_password_match(struct auth_request *r, const vstore::LoginDecision &d,
+                                        const vstore::VpopmailAccount &account)
 {
-    vstore::Outcome o =
-        store_of(r).check_service(account, compat::request_service(r), compat::request_remote_ip(r));
-    glue::log_outcome(r, kDriver, o);
-    if (!o.is_ok())
-        return glue::to_passdb_result(o.verdict);
-    compat::set_field(r, "user", account.canonical_name());
+    glue::log_outcome(r, kDriver, d.after_match);
+    if (!d.after_match.is_ok())
+        return glue::to_passdb_result(d.after_match.verdict);
+    compat::set_field(r, "user", d.user);
     write_lastauth(r, account);
     return glue::passdb_ok(r);
 }
 
-void vpopmail_verify_plain(struct auth_request *r, const char *password,
-                           verify_plain_callback_t *callback)
+void vpopmail_verify_plain(struct auth_request *r, const char *password, verify_plain_callback_t *callback)
 {
     glue::PasswordCheck check;
     enum passdb_result result = glue::guarded(r, PASSDB_RESULT_INTERNAL_FAILURE, [&] {
         vstore::VpopmailAccount account;
-        vstore::Outcome o = lookup_allowed(r, &account);
-        if (!o.is_ok())
-            return glue::to_passdb_result(o.verdict);
-
-        // vchkpw verifies PLAIN logins against the hash only; clear_password=prefer checks the
-        // clear field first, as Dovecot's old vpopmail driver did.
-        const bool use_clear = store_of(r).settings().clear_prefer && !account.pw.clear.empty();
-        vstore::vpopmail::StoredHash stored =
-            use_clear ? vstore::vpopmail::StoredHash{"PLAIN", account.pw.clear}
-                      : vstore::vpopmail::split_scheme(account.pw.passwd);
+        vstore::LoginDecision d = decide(r, vstore::PasswordUse::Plain, &account);
         compat::wipe(account.pw.clear);
-        if (stored.hash.empty()) {
-            compat::log_info(r, std::string(kDriver) + ": login refused: the account has no password hash");
-            return PASSDB_RESULT_USER_DISABLED;
-        }
-        check.reply_hash = !use_clear;
-        check.scheme = std::move(stored.scheme);
-        check.hash = std::move(stored.hash);
-        check.after_match = [r, account = std::move(account)] { return after_password_match(r, account); };
+        if (!d.before.is_ok())
+            return glue::to_passdb_result(d.before.verdict);
+        if (glue::refuse_empty_password(r, kDriver, password, &d.password))
+            return PASSDB_RESULT_PASSWORD_MISMATCH;
+        check.scheme = std::move(d.password.scheme);
+        check.hash = std::move(d.password.hash);
+        check.reply_hash = d.password.reply_hash;
+        check.after_match = [r, d = std::move(d), account = std::move(account)] {
+            return after_password_match(r, d, account);
+        };
         return PASSDB_RESULT_OK;
     });
     if (result != PASSDB_RESULT_OK) {
@@ -104,48 +93,41 @@ void vpopmail_verify_plain(struct auth_request *r, const char *password,
 
 void vpopmail_lookup_credentials(struct auth_request *r, lookup_credentials_callback_t *callback)
 {
-    std::string password, scheme;
+    vstore::PasswordToCheck credentials;
     enum passdb_result result = glue::guarded(r, PASSDB_RESULT_INTERNAL_FAILURE, [&] {
         vstore::VpopmailAccount account;
-        vstore::Outcome o = lookup_allowed(r, &account);
-        if (o.is_ok())
-            o = store_of(r).check_service(account, compat::request_service(r),
-                                          compat::request_remote_ip(r));
-        glue::log_outcome(r, kDriver, o);
-        if (!o.is_ok())
-            return glue::to_passdb_result(o.verdict);
-        // The clear field serves challenge-response mechanisms (CRAM-MD5, APOP, DIGEST-MD5),
-        // as it does for vchkpw's authcram/APOP; without one, the hash is all there is.
-        if (!account.pw.clear.empty()) {
-            password = account.pw.clear;
-            scheme = "PLAIN";
-        } else {
-            vstore::vpopmail::StoredHash stored = vstore::vpopmail::split_scheme(account.pw.passwd);
-            password = stored.hash;
-            scheme = stored.scheme;
-        }
+        vstore::LoginDecision d = decide(r, vstore::PasswordUse::Credentials, &account);
         compat::wipe(account.pw.clear);
-        compat::set_field(r, "user", account.canonical_name());
+        // Dovecot checks the response itself: the service check cannot wait for a match.
+        vstore::Outcome o = d.before.is_ok() ? d.after_match : d.before;
+        if (d.before.is_ok())
+            glue::log_outcome(r, kDriver, o);
+        if (!o.is_ok()) {
+            compat::wipe(d.password.hash);
+            return glue::to_passdb_result(o.verdict);
+        }
+        credentials = std::move(d.password);
+        compat::set_field(r, "user", d.user);
         return glue::passdb_ok(r);
     });
     if (result != PASSDB_RESULT_OK) {
         callback(result, nullptr, 0, r);
         return;
     }
-    compat::handle_credentials(result, password, scheme, callback, r);
-    compat::wipe(password);
+    compat::handle_credentials(result, credentials.hash, credentials.scheme, callback, r);
+    compat::wipe(credentials.hash);
 }
 
-struct passdb_module *vpopmail_passdb_create(pool_t pool, const char *args)
+struct passdb_module *vpopmail_passdb_create(pool_t pool, const compat::DriverConfig &config)
 {
-    auto settings = glue::parse_settings<vstore::VpopmailSettings>(args);
+    auto settings = glue::parse_settings<vstore::VpopmailSettings>(config);
     // The verdict depends on the service and, with webmail_ips, the client address.
     const unsigned cache_key = compat::kKeyUser | compat::kKeyService |
                                (settings.webmail_ips.empty() ? 0u : unsigned{compat::kKeyRemoteIp});
     auto *m = p_new(pool, struct vpopmail_passdb_module, 1);
-    m->store = new vstore::VpopmailStore(std::move(settings));
-    m->threads = new glue::VerifyThreads(m->store->settings().verify_threads);
-    compat::set_blocking(&m->module, m->store->settings().blocking);
+    m->store = new std::shared_ptr<vstore::VpopmailStore>(glue::shared_store<vstore::VpopmailStore>(config, settings));
+    m->threads = new glue::VerifyThreads(settings.verify_threads);
+    compat::set_blocking(&m->module, settings.blocking);
     m->module.default_cache_key = compat::cache_key(pool, cache_key);
     m->module.default_pass_scheme = "CRYPT";
     return &m->module;

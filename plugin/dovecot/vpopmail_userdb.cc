@@ -9,41 +9,26 @@ const char kDriver[] = "vpopmail";
 
 struct vpopmail_userdb_module {
     struct userdb_module module;
-    vstore::VpopmailStore *store;
+    std::shared_ptr<vstore::VpopmailStore> *store;
 };
 
 vstore::VpopmailStore &store_of(struct userdb_module *module)
 {
-    return *reinterpret_cast<vpopmail_userdb_module *>(module)->store;
+    return **reinterpret_cast<vpopmail_userdb_module *>(module)->store;
 }
 
 void vpopmail_userdb_lookup(struct auth_request *r, userdb_callback_t *callback)
 {
     enum userdb_result result = glue::guarded(r, USERDB_RESULT_INTERNAL_FAILURE, [&] {
-        vstore::VpopmailAccount account;
-        vstore::Outcome o = store_of(r->userdb->userdb).lookup(compat::request_user(r), &account);
-        for (const std::string &note : account.notes)
-            compat::log_debug(r, std::string(kDriver) + ": " + note);
-        if (o.is_ok() && account.pw.dir.empty())
-            o = vstore::Outcome::fail(vstore::Verdict::StoreFault,
-                                      "user " + account.canonical_name() +
-                                          " has no directory in vpasswd (vpopmail's tools create it "
-                                          "on first delivery or login)");
+        vstore::UserdbView view;
+        vstore::Outcome o = store_of(r->userdb->userdb).userdb(compat::request_user(r), &view);
+        glue::log_notes(r, kDriver, view.notes);
         glue::log_outcome(r, kDriver, o);
         if (!o.is_ok())
             return glue::to_userdb_result(o.verdict);
-
-        compat::set_field(r, "user", account.canonical_name());
-        compat::set_userdb_field(r, "uid", std::to_string(account.domain.uid));
-        compat::set_userdb_field(r, "gid", std::to_string(account.domain.gid));
-        compat::set_userdb_field(r, "home", account.pw.dir);
-        compat::set_userdb_maildir(r, account.pw.dir + "/Maildir");
-        vstore::vpopmail::Quota quota = vstore::vpopmail::parse_quota(account.pw.quota);
-        if (!quota.valid)
-            compat::log_warning(r, std::string(kDriver) + ": ignoring quota field '" +
-                                       account.pw.quota + "' of " + account.canonical_name() +
-                                       ": not a vpopmail quota (vdelivermail treats it as none)");
-        compat::set_userdb_quota(r, quota.bytes, quota.messages);
+        for (const std::string &warning : view.warnings)
+            compat::log_warning(r, std::string(kDriver) + ": " + warning);
+        compat::set_userdb_view(r, view);
         return glue::userdb_ok(r);
     });
     callback(result, r);
@@ -103,12 +88,12 @@ int vpopmail_iterate_deinit(struct userdb_iterate_context *_ctx)
     return ret;
 }
 
-struct userdb_module *vpopmail_userdb_create(pool_t pool, const char *args)
+struct userdb_module *vpopmail_userdb_create(pool_t pool, const compat::DriverConfig &config)
 {
-    auto settings = glue::parse_settings<vstore::VpopmailSettings>(args);
+    auto settings = glue::parse_settings<vstore::VpopmailSettings>(config);
     auto *m = p_new(pool, struct vpopmail_userdb_module, 1);
-    m->store = new vstore::VpopmailStore(std::move(settings));
-    compat::set_blocking(&m->module, m->store->settings().blocking);
+    m->store = new std::shared_ptr<vstore::VpopmailStore>(glue::shared_store<vstore::VpopmailStore>(config, settings));
+    compat::set_blocking(&m->module, settings.blocking);
     m->module.default_cache_key = compat::cache_key(pool, compat::kKeyUser);
     return &m->module;
 }

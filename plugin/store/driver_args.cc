@@ -6,15 +6,9 @@
 
 namespace vstore {
 
-std::string DriverArgs::get(const std::string &key, const std::string &fallback) const
+bool split_args_words(std::string_view args, SettingWords *out, std::string *error)
 {
-    auto it = values.find(key);
-    return it == values.end() ? fallback : it->second;
-}
-
-DriverArgs parse_driver_args(std::string_view args, const std::set<std::string> &known)
-{
-    DriverArgs out;
+    out->clear();
     size_t pos = 0;
     while (pos < args.size()) {
         while (pos < args.size() && (args[pos] == ' ' || args[pos] == '\t'))
@@ -28,21 +22,12 @@ DriverArgs parse_driver_args(std::string_view args, const std::set<std::string> 
         pos = end;
         size_t eq = word.find('=');
         if (eq == std::string_view::npos || eq == 0) {
-            out.error = "invalid argument '" + std::string(word) + "' (expected key=value)";
-            return out;
+            *error = "invalid argument '" + std::string(word) + "' (expected key=value)";
+            return false;
         }
-        std::string key(word.substr(0, eq));
-        if (known.count(key) == 0) {
-            out.error = "unknown argument '" + key + "'";
-            return out;
-        }
-        if (out.values.count(key) != 0) {
-            out.error = "argument '" + key + "' given twice";
-            return out;
-        }
-        out.values[key] = std::string(word.substr(eq + 1));
+        out->emplace_back(std::string(word.substr(0, eq)), std::string(word.substr(eq + 1)));
     }
-    return out;
+    return true;
 }
 
 bool parse_yes_no(const std::string &key, const std::string &value, bool *out, std::string *error)
@@ -106,6 +91,37 @@ bool parse_seconds(const std::string &key, const std::string &value, unsigned *o
         return false;
     }
     *out = static_cast<unsigned>(v * mult);
+    return true;
+}
+
+bool parse_count(const std::string &key, const std::string &value, uint64_t max, uint64_t *out,
+                 std::string *error)
+{
+    uint64_t v = 0;
+    bool ok = !value.empty() && value.size() <= 18;
+    for (char c : value)
+        ok = ok && c >= '0' && c <= '9';
+    if (ok) {
+        for (char c : value)
+            v = v * 10 + static_cast<uint64_t>(c - '0');
+        ok = v >= 1 && v <= max;
+    }
+    if (!ok) {
+        *error = key + " must be a whole number from 1 to " + std::to_string(max) + ", not '" + value + "'";
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+bool parse_absolute_path(const std::string &key, const std::string &value, bool allow_empty, std::string *out,
+                         std::string *error)
+{
+    if (value.empty() ? !allow_empty : value[0] != '/') {
+        *error = key + " must be an absolute path, not '" + value + "'";
+        return false;
+    }
+    *out = value;
     return true;
 }
 

@@ -1,25 +1,21 @@
-// Driver `args`: space-separated key=value words, as Dovecot hands them to a passdb/userdb.
+// Driver settings as words: the 2.3 `args` line split into key=value pairs, and the parsers
+// of the value kinds the settings tables use (yes/no, counts, durations).
 #pragma once
 
-#include <map>
-#include <set>
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace vstore {
 
-struct DriverArgs {
-    std::map<std::string, std::string> values;
-    std::string error;  // set when the args are invalid; names the offending word or key
+// Settings as (name, value) pairs, in the order given.
+using SettingWords = std::vector<std::pair<std::string, std::string>>;
 
-    bool ok() const { return error.empty(); }
-    bool has(const std::string &key) const { return values.count(key) != 0; }
-    std::string get(const std::string &key, const std::string &fallback = "") const;
-};
-
-// Splits args into key=value words; a key not in `known`, a word without `=`, or a key
-// given twice is an error.
-DriverArgs parse_driver_args(std::string_view args, const std::set<std::string> &known);
+// Splits a 2.3 `args` line into key=value words (separated by spaces or tabs); a word
+// without `=` or with an empty key is an error naming it.
+bool split_args_words(std::string_view args, SettingWords *out, std::string *error);
 
 // "yes"/"no" (also true/false, 1/0). Returns false and sets error on anything else.
 bool parse_yes_no(const std::string &key, const std::string &value, bool *out, std::string *error);
@@ -32,5 +28,13 @@ bool parse_thread_count(const std::string &key, const std::string &value, unsign
 
 // Seconds: "90", "90s", "5m", "1h".
 bool parse_seconds(const std::string &key, const std::string &value, unsigned *out, std::string *error);
+
+// A whole number from 1 to max.
+bool parse_count(const std::string &key, const std::string &value, uint64_t max, uint64_t *out,
+                 std::string *error);
+
+// An absolute path, or empty when allow_empty.
+bool parse_absolute_path(const std::string &key, const std::string &value, bool allow_empty, std::string *out,
+                         std::string *error);
 
 }  // namespace vstore

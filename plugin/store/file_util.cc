@@ -180,27 +180,4 @@ std::string ascii_lower(std::string_view s)
     return out;
 }
 
-std::string maildir_location(std::string_view path)
-{
-    std::string loc = "maildir:";
-    for (char c : path) {
-        loc += c;
-        if (c == ':')
-            loc += ':';
-    }
-    return loc;
-}
-
-std::string quota_rule(std::optional<uint64_t> bytes, std::optional<uint64_t> messages)
-{
-    if (!bytes && !messages)
-        return "";
-    std::string rule = "*";
-    if (bytes)
-        rule += ":storage=" + std::to_string(*bytes) + "B";
-    if (messages)
-        rule += ":messages=" + std::to_string(*messages);
-    return rule;
-}
-
 }  // namespace vstore

@@ -79,12 +79,4 @@ std::string_view trim(std::string_view s);
 // Lowercases ASCII letters only, as both stores' tools do (bytes >= 0x80 stay as they are).
 std::string ascii_lower(std::string_view s);
 
-// Dovecot's maildir location for a path: "maildir:<path>" with every ':' doubled, which
-// Dovecot 2.3's location parser reads as a literal colon (vmailmgr's users/Bob:Smith).
-std::string maildir_location(std::string_view path);
-
-// Dovecot 2.3's quota_rule for the default root, e.g. "*:storage=5242880B:messages=1000";
-// empty when neither limit is set.
-std::string quota_rule(std::optional<uint64_t> bytes, std::optional<uint64_t> messages);
-
 }  // namespace vstore

@@ -10,15 +10,16 @@
 
 namespace vstore {
 
+// The caps; their defaults are in settings_list.h.
 struct HashCostLimits {
     // sha256/sha512-crypt rounds= (vpopmail and crypt() write 5000), and the iteration
     // counts of Sun MD5, NetBSD sha1crypt and BSDi extended DES.
-    uint64_t max_crypt_rounds = 1000000;
+    uint64_t max_crypt_rounds = 0;
     // bcrypt's log2 cost (tools write 5 to 12).
-    unsigned max_bcrypt_cost = 14;
+    unsigned max_bcrypt_cost = 0;
     // yescrypt / gost-yescrypt / scrypt memory, 128 * N * r bytes (libxcrypt's default
     // $y$j9T$ is 16 MiB; Dovecot's default vsz_limit for a process is 256 MiB).
-    uint64_t max_yescrypt_mib = 64;
+    uint64_t max_yescrypt_mib = 0;
 };
 
 // Why hashing against `hash` would cost more than `limits` allow, naming the setting that

@@ -6,26 +6,6 @@ namespace vstore {
 
 namespace {
 
-bool parse_count(const std::string &key, const std::string &value, uint64_t max, uint64_t *out,
-                 std::string *error)
-{
-    uint64_t v = 0;
-    bool ok = !value.empty() && value.size() <= 18;
-    for (char c : value)
-        ok = ok && c >= '0' && c <= '9';
-    if (ok) {
-        for (char c : value)
-            v = v * 10 + static_cast<uint64_t>(c - '0');
-        ok = v >= 1 && v <= max;
-    }
-    if (!ok) {
-        *error = key + " must be a whole number from 1 to " + std::to_string(max) + ", not '" + value + "'";
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
 bool has_dot_component(std::string_view p)
 {
     size_t pos = 0;
@@ -50,59 +30,38 @@ std::string_view without_trailing_slashes(std::string_view p)
 
 }  // namespace
 
-const std::set<std::string> &StoreAccessSettings::keys()
+bool parse_shared_fs(const std::string &key, const std::string &value, SharedFs *out, std::string *error)
 {
-    static const std::set<std::string> k{"shared_fs", "home_roots", "max_crypt_rounds", "max_bcrypt_cost",
-                                         "max_yescrypt_mib"};
-    return k;
-}
-
-bool StoreAccessSettings::parse(const DriverArgs &a, StoreAccessSettings *out, std::string *error)
-{
-    StoreAccessSettings s;
-    const std::string shared = a.get("shared_fs", "auto");
-    if (shared == "auto")
-        s.shared_fs = SharedFs::Auto;
-    else if (shared == "yes")
-        s.shared_fs = SharedFs::Yes;
-    else if (shared == "no")
-        s.shared_fs = SharedFs::No;
+    if (value == "auto")
+        *out = SharedFs::Auto;
+    else if (value == "yes")
+        *out = SharedFs::Yes;
+    else if (value == "no")
+        *out = SharedFs::No;
     else {
-        *error = "shared_fs must be 'auto', 'yes' or 'no', not '" + shared + "'";
+        *error = key + " must be 'auto', 'yes' or 'no', not '" + value + "'";
         return false;
     }
-    const std::string roots = a.get("home_roots");
+    return true;
+}
+
+bool parse_home_roots(const std::string &key, const std::string &value, std::vector<std::string> *out,
+                      std::string *error)
+{
+    out->clear();
     size_t pos = 0;
-    while (pos < roots.size()) {
-        size_t comma = roots.find(',', pos);
-        std::string one = roots.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-        pos = comma == std::string::npos ? roots.size() : comma + 1;
+    while (pos < value.size()) {
+        size_t comma = value.find(',', pos);
+        std::string one = value.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+        pos = comma == std::string::npos ? value.size() : comma + 1;
         if (one.empty())
             continue;
         if (one[0] != '/' || has_dot_component(one) || one == "/") {
-            *error = "home_roots: '" + one + "' must be an absolute directory other than /, without . or ..";
+            *error = key + ": '" + one + "' must be an absolute directory other than /, without . or ..";
             return false;
         }
-        s.home_roots.emplace_back(without_trailing_slashes(one));
+        out->emplace_back(without_trailing_slashes(one));
     }
-    HashCostLimits &l = s.hash_limits;
-    uint64_t v = 0;
-    if (a.has("max_crypt_rounds")) {
-        if (!parse_count("max_crypt_rounds", a.get("max_crypt_rounds"), 999999999, &v, error))
-            return false;
-        l.max_crypt_rounds = v;
-    }
-    if (a.has("max_bcrypt_cost")) {
-        if (!parse_count("max_bcrypt_cost", a.get("max_bcrypt_cost"), 31, &v, error))
-            return false;
-        l.max_bcrypt_cost = static_cast<unsigned>(v);
-    }
-    if (a.has("max_yescrypt_mib")) {
-        if (!parse_count("max_yescrypt_mib", a.get("max_yescrypt_mib"), 1 << 20, &v, error))
-            return false;
-        l.max_yescrypt_mib = v;
-    }
-    *out = std::move(s);
     return true;
 }
 

@@ -3,7 +3,6 @@
 // shared by the vpopmail and vmailmgr drivers, parsed once here.
 #pragma once
 
-#include <set>
 #include <string>
 #include <string_view>
 #include <optional>
@@ -21,12 +20,44 @@ struct StoreAccessSettings {
     // homes may still be in: sites that moved mailboxes to another disk.
     std::vector<std::string> home_roots;
     HashCostLimits hash_limits;
-
-    // The arg keys parsed here.
-    static const std::set<std::string> &keys();
-    // Reads this struct's keys from args; false with *error naming the key.
-    static bool parse(const DriverArgs &args, StoreAccessSettings *out, std::string *error);
 };
+
+// The value parsers of these settings (settings_list.h, VSTORE_ACCESS_SETTINGS); false with
+// *error naming `key`.
+bool parse_shared_fs(const std::string &key, const std::string &value, SharedFs *out, std::string *error);
+bool parse_home_roots(const std::string &key, const std::string &value, std::vector<std::string> *out,
+                      std::string *error);
+
+// The table's apply functions, for any driver settings struct with an `access` member.
+template <class S>
+bool apply_shared_fs(const std::string &key, const std::string &value, S *s, std::string *error)
+{
+    return parse_shared_fs(key, value, &s->access.shared_fs, error);
+}
+template <class S>
+bool apply_home_roots(const std::string &key, const std::string &value, S *s, std::string *error)
+{
+    return parse_home_roots(key, value, &s->access.home_roots, error);
+}
+template <class S>
+bool apply_max_crypt_rounds(const std::string &key, const std::string &value, S *s, std::string *error)
+{
+    return parse_count(key, value, 999999999, &s->access.hash_limits.max_crypt_rounds, error);
+}
+template <class S>
+bool apply_max_bcrypt_cost(const std::string &key, const std::string &value, S *s, std::string *error)
+{
+    uint64_t v = 0;
+    if (!parse_count(key, value, 31, &v, error))
+        return false;
+    s->access.hash_limits.max_bcrypt_cost = static_cast<unsigned>(v);
+    return true;
+}
+template <class S>
+bool apply_max_yescrypt_mib(const std::string &key, const std::string &value, S *s, std::string *error)
+{
+    return parse_count(key, value, 1 << 20, &s->access.hash_limits.max_yescrypt_mib, error);
+}
 
 // Whether `path` is `root` or below it, compared by path components (so /a/bc is not
 // below /a/b); both must be absolute, and a path with "." or ".." components is never below

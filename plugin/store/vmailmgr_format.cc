@@ -169,7 +169,6 @@ std::optional<uint64_t> limit(uint32_t v)
     return v;
 }
 
-std::string quota_rule(const Record &r) { return vstore::quota_rule(limit(r.hardquota), limit(r.msgcount)); }
 
 std::string number_to_string(uint32_t v) { return v == kUnlimited ? "-" : std::to_string(v); }
 

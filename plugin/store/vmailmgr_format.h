@@ -40,8 +40,6 @@ std::string number_to_string(uint32_t v);  // "-" for unlimited
 // A limit field as a value: "-" (kUnlimited) is none.
 std::optional<uint64_t> limit(uint32_t v);
 
-// Dovecot's quota_rule for a record's hard quota (bytes) and message count; empty if neither.
-std::string quota_rule(const Record &r);
 
 // control/virtualdomains: "domain:prefix" lines, keys lowercased, a later line wins.
 std::map<std::string, std::string> parse_virtualdomains(std::string_view text);

@@ -5,7 +5,6 @@
 
 #include <set>
 
-#include "driver_args.h"
 
 namespace vstore {
 
@@ -43,59 +42,6 @@ bool has_high_byte(std::string_view s)
 }
 
 }  // namespace
-
-std::optional<BaseUser> system_base_user(const std::string &name)
-{
-    struct passwd pw, *res = nullptr;
-    std::vector<char> buf(16384);
-    if (getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &res) != 0 || res == nullptr)
-        return std::nullopt;
-    BaseUser b;
-    b.name = res->pw_name;
-    b.home = res->pw_dir == nullptr ? "" : res->pw_dir;
-    b.uid = res->pw_uid;
-    b.gid = res->pw_gid;
-    return b;
-}
-
-bool VmailmgrSettings::parse(std::string_view args, VmailmgrSettings *out, std::string *error)
-{
-    std::set<std::string> keys{"qmail_dir",    "config_dir", "default_domain", "separators", "refuse_disabled_mailbox",
-                               "system_users", "blocking",   "verify_threads"};
-    keys.insert(StoreAccessSettings::keys().begin(), StoreAccessSettings::keys().end());
-    DriverArgs a = parse_driver_args(args, keys);
-    if (!a.ok()) {
-        *error = a.error;
-        return false;
-    }
-    VmailmgrSettings s;
-    if (!StoreAccessSettings::parse(a, &s.access, error))
-        return false;
-    s.qmail_dir = a.get("qmail_dir");
-    s.config_dir = a.get("config_dir", s.config_dir);
-    for (const std::string *dir : {&s.qmail_dir, &s.config_dir}) {
-        if (!dir->empty() && (*dir)[0] != '/') {
-            *error = "qmail_dir and config_dir must be absolute paths, not '" + *dir + "'";
-            return false;
-        }
-    }
-    s.default_domain = a.get("default_domain");
-    if (a.has("separators"))
-        s.separators = a.get("separators");
-    if (a.has("refuse_disabled_mailbox") &&
-        !parse_yes_no("refuse_disabled_mailbox", a.get("refuse_disabled_mailbox"),
-                      &s.refuse_disabled_mailbox, error))
-        return false;
-    if (a.has("system_users") && !parse_yes_no("system_users", a.get("system_users"), &s.system_users, error))
-        return false;
-    if (a.has("blocking") && !parse_yes_no("blocking", a.get("blocking"), &s.blocking, error))
-        return false;
-    if (a.has("verify_threads") &&
-        !parse_thread_count("verify_threads", a.get("verify_threads"), &s.verify_threads, error))
-        return false;
-    *out = std::move(s);
-    return true;
-}
 
 VmailmgrStore::VmailmgrStore(VmailmgrSettings settings)
     : settings_(std::move(settings)),
@@ -372,11 +318,10 @@ Outcome VmailmgrStore::lookup(std::string_view login, std::string_view local_nam
         return o;
     if (out->virtual_name.empty()) {
         out->system_user = true;
-        if (!settings_.system_users)
-            return Outcome::fail(Verdict::UserUnknown,
-                                 "'" + prefixed + "' is the base user " + out->base.name +
-                                     " itself (system_users=no)");
-        return Outcome::fail(Verdict::UserUnknown, "system user logins are not supported by this driver");
+        // checkvpw checks such a login against the system password; system accounts are for
+        // Dovecot's own shadow or pam passdb, not for a virtual-user driver.
+        return Outcome::fail(Verdict::UserUnknown, "'" + prefixed + "' is the base user " + out->base.name +
+                                                       " itself, a system account");
     }
     out->notes.push_back("base user " + out->base.name + ", virtual user " + out->virtual_name);
     if (auto why = base_refusal(out->base))
@@ -517,6 +462,19 @@ std::vector<std::string> VmailmgrStore::list_users(std::string *error)
             return users;
     }
     return users;
+}
+
+Outcome VmailmgrStore::resolved_qmail_dir(std::string *dir) { return qmail_dir(dir, nullptr); }
+
+Outcome VmailmgrStore::open_base_store(const BaseUser &base, std::shared_ptr<CdbFile> *file, std::string *path)
+{
+    if (auto why = base_refusal(base))
+        return Outcome::fail(Verdict::UserUnknown, *why);
+    const std::string *p = nullptr;
+    Outcome o = base_store(base, file, &p);
+    if (p != nullptr)
+        *path = *p;
+    return o;
 }
 
 }  // namespace vstore

@@ -18,43 +18,15 @@
 #include <vector>
 
 #include "cdb_file.h"
-#include "driver_args.h"
 #include "fs_identity.h"
+#include "login.h"
 #include "outcome.h"
 #include "store_access.h"
 #include "text_cache.h"
 #include "vmailmgr_format.h"
+#include "vmailmgr_settings.h"
 
 namespace vstore {
-
-struct BaseUser {
-    std::string name, home;
-    uid_t uid = 0;
-    gid_t gid = 0;
-};
-
-// getpwnam_r; tests substitute their own. nullopt = no such user.
-using BaseUserLookup = std::function<std::optional<BaseUser>(const std::string &)>;
-std::optional<BaseUser> system_base_user(const std::string &name);
-
-struct VmailmgrSettings {
-    std::string qmail_dir;       // empty: <config_dir>/qmail-root, else /var/qmail
-    std::string config_dir = "/etc/vmailmgr";
-    std::string default_domain;  // for logins without a separator; else the local name
-    std::optional<std::string> separators;  // overrides <config_dir>/separators
-    bool refuse_disabled_mailbox = false;
-    bool system_users = false;
-    bool blocking = true;
-    // Threads verifying costly hashes when the passdb runs in the auth process (blocking=no).
-    unsigned verify_threads = default_verify_threads();
-    StoreAccessSettings access;
-    // Base users below this uid are not looked at (root, daemon, ...): Dovecot's
-    // first_valid_uid where the driver runs in Dovecot; not an arg.
-    uid_t first_valid_uid = 500;
-    BaseUserLookup lookup_base_user = system_base_user;
-
-    static bool parse(std::string_view args, VmailmgrSettings *out, std::string *error);
-};
 
 struct VmailmgrAccount {
     BaseUser base;
@@ -80,9 +52,22 @@ public:
     explicit VmailmgrStore(VmailmgrSettings settings);
     const VmailmgrSettings &settings() const { return settings_; }
 
+    // For vstore check, the paths the login path takes: qmail's directory (the setting,
+    // <config_dir>/qmail-root, else /var/qmail), and a base user's store opened as a login
+    // opens it (~/.vmailmgr/password-file honoured, read with the base user's rights).
+    Outcome resolved_qmail_dir(std::string *dir);
+    Outcome open_base_store(const BaseUser &base, std::shared_ptr<CdbFile> *file, std::string *path);
+
     // local_name: the connection's local host name (TCPLOCALHOST), used when the login has
     // no domain and no default_domain is configured.
     Outcome lookup(std::string_view login, std::string_view local_name, VmailmgrAccount *out);
+
+    // checkvpw's verdict on a login (vmailmgr_login.cc): the account, its state checks and
+    // what the password must match. Passwords are the same for every mechanism.
+    LoginDecision decide(const LoginRequest &req, time_t now, VmailmgrAccount *account);
+
+    // What the userdb answers for a login: the base user's uid/gid, the mailbox, quota.
+    Outcome userdb(std::string_view login, std::string_view local_name, UserdbView *view);
 
     // Account states checkvpw refuses (alias, expired) and, if configured, a disabled mailbox.
     Outcome check_login_allowed(const VmailmgrAccount &account, time_t now) const;

@@ -272,7 +272,6 @@ Quota parse_quota(std::string_view field)
     return q;
 }
 
-std::string quota_rule(const Quota &q) { return vstore::quota_rule(q.bytes, q.messages); }
 
 std::string flags_to_string(uint32_t flags)
 {

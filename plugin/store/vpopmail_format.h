@@ -77,9 +77,6 @@ struct Quota {
     bool unlimited() const { return !bytes && !messages; }
 };
 Quota parse_quota(std::string_view field);
-// Dovecot's quota_rule value for a quota, e.g. "*:storage=5242880B:messages=1000"; empty if
-// unlimited.
-std::string quota_rule(const Quota &q);
 
 // Whether `service` from a client is refused by these flags. vchkpw treats IMAP and POP3
 // from a webmail address as webmail: then only NO_WEBMAIL applies. Returns the reason.

@@ -12,7 +12,6 @@
 #include <cstring>
 #include <optional>
 
-#include "driver_args.h"
 
 namespace vstore {
 
@@ -23,104 +22,7 @@ namespace {
 // Large enough for a text vpasswd of ~100k users; the cdb is the normal path.
 constexpr size_t kMaxTextFile = 64 * 1024 * 1024;
 
-std::string default_vpopmail_dir()
-{
-    struct passwd pw, *res = nullptr;
-    char buf[4096];
-    if (getpwnam_r("vpopmail", &pw, buf, sizeof(buf), &res) == 0 && res != nullptr &&
-        res->pw_dir != nullptr && res->pw_dir[0] == '/')
-        return res->pw_dir;
-    return "/home/vpopmail";
-}
-
 }  // namespace
-
-bool IpAddress::parse(std::string_view text, IpAddress *out)
-{
-    std::string s(text);
-    IpAddress a;
-    if (inet_pton(AF_INET, s.c_str(), a.bytes) == 1) {
-        a.family = AF_INET;
-    } else if (inet_pton(AF_INET6, s.c_str(), a.bytes) == 1) {
-        a.family = AF_INET6;
-        static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        if (std::memcmp(a.bytes, v4mapped, 12) == 0) {
-            std::memmove(a.bytes, a.bytes + 12, 4);
-            std::memset(a.bytes + 4, 0, 12);
-            a.family = AF_INET;
-        }
-    } else {
-        return false;
-    }
-    *out = a;
-    return true;
-}
-
-bool IpAddress::operator==(const IpAddress &o) const
-{
-    return family == o.family && std::memcmp(bytes, o.bytes, sizeof(bytes)) == 0;
-}
-
-bool VpopmailSettings::parse(std::string_view args, VpopmailSettings *out, std::string *error)
-{
-    std::set<std::string> keys{"vpopmail_dir", "qmail_dir", "default_domain", "webmail_ips", "clear_password",
-                               "blocking", "lastauth", "lastauth_interval", "verify_threads"};
-    keys.insert(StoreAccessSettings::keys().begin(), StoreAccessSettings::keys().end());
-    DriverArgs a = parse_driver_args(args, keys);
-    if (!a.ok()) {
-        *error = a.error;
-        return false;
-    }
-    VpopmailSettings s;
-    if (!StoreAccessSettings::parse(a, &s.access, error))
-        return false;
-    s.vpopmail_dir = a.has("vpopmail_dir") ? a.get("vpopmail_dir") : default_vpopmail_dir();
-    s.qmail_dir = a.get("qmail_dir", s.qmail_dir);
-    for (const std::string *dir : {&s.vpopmail_dir, &s.qmail_dir}) {
-        if (dir->empty() || (*dir)[0] != '/') {
-            *error = "vpopmail_dir and qmail_dir must be absolute paths, not '" + *dir + "'";
-            return false;
-        }
-    }
-    s.default_domain = vpopmail::ascii_lower(a.get("default_domain"));
-    if (!vpopmail::is_domain_valid(s.default_domain)) {
-        *error = "default_domain '" + s.default_domain + "' is not a valid domain";
-        return false;
-    }
-    std::string ips = a.get("webmail_ips");
-    size_t pos = 0;
-    while (pos < ips.size()) {
-        size_t comma = ips.find(',', pos);
-        std::string one = ips.substr(pos, comma == std::string::npos ? comma : comma - pos);
-        pos = comma == std::string::npos ? ips.size() : comma + 1;
-        if (one.empty())
-            continue;
-        IpAddress ip;
-        if (!IpAddress::parse(one, &ip)) {
-            *error = "webmail_ips: '" + one + "' is not an IP address";
-            return false;
-        }
-        s.webmail_ips.push_back(ip);
-    }
-    std::string clear = a.get("clear_password", "ignore");
-    if (clear != "ignore" && clear != "prefer") {
-        *error = "clear_password must be 'ignore' or 'prefer', not '" + clear + "'";
-        return false;
-    }
-    s.clear_prefer = clear == "prefer";
-    if (a.has("blocking") && !parse_yes_no("blocking", a.get("blocking"), &s.blocking, error))
-        return false;
-    if (a.has("lastauth") && !parse_yes_no("lastauth", a.get("lastauth"), &s.lastauth, error))
-        return false;
-    if (a.has("verify_threads") &&
-        !parse_thread_count("verify_threads", a.get("verify_threads"), &s.verify_threads, error))
-        return false;
-    if (a.has("lastauth_interval") &&
-        !parse_seconds("lastauth_interval", a.get("lastauth_interval"), &s.lastauth_interval, error))
-        return false;
-    *out = std::move(s);
-    return true;
-}
 
 VpopmailStore::VpopmailStore(VpopmailSettings settings)
     : settings_(std::move(settings)),

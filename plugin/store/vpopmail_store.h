@@ -12,39 +12,15 @@
 #include <vector>
 
 #include "cdb_file.h"
-#include "driver_args.h"
 #include "fs_identity.h"
+#include "login.h"
 #include "outcome.h"
 #include "store_access.h"
+#include "vpopmail_settings.h"
 #include "text_cache.h"
 #include "vpopmail_format.h"
 
 namespace vstore {
-
-// A client address in binary form, for comparisons that ignore spelling ("::ffff:1.2.3.4").
-struct IpAddress {
-    int family = 0;
-    unsigned char bytes[16] = {};
-    static bool parse(std::string_view text, IpAddress *out);
-    bool operator==(const IpAddress &o) const;
-};
-
-struct VpopmailSettings {
-    std::string vpopmail_dir;    // ~vpopmail
-    std::string qmail_dir = "/var/qmail";
-    std::string default_domain;  // empty: first line of <vpopmail_dir>/etc/defaultdomain
-    std::vector<IpAddress> webmail_ips;
-    bool clear_prefer = false;   // clear_password=prefer
-    bool blocking = true;
-    bool lastauth = true;           // write <user dir>/lastauth after a login, as vchkpw
-    unsigned lastauth_interval = 60;  // seconds: skip the write if lastauth is younger
-    // Threads verifying costly hashes when the passdb runs in the auth process (blocking=no).
-    unsigned verify_threads = default_verify_threads();
-    StoreAccessSettings access;
-
-    // Parses driver args; returns false with *error naming the bad key or value.
-    static bool parse(std::string_view args, VpopmailSettings *out, std::string *error);
-};
 
 struct VpopmailAccount {
     std::string user;          // lowercased user part
@@ -66,6 +42,13 @@ public:
     const VpopmailSettings &settings() const { return settings_; }
 
     Outcome lookup(std::string_view login, VpopmailAccount *out);
+
+    // vchkpw's verdict on a login (vpopmail_login.cc): the account (*account, for lastauth
+    // and vstore), what the password must match, and the service check told after a match.
+    LoginDecision decide(const LoginRequest &req, PasswordUse use, VpopmailAccount *account);
+
+    // What the userdb answers for a login: uid/gid, home, maildir, quota.
+    Outcome userdb(std::string_view login, UserdbView *view);
 
     // Whether the account may use `service` from `remote_ip` (flags and domain limits).
     Outcome check_service(const VpopmailAccount &account, std::string_view service,

@@ -40,11 +40,7 @@ def is_24():
     return dovecot_version() >= (2, 4)
 
 
-# The module's 2.4 settings for each 2.3 args word (vpopmail_dir keeps its name).
-def setting_for_arg(driver, key):
-    if key == "blocking":
-        return "use_worker"
-    return key if key == "vpopmail_dir" else f"{driver}_{key}"
+from settings_table import setting_for_arg  # noqa: E402 (the drivers' settings_list.h)
 
 
 def _translate_db_block(kind, lines, used_names):

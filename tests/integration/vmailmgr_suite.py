@@ -140,7 +140,7 @@ def check_log_reasons(dc, checks):
     for needle, why in [
         ("the account expired (expiry 1000000000)", "expiry reason"),
         ("the entry is an alias (has_mailbox = 0)", "alias reason"),
-        ("is the base user exorg itself (system_users=no)", "system user reason"),
+        ("is the base user exorg itself, a system account", "system user reason"),
         ("unknown flag 9", "corrupt record reason"),
         ("trailing bytes after the expiry field", "trailing bytes reason"),
         ("found with vmailmgr's signed-char cdb hash", "signed-char retry is logged"),

@@ -3,33 +3,85 @@
 #include <gtest/gtest.h>
 
 #include "driver_args.h"
+#include "vmailmgr_settings.h"
 #include "vpopmail_store.h"
 
 using namespace vstore;
 
-TEST(DriverArgs, ParsesKeyValueWords)
+TEST(DriverArgs, SplitsKeyValueWords)
 {
-    DriverArgs a = parse_driver_args("  a=1 \tb=two  c= ", {"a", "b", "c"});
-    ASSERT_TRUE(a.ok()) << a.error;
-    EXPECT_EQ(a.get("a"), "1");
-    EXPECT_EQ(a.get("b"), "two");
-    EXPECT_TRUE(a.has("c"));
-    EXPECT_EQ(a.get("c"), "");
-    EXPECT_EQ(a.get("missing", "dflt"), "dflt");
+    SettingWords w;
+    std::string err;
+    ASSERT_TRUE(split_args_words("  a=1 \tb=two  c= ", &w, &err)) << err;
+    EXPECT_EQ(w, (SettingWords{{"a", "1"}, {"b", "two"}, {"c", ""}}));
 }
 
 TEST(DriverArgs, UnknownKeyIsNamed)
 {
-    DriverArgs a = parse_driver_args("a=1 webmail=127.0.0.1", {"a"});
-    EXPECT_FALSE(a.ok());
-    EXPECT_NE(a.error.find("'webmail'"), std::string::npos) << a.error;
+    VpopmailSettings s;
+    std::string err;
+    EXPECT_FALSE(VpopmailSettings::parse("vpopmail_dir=/vp webmail=127.0.0.1", &s, &err));
+    EXPECT_EQ(err, "unknown argument 'webmail'");
+    EXPECT_FALSE(VpopmailSettings::parse({{"vpopmail_webmail", "127.0.0.1"}}, SettingNames::Named24, &s, &err));
+    EXPECT_EQ(err, "unknown setting 'vpopmail_webmail'");
+    // a 2.4 name is not a 2.3 word, and the other way round
+    EXPECT_FALSE(VpopmailSettings::parse("vpopmail_qmail_dir=/q", &s, &err));
+    EXPECT_FALSE(VpopmailSettings::parse({{"qmail_dir", "/q"}}, SettingNames::Named24, &s, &err));
+    EXPECT_TRUE(VpopmailSettings::parse({{"vpopmail_qmail_dir", "/q"}}, SettingNames::Named24, &s, &err)) << err;
+    EXPECT_EQ(s.qmail_dir, "/q");
+    // 2.3's blocking is 2.4's use_worker, not a named setting of the driver
+    EXPECT_FALSE(VpopmailSettings::parse({{"vpopmail_blocking", "no"}}, SettingNames::Named24, &s, &err));
 }
 
 TEST(DriverArgs, WordWithoutValueAndDuplicatesAreErrors)
 {
-    EXPECT_FALSE(parse_driver_args("blocking", {"blocking"}).ok());
-    EXPECT_FALSE(parse_driver_args("=x", {"blocking"}).ok());
-    EXPECT_FALSE(parse_driver_args("a=1 a=2", {"a"}).ok());
+    VpopmailSettings s;
+    std::string err;
+    EXPECT_FALSE(VpopmailSettings::parse("blocking", &s, &err));
+    EXPECT_FALSE(VpopmailSettings::parse("=x", &s, &err));
+    EXPECT_FALSE(VpopmailSettings::parse("blocking=no blocking=yes", &s, &err));
+    EXPECT_EQ(err, "'blocking' given twice");
+}
+
+TEST(DriverArgs, RemovedSettingSaysWhatReplacesIt)
+{
+    VmailmgrSettings s;
+    std::string err;
+    EXPECT_FALSE(VmailmgrSettings::parse("system_users=no", &s, &err));
+    EXPECT_NE(err.find("pam passdb"), std::string::npos) << err;
+    EXPECT_FALSE(VmailmgrSettings::parse({{"vmailmgr_system_users", "yes"}}, SettingNames::Named24, &s, &err));
+    EXPECT_NE(err.find("removed"), std::string::npos) << err;
+}
+
+TEST(DriverArgs, ValuesWithSpacesPassOn24)
+{
+    // 2.4 settings reach the parser as pairs: a value may hold spaces (a path, a list)
+    VmailmgrSettings s;
+    std::string err;
+    ASSERT_TRUE(VmailmgrSettings::parse({{"vmailmgr_config_dir", "/etc/vmail mgr"}}, SettingNames::Named24, &s, &err))
+        << err;
+    EXPECT_EQ(s.config_dir, "/etc/vmail mgr");
+}
+
+TEST(DriverArgs, EveryDefaultParses)
+{
+    // the table's defaults are applied through the same parsers as given values
+    for (const SettingInfo &i : VpopmailSettings::infos()) {
+        VpopmailSettings s;
+        std::string err;
+        EXPECT_TRUE(VpopmailSettings::parse(std::string(i.arg) + "=" + i.default_value, &s, &err) ||
+                    i.default_value[0] == '\0')
+            << i.arg << ": " << err;
+    }
+    VmailmgrSettings v;
+    std::string err;
+    ASSERT_TRUE(VmailmgrSettings::parse("", &v, &err)) << err;
+    EXPECT_EQ(v.config_dir, "/etc/vmailmgr");
+    EXPECT_EQ(v.access.hash_limits.max_crypt_rounds, 1000000u);
+    EXPECT_EQ(v.access.hash_limits.max_bcrypt_cost, 14u);
+    EXPECT_EQ(v.access.hash_limits.max_yescrypt_mib, 64u);
+    EXPECT_EQ(v.verify_threads, default_verify_threads());
+    EXPECT_TRUE(v.blocking);
 }
 
 TEST(VpopmailSettings, Defaults)

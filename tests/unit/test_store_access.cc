@@ -14,14 +14,27 @@
 #include "fs_identity.h"
 #include "hash_cost.h"
 #include "store_access.h"
+#include "vmailmgr_settings.h"
+#include "vpopmail_settings.h"
 #include "test_support.h"
 
 using namespace vstore;
 using testsupport::TempDir;
 
+namespace {
+// The limits a driver runs with when none is set (settings_list.h's defaults).
+HashCostLimits default_limits()
+{
+    VpopmailSettings s;
+    std::string error;
+    EXPECT_TRUE(VpopmailSettings::parse("", &s, &error)) << error;
+    return s.access.hash_limits;
+}
+}  // namespace
+
 TEST(HashCost, DefaultCostsOfTheRealToolsPass)
 {
-    HashCostLimits l;
+    HashCostLimits l = default_limits();
     for (const char *h : {"$1$abcdefgh$0123456789012345678901", "$6$abcdefgh$x", "$6$rounds=5000$abcdefgh$x",
                           "$5$rounds=1000000$s$x", "$2b$12$VMOdcOavkJD/GYikDbalve", "$y$j9T$salt$hash",
                           "$gy$j9T$salt$hash", "$7$CU..../....RZbHeVMq2hizTtkgUeGnQ1", "_J9..iwrL",
@@ -32,7 +45,7 @@ TEST(HashCost, DefaultCostsOfTheRealToolsPass)
 
 TEST(HashCost, CostlyHashesAreRefusedNamingTheSetting)
 {
-    HashCostLimits l;
+    HashCostLimits l = default_limits();
     auto why = hash_cost_refusal("$6$rounds=999999999$abcdefgh$x", l);
     ASSERT_TRUE(why);
     EXPECT_NE(why->find("max_crypt_rounds=1000000"), std::string::npos) << *why;
@@ -56,12 +69,11 @@ TEST(HashCost, CostlyHashesAreRefusedNamingTheSetting)
 
 TEST(HashCost, LimitsAreSettings)
 {
-    StoreAccessSettings s;
+    VmailmgrSettings v;
     std::string error;
-    DriverArgs a = parse_driver_args("max_crypt_rounds=5000 max_bcrypt_cost=10 max_yescrypt_mib=16",
-                                     StoreAccessSettings::keys());
-    ASSERT_TRUE(a.ok()) << a.error;
-    ASSERT_TRUE(StoreAccessSettings::parse(a, &s, &error)) << error;
+    ASSERT_TRUE(VmailmgrSettings::parse("max_crypt_rounds=5000 max_bcrypt_cost=10 max_yescrypt_mib=16", &v, &error))
+        << error;
+    const StoreAccessSettings &s = v.access;
     EXPECT_TRUE(hash_cost_refusal("$6$rounds=5001$s$x", s.hash_limits));
     EXPECT_FALSE(hash_cost_refusal("$6$rounds=5000$s$x", s.hash_limits));
     EXPECT_TRUE(hash_cost_refusal("$2b$11$x", s.hash_limits));
@@ -70,9 +82,7 @@ TEST(HashCost, LimitsAreSettings)
     for (const char *bad : {"max_crypt_rounds=0", "max_crypt_rounds=x", "max_bcrypt_cost=32",
                             "max_yescrypt_mib=-1", "shared_fs=maybe", "home_roots=relative",
                             "home_roots=/a/../b", "home_roots=/"}) {
-        DriverArgs b = parse_driver_args(bad, StoreAccessSettings::keys());
-        ASSERT_TRUE(b.ok()) << bad;
-        EXPECT_FALSE(StoreAccessSettings::parse(b, &s, &error)) << bad;
+        EXPECT_FALSE(VmailmgrSettings::parse(bad, &v, &error)) << bad;
     }
 }
 

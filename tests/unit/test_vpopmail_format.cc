@@ -145,19 +145,27 @@ TEST(VpopmailLimits, OverrideIgnoresDomainLimits)
     EXPECT_EQ(effective_flags(NO_POP, NO_IMAP), NO_POP | NO_IMAP);
 }
 
+namespace {
+// A quota as "bytes/messages" ("-" for no limit), to compare in one line.
+std::string limits(const Quota &q)
+{
+    return (q.bytes ? std::to_string(*q.bytes) : "-") + "/" + (q.messages ? std::to_string(*q.messages) : "-");
+}
+}  // namespace
+
 TEST(VpopmailQuota, FormsVpopmailWrites)
 {
     EXPECT_TRUE(parse_quota("NOQUOTA").unlimited());
     EXPECT_TRUE(parse_quota("").unlimited());
     EXPECT_TRUE(parse_quota("NO").unlimited());
-    EXPECT_EQ(quota_rule(parse_quota("5242880S")), "*:storage=5242880B");
-    EXPECT_EQ(quota_rule(parse_quota("10485760S,1000C")), "*:storage=10485760B:messages=1000");
-    EXPECT_EQ(quota_rule(parse_quota("1000C")), "*:messages=1000");
-    EXPECT_EQ(quota_rule(parse_quota("5000000")), "*:storage=5000000B");
-    EXPECT_EQ(quota_rule(parse_quota("5M")), "*:storage=5242880B");
-    EXPECT_EQ(quota_rule(parse_quota("50K")), "*:storage=51200B");
-    EXPECT_EQ(quota_rule(parse_quota("10MB")), "*:storage=10485760B");
-    EXPECT_EQ(quota_rule(parse_quota("NOQUOTA")), "");
+    EXPECT_EQ(limits(parse_quota("5242880S")), "5242880/-");
+    EXPECT_EQ(limits(parse_quota("10485760S,1000C")), "10485760/1000");
+    EXPECT_EQ(limits(parse_quota("1000C")), "-/1000");
+    EXPECT_EQ(limits(parse_quota("5000000")), "5000000/-");
+    EXPECT_EQ(limits(parse_quota("5M")), "5242880/-");
+    EXPECT_EQ(limits(parse_quota("50K")), "51200/-");
+    EXPECT_EQ(limits(parse_quota("10MB")), "10485760/-");
+    EXPECT_EQ(limits(parse_quota("NOQUOTA")), "-/-");
 }
 
 TEST(VpopmailQuota, InvalidValuesGiveNoRule)
@@ -165,7 +173,7 @@ TEST(VpopmailQuota, InvalidValuesGiveNoRule)
     for (const char *bad : {"lots", "5X", "S", ",", "12,abcC", "99999999999999999999S"}) {
         Quota q = parse_quota(bad);
         EXPECT_FALSE(q.valid) << bad;
-        EXPECT_EQ(quota_rule(q), "") << bad;
+        EXPECT_EQ(limits(q), "-/-") << bad;
     }
 }
 

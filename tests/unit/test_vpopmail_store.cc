@@ -6,6 +6,9 @@
 #include <filesystem>
 #include <ctime>
 
+#include <crypt.h>
+
+#include "password_check.h"
 #include "test_support.h"
 #include "vpopmail_store.h"
 
@@ -49,11 +52,10 @@ protected:
                                 "tom:$1$a$c:1:2:Tom:" + vp + "/domains/text.org/tom:NOQUOTA\n");
         testsupport::write_file(vp + "/etc/defaultdomain", "ex.org\n");
         testsupport::write_file(vp + "/etc/vlimits.default", "maxpopaccounts -1\n");
-        settings.vpopmail_dir = vp;
-        settings.qmail_dir = qm;
-        IpAddress ip;
-        IpAddress::parse("127.0.0.1", &ip);
-        settings.webmail_ips.push_back(ip);
+        std::string error;
+        ASSERT_TRUE(VpopmailSettings::parse("vpopmail_dir=" + vp + " qmail_dir=" + qm + " webmail_ips=127.0.0.1",
+                                            &settings, &error))
+            << error;
     }
 
     void write_users(const testsupport::Records &extra = {})
@@ -363,4 +365,68 @@ TEST_F(VpopmailStoreTest, RootOwnedVpopmailDirIsReadAsTheProcess)
     Outcome o = store.lookup("alice", &a);
     ASSERT_TRUE(o.is_ok()) << o.reason;
     EXPECT_EQ(a.domain.real_domain, "ex.org");
+}
+
+TEST_F(VpopmailStoreTest, DecisionChecksTheHashThenTheService)
+{
+    VpopmailStore store(settings);
+    VpopmailAccount a;
+    // carol has NO_IMAP (8): the password is checked first, the refusal comes after a match
+    LoginDecision d = store.decide({"carol@ex.org", "imap", "10.0.0.1", ""}, PasswordUse::Plain, &a);
+    ASSERT_TRUE(d.before.is_ok()) << d.before.reason;
+    EXPECT_EQ(d.user, "carol@ex.org");
+    EXPECT_EQ(d.password.scheme, "CRYPT");
+    EXPECT_EQ(d.password.hash, "$1$s$h");
+    EXPECT_EQ(d.after_match.verdict, Verdict::Disabled);
+    // from a webmail address, IMAP counts as webmail
+    d = store.decide({"carol@ex.org", "imap", "127.0.0.1", ""}, PasswordUse::Plain, &a);
+    EXPECT_TRUE(d.after_match.is_ok()) << d.after_match.reason;
+    // challenge-response gets the clear password; a plain login the hash (vchkpw)
+    d = store.decide({"alice@ex.org", "imap", "", ""}, PasswordUse::Credentials, &a);
+    EXPECT_EQ(d.password.scheme, "PLAIN");
+    EXPECT_EQ(d.password.hash, "Alice-pw");
+    EXPECT_FALSE(d.password.reply_hash);
+    d = store.decide({"alice@ex.org", "imap", "", ""}, PasswordUse::Plain, &a);
+    EXPECT_EQ(d.password.scheme, "CRYPT");
+    d = store.decide({"nobody@ex.org", "imap", "", ""}, PasswordUse::Plain, &a);
+    EXPECT_EQ(d.before.verdict, Verdict::UserUnknown);
+    EXPECT_TRUE(d.user.empty());
+}
+
+TEST_F(VpopmailStoreTest, SchemePrefixIsStrippedAndCryptedAsVchkpw56)
+{
+    struct crypt_data cd = {};
+    const std::string sha512 = crypt_r("Ken-pw", "$6$saltsalt$", &cd);
+    write_users({{"ken", "{SHA512-CRYPT}" + sha512 + ":1:0:ken:" + ex + "/ken:NOQUOTA"},
+                 {"pat", "{PLAIN}secret:1:0:pat:" + ex + "/pat:NOQUOTA"},
+                 {"empty", "{MD5}:1:0:empty:" + ex + "/empty:NOQUOTA"}});
+    VpopmailStore store(settings);
+    VpopmailAccount a;
+    LoginDecision d = store.decide({"ken@ex.org", "imap", "", ""}, PasswordUse::Plain, &a);
+    ASSERT_TRUE(d.before.is_ok()) << d.before.reason;
+    EXPECT_EQ(d.password.scheme, "CRYPT");
+    EXPECT_EQ(d.password.hash, sha512);
+    EXPECT_EQ(verify_password(d.password.scheme, d.password.hash, "Ken-pw"), PasswordMatch::Match);
+    // "{PLAIN}secret": vchkpw crypt()s "secret" as a DES salt: never the password "secret"
+    d = store.decide({"pat@ex.org", "imap", "", ""}, PasswordUse::Plain, &a);
+    ASSERT_TRUE(d.before.is_ok()) << d.before.reason;
+    EXPECT_EQ(d.password.scheme, "CRYPT");
+    EXPECT_EQ(d.password.hash, "secret");
+    EXPECT_EQ(verify_password(d.password.scheme, d.password.hash, "secret"), PasswordMatch::Mismatch);
+    // nothing after the prefix: no password at all
+    d = store.decide({"empty@ex.org", "imap", "", ""}, PasswordUse::Plain, &a);
+    EXPECT_EQ(d.before.verdict, Verdict::Disabled);
+}
+
+TEST_F(VpopmailStoreTest, UserdbView)
+{
+    VpopmailStore store(settings);
+    UserdbView v;
+    ASSERT_TRUE(store.userdb("carol@ex.org", &v).is_ok());
+    EXPECT_EQ(v.user, "carol@ex.org");
+    EXPECT_EQ(v.uid, 89u);
+    EXPECT_EQ(v.home, ex + "/carol");
+    EXPECT_EQ(v.maildir, ex + "/carol/Maildir");
+    EXPECT_EQ(v.quota_bytes, std::optional<uint64_t>(5242880));
+    EXPECT_FALSE(v.quota_messages);
 }

@@ -5,6 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "driver_args.h"
+#include "settings_table.h"
+
 namespace vstore_cli {
 
 // Exit codes of `vstore lookup`, as a checkpassword-style verdict.
@@ -12,7 +15,7 @@ enum Exit { kOk = 0, kRefused = 1, kUnknown = 2, kUsage = 64, kTempFail = 75 };
 
 struct Options {
     std::string store;               // vpopmail | vmailmgr
-    std::string driver_args;         // key=value words, as in the Dovecot config
+    vstore::SettingWords driver_args;  // key=value words, as in the 2.3 Dovecot config
     std::vector<std::string> words;  // other positional words
     std::string service = "imap", rip, local_name, format;
     bool password_stdin = false;
@@ -23,7 +26,7 @@ template <class Settings>
 bool parse_driver_settings(const Options &o, Settings *s)
 {
     std::string error;
-    if (Settings::parse(o.driver_args, s, &error))
+    if (Settings::parse(o.driver_args, vstore::SettingNames::Args, s, &error))
         return true;
     fprintf(stderr, "vstore: driver args: %s\n", error.c_str());
     return false;
@@ -32,5 +35,6 @@ bool parse_driver_settings(const Options &o, Settings *s)
 int cmd_lookup(const Options &o);
 int cmd_check(const Options &o);
 int cmd_export(const Options &o);
+int cmd_settings(const Options &o);
 
 }  // namespace vstore_cli

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli.h"
+#include "dovecot_formats.h"
 #include "vmailmgr_store.h"
 #include "vpopmail_store.h"
 
@@ -32,6 +33,44 @@ std::string sql_quote(const std::string &s)
     return out + "'";
 }
 
+vstore::Outcome userdb_of(vstore::VpopmailStore &store, const std::string &name, vstore::UserdbView *view)
+{
+    return store.userdb(name, view);
+}
+vstore::Outcome userdb_of(vstore::VmailmgrStore &store, const std::string &name, vstore::UserdbView *view)
+{
+    return store.userdb(name, "", view);
+}
+
+// A row from what the passdb and the userdb answer for this name: the same decision and view
+// the drivers give Dovecot. Refused or unknown names are skipped, with the store's reason.
+template <class Store, class Decide>
+bool add_row(Store &store, const std::string &name, Decide decide, std::vector<Row> *rows, int *skipped)
+{
+    vstore::LoginDecision d = decide(vstore::LoginRequest{name, "imap", "", ""});
+    vstore::UserdbView view;
+    vstore::Outcome o = d.before;
+    if (o.is_ok())
+        o = userdb_of(store, name, &view);
+    if (!o.is_ok()) {
+        fprintf(stderr, "vstore: skipped %s: %s\n", name.c_str(), o.reason.c_str());
+        ++*skipped;
+        return false;
+    }
+    for (const std::string &w : view.warnings)
+        fprintf(stderr, "vstore: note: %s\n", w.c_str());
+    Row row;
+    row.user = view.user;
+    row.password = "{" + d.password.scheme + "}" + d.password.hash;
+    row.uid = view.uid;
+    row.gid = view.gid;
+    row.home = view.home;
+    row.mail = compat::maildir_location(view.maildir);
+    row.quota_rule = compat::quota_rule(view.quota_bytes, view.quota_messages);
+    rows->push_back(row);
+    return true;
+}
+
 int collect_vpopmail(const Options &o, std::vector<Row> *rows, int *skipped)
 {
     vstore::VpopmailSettings s;
@@ -44,26 +83,14 @@ int collect_vpopmail(const Options &o, std::vector<Row> *rows, int *skipped)
     vstore::VpopmailStore::Iterator::Step st;
     while ((st = it->next(&name, &error)) == vstore::VpopmailStore::Iterator::Step::User) {
         vstore::VpopmailAccount a;
-        vstore::Outcome r = store.lookup(name, &a);
-        if (!r.is_ok()) {
-            fprintf(stderr, "vstore: skipped %s: %s\n", name.c_str(), r.reason.c_str());
-            ++*skipped;
-            continue;
-        }
-        if (a.pw.flags != 0 && (a.flags & (vstore::vpopmail::NO_POP | vstore::vpopmail::NO_IMAP |
-                                           vstore::vpopmail::NO_SMTP | vstore::vpopmail::NO_WEBMAIL)) != 0)
+        auto decide = [&](const vstore::LoginRequest &req) {
+            return store.decide(req, vstore::PasswordUse::Plain, &a);
+        };
+        if (add_row(store, name, decide, rows, skipped) &&
+            (a.flags & (vstore::vpopmail::NO_POP | vstore::vpopmail::NO_IMAP | vstore::vpopmail::NO_SMTP |
+                        vstore::vpopmail::NO_WEBMAIL)) != 0)
             fprintf(stderr, "vstore: note: %s has service flags (%s) that passwd-file/SQL rows do not carry\n",
                     name.c_str(), vstore::vpopmail::flags_to_string(a.flags).c_str());
-        const auto h = vstore::vpopmail::split_scheme(a.pw.passwd);
-        Row row;
-        row.user = a.canonical_name();
-        row.password = "{" + h.scheme + "}" + h.hash;
-        row.uid = a.domain.uid;
-        row.gid = a.domain.gid;
-        row.home = a.pw.dir;
-        row.mail = vstore::maildir_location(a.pw.dir + "/Maildir");
-        row.quota_rule = vstore::vpopmail::quota_rule(vstore::vpopmail::parse_quota(a.pw.quota));
-        rows->push_back(row);
     }
     if (st == vstore::VpopmailStore::Iterator::Step::Fault) {
         fprintf(stderr, "vstore: %s\n", error.c_str());
@@ -86,26 +113,8 @@ int collect_vmailmgr(const Options &o, std::vector<Row> *rows, int *skipped)
     }
     for (const auto &name : names) {
         vstore::VmailmgrAccount a;
-        vstore::Outcome r = store.lookup(name, "", &a);
-        if (r.is_ok())
-            r = store.check_login_allowed(a, time(nullptr));
-        auto pw = vstore::vmailmgr::classify_password(a.record.password);
-        if (r.is_ok() && pw.never)
-            r = vstore::Outcome::fail(vstore::Verdict::Disabled, "no usable password");
-        if (!r.is_ok()) {
-            fprintf(stderr, "vstore: skipped %s: %s\n", name.c_str(), r.reason.c_str());
-            ++*skipped;
-            continue;
-        }
-        Row row;
-        row.user = name;
-        row.password = "{" + pw.scheme + "}" + pw.hash;
-        row.uid = a.base.uid;
-        row.gid = a.base.gid;
-        row.home = a.mailbox;
-        row.mail = vstore::maildir_location(a.mailbox);
-        row.quota_rule = vstore::vmailmgr::quota_rule(a.record);
-        rows->push_back(row);
+        add_row(store, name, [&](const vstore::LoginRequest &req) { return store.decide(req, time(nullptr), &a); },
+                rows, skipped);
     }
     return kOk;
 }

@@ -49,25 +49,30 @@ std::string read_password()
     return pw;
 }
 
-// The password step: as the driver hands the hash to Dovecot, then as Dovecot verifies it.
-int check_password(const std::string &scheme, const std::string &hash, const std::string &plain)
+// The password step: the hash the store decided on, verified as Dovecot would.
+int check_password(const vstore::PasswordToCheck &password, const std::string &plain)
 {
-    if (plain.empty()) {
-        step("password:", "empty: refused");
-        return verdict(Outcome::fail(Verdict::Disabled, "empty password"));
+    if (auto why = vstore::empty_password_refusal(plain)) {
+        step("password:", *why + ": refused");
+        return verdict(Outcome::fail(Verdict::Disabled, *why));
     }
-    vstore::PasswordMatch m = vstore::verify_password(scheme, hash, plain);
+    vstore::PasswordMatch m = vstore::verify_password(password.scheme, password.hash, plain);
     if (m == vstore::PasswordMatch::Unsupported) {
-        step("password:", "scheme " + scheme + " cannot be verified outside Dovecot");
+        step("password:", "scheme " + password.scheme + " cannot be verified outside Dovecot");
         return kTempFail;
     }
     if (m == vstore::PasswordMatch::Mismatch) {
-        step("password:", "mismatch (" + scheme + ")");
+        step("password:", "mismatch (" + password.scheme + ")");
         step("verdict:", "refused: password mismatch");
         return kRefused;
     }
-    step("password:", "matches (" + scheme + ")");
+    step("password:", "matches (" + password.scheme + ")");
     return kOk;
+}
+
+vstore::LoginRequest request(const Options &o, const std::string &login)
+{
+    return {login, o.service, o.rip, o.local_name};
 }
 
 int lookup_vpopmail(const Options &o, const std::string &login)
@@ -78,38 +83,37 @@ int lookup_vpopmail(const Options &o, const std::string &login)
     vstore::VpopmailStore store(s);
     vstore::VpopmailAccount a;
     step("login:", login);
-    Outcome r = store.lookup(login, &a);
+    vstore::LoginDecision d = store.decide(request(o, login), vstore::PasswordUse::Plain, &a);
     if (!a.user.empty())
         step("parsed:", "user " + a.user + ", domain " + (a.login_domain.empty() ? "(none)" : a.login_domain));
-    for (const auto &n : a.notes)
+    for (const auto &n : d.notes)
         step("note:", n);
-    if (!r.is_ok())
-        return verdict(r);
-    const auto &d = a.domain;
-    step("assign:", "!" + a.login_domain + "- -> " + d.real_domain + " uid " + std::to_string(d.uid) + " gid " +
-                        std::to_string(d.gid) + " dir " + d.dir);
-    step("store:", d.dir + "/vpasswd.cdb");
-    const auto stored = vstore::vpopmail::split_scheme(a.pw.passwd);
-    step("record:", "passwd " + a.pw.passwd.substr(0, 12) + "... (" + stored.scheme + "), flags " +
-                        std::to_string(a.pw.flags) + " (" + vstore::vpopmail::flags_to_string(a.pw.flags) +
-                        "), gecos " + a.pw.gecos + ", dir " + a.pw.dir + ", quota " + a.pw.quota +
-                        ", clear " + (a.pw.clear.empty() ? "(none)" : "(set)"));
-    step("limits:", vstore::vpopmail::flags_to_string(a.limits_mask));
-    step("flags:", vstore::vpopmail::flags_to_string(a.flags) + " (effective)");
-    step("user:", a.canonical_name());
+    if (!a.domain.real_domain.empty()) {
+        const auto &dom = a.domain;
+        step("assign:", "!" + a.login_domain + "- -> " + dom.real_domain + " uid " + std::to_string(dom.uid) +
+                            " gid " + std::to_string(dom.gid) + " dir " + dom.dir);
+        step("store:", dom.dir + "/vpasswd.cdb");
+    }
+    if (!d.user.empty()) {
+        step("record:", "passwd " + a.pw.passwd.substr(0, 12) + "..., flags " + std::to_string(a.pw.flags) + " (" +
+                            vstore::vpopmail::flags_to_string(a.pw.flags) + "), gecos " + a.pw.gecos + ", dir " +
+                            a.pw.dir + ", quota " + a.pw.quota + ", clear " +
+                            (a.pw.clear.empty() ? "(none)" : "(set)"));
+        step("limits:", vstore::vpopmail::flags_to_string(a.limits_mask));
+        step("flags:", vstore::vpopmail::flags_to_string(a.flags) + " (effective)");
+        step("user:", a.canonical_name());
+    }
+    if (!d.before.is_ok())
+        return verdict(d.before);
+    step("checked as:", d.password.scheme);
     if (o.password_stdin) {
-        const std::string plain = read_password();
-        if (a.pw.passwd.empty() && a.pw.clear.empty())
-            return verdict(Outcome::fail(Verdict::Disabled, "the account has no password"));
-        const bool clear = s.clear_prefer && !a.pw.clear.empty();
-        int rc = check_password(clear ? "PLAIN" : stored.scheme, clear ? a.pw.clear : stored.hash, plain);
+        int rc = check_password(d.password, read_password());
         if (rc != kOk)
             return rc;
     }
-    Outcome svc = store.check_service(a, o.service, o.rip);
     step("service:", o.service + (o.rip.empty() ? "" : " from " + o.rip) + ": " +
-                         (svc.is_ok() ? "allowed" : "refused"));
-    return verdict(svc);
+                         (d.after_match.is_ok() ? "allowed" : "refused"));
+    return verdict(d.after_match);
 }
 
 int lookup_vmailmgr(const Options &o, const std::string &login)
@@ -120,37 +124,35 @@ int lookup_vmailmgr(const Options &o, const std::string &login)
     vstore::VmailmgrStore store(s);
     vstore::VmailmgrAccount a;
     step("login:", login);
-    Outcome r = store.lookup(login, o.local_name, &a);
+    vstore::LoginDecision d = store.decide(request(o, login), time(nullptr), &a);
     if (!a.domain.empty())
         step("domain:", a.domain);
-    for (const auto &n : a.notes)
+    for (const auto &n : d.notes)
         step("note:", n);
-    if (!r.is_ok())
-        return verdict(r);
-    const auto &rec = a.record;
-    using vstore::vmailmgr::number_to_string;
-    step("base user:", a.base.name + " uid " + std::to_string(a.base.uid) + " home " + a.base.home);
-    step("record:", "version " + std::to_string(rec.version) + ", has_mailbox " + (rec.has_mailbox ? "1" : "0") +
-                        ", mailbox_enabled " + (rec.mailbox_enabled ? "1" : "0") + ", directory " + rec.directory +
-                        ", forwards " + std::to_string(rec.forwards.size()) + ", personal " + rec.personal);
-    step("limits:", "hardquota " + number_to_string(rec.hardquota) + ", softquota " + number_to_string(rec.softquota) +
-                        ", msgsize " + number_to_string(rec.msgsize) + ", msgcount " + number_to_string(rec.msgcount) +
-                        ", expiry " + number_to_string(rec.expiry));
-    if (rec.has_mailbox)
-        step("mailbox:", a.mailbox);
-    step("user:", a.canonical_name());
-    Outcome allowed = store.check_login_allowed(a, time(nullptr));
-    if (!allowed.is_ok())
-        return verdict(allowed);
-    auto check = vstore::vmailmgr::classify_password(rec.password);
-    if (check.never)
-        return verdict(Outcome::fail(Verdict::Disabled, "the entry has no usable password ('*' or empty)"));
+    if (!d.user.empty()) {
+        const auto &rec = a.record;
+        using vstore::vmailmgr::number_to_string;
+        step("base user:", a.base.name + " uid " + std::to_string(a.base.uid) + " home " + a.base.home);
+        step("record:", "version " + std::to_string(rec.version) + ", has_mailbox " + (rec.has_mailbox ? "1" : "0") +
+                            ", mailbox_enabled " + (rec.mailbox_enabled ? "1" : "0") + ", directory " +
+                            rec.directory + ", forwards " + std::to_string(rec.forwards.size()) + ", personal " +
+                            rec.personal);
+        step("limits:", "hardquota " + number_to_string(rec.hardquota) + ", softquota " +
+                            number_to_string(rec.softquota) + ", msgsize " + number_to_string(rec.msgsize) +
+                            ", msgcount " + number_to_string(rec.msgcount) + ", expiry " +
+                            number_to_string(rec.expiry));
+        if (rec.has_mailbox)
+            step("mailbox:", a.mailbox);
+        step("user:", a.canonical_name());
+    }
+    if (!d.before.is_ok())
+        return verdict(d.before);
     if (o.password_stdin) {
-        int rc = check_password(check.scheme, check.hash, read_password());
+        int rc = check_password(d.password, read_password());
         if (rc != kOk)
             return rc;
     }
-    return verdict(Outcome::ok());
+    return verdict(d.after_match);
 }
 
 }  // namespace

@@ -12,12 +12,14 @@ const char kUsage[] =
     "                     [--local-name NAME] [--password-stdin]\n"
     "       vstore check  vpopmail|vmailmgr [DRIVER ARGS...]\n"
     "       vstore export vpopmail|vmailmgr [DRIVER ARGS...] --format passwd-file|sql\n"
+    "       vstore settings vpopmail|vmailmgr\n"
     "\n"
     "DRIVER ARGS are the key=value words of the passdb/userdb args in the Dovecot config.\n"
     "lookup prints every resolution step and the verdict, with the reason the driver logs;\n"
     "exit 0 ok, 1 refused, 2 user unknown, 75 temporary failure (store fault).\n"
     "check scans every domain and user like fsck; exit 1 when something would make a login fail.\n"
-    "export prints every user as Dovecot passwd-file lines or SQL. See vstore(1).\n";
+    "export prints every user as Dovecot passwd-file lines or SQL.\n"
+    "settings lists the driver's settings: 2.3 arg, 2.4 setting, default, meaning. See vstore(1).\n";
 
 }  // namespace
 
@@ -61,7 +63,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "vstore: unknown option %s\n", a.c_str());
             return vstore_cli::kUsage;
         } else if (a.find('=') != std::string::npos && o.words.empty())
-            o.driver_args += (o.driver_args.empty() ? "" : " ") + a;
+            o.driver_args.emplace_back(a.substr(0, a.find('=')), a.substr(a.find('=') + 1));
         else
             o.words.push_back(a);
     }
@@ -72,6 +74,8 @@ int main(int argc, char **argv)
             return vstore_cli::cmd_check(o);
         if (cmd == "export")
             return vstore_cli::cmd_export(o);
+        if (cmd == "settings")
+            return vstore_cli::cmd_settings(o);
     } catch (const std::exception &e) {
         fprintf(stderr, "vstore: %s\n", e.what());
         return vstore_cli::kTempFail;

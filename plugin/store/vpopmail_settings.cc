@@ -1,0 +1,148 @@
+#include "vpopmail_settings.h"
+
+#include <arpa/inet.h>
+#include <pwd.h>
+
+#include <cstring>
+
+#include "settings_list.h"
+#include "vpopmail_format.h"
+
+namespace vstore {
+
+bool IpAddress::parse(std::string_view text, IpAddress *out)
+{
+    std::string s(text);
+    IpAddress a;
+    if (inet_pton(AF_INET, s.c_str(), a.bytes) == 1) {
+        a.family = AF_INET;
+    } else if (inet_pton(AF_INET6, s.c_str(), a.bytes) == 1) {
+        a.family = AF_INET6;
+        static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (std::memcmp(a.bytes, v4mapped, 12) == 0) {
+            std::memmove(a.bytes, a.bytes + 12, 4);
+            std::memset(a.bytes + 4, 0, 12);
+            a.family = AF_INET;
+        }
+    } else {
+        return false;
+    }
+    *out = a;
+    return true;
+}
+
+bool IpAddress::operator==(const IpAddress &o) const
+{
+    return family == o.family && std::memcmp(bytes, o.bytes, sizeof(bytes)) == 0;
+}
+
+namespace {
+
+using S = VpopmailSettings;
+
+std::string default_vpopmail_dir()
+{
+    struct passwd pw, *res = nullptr;
+    char buf[4096];
+    if (getpwnam_r("vpopmail", &pw, buf, sizeof(buf), &res) == 0 && res != nullptr && res->pw_dir != nullptr &&
+        res->pw_dir[0] == '/')
+        return res->pw_dir;
+    return "/home/vpopmail";
+}
+
+bool apply_vpopmail_dir(const std::string &key, const std::string &value, S *s, std::string *error)
+{
+    if (!parse_absolute_path(key, value, true, &s->vpopmail_dir, error))
+        return false;
+    if (s->vpopmail_dir.empty())
+        s->vpopmail_dir = default_vpopmail_dir();
+    return true;
+}
+
+bool apply_qmail_dir(const std::string &key, const std::string &value, S *s, std::string *error)
+{
+    return parse_absolute_path(key, value, false, &s->qmail_dir, error);
+}
+
+bool apply_default_domain(const std::string &key, const std::string &value, S *s, std::string *error)
+{
+    s->default_domain = vpopmail::ascii_lower(value);
+    if (vpopmail::is_domain_valid(s->default_domain))
+        return true;
+    *error = key + " '" + s->default_domain + "' is not a valid domain";
+    return false;
+}
+
+bool apply_webmail_ips(const std::string &key, const std::string &value, S *s, std::string *error)
+{
+    s->webmail_ips.clear();
+    size_t pos = 0;
+    while (pos < value.size()) {
+        size_t comma = value.find(',', pos);
+        std::string one = value.substr(pos, comma == std::string::npos ? comma : comma - pos);
+        pos = comma == std::string::npos ? value.size() : comma + 1;
+        if (one.empty())
+            continue;
+        IpAddress ip;
+        if (!IpAddress::parse(one, &ip)) {
+            *error = key + ": '" + one + "' is not an IP address";
+            return false;
+        }
+        s->webmail_ips.push_back(ip);
+    }
+    return true;
+}
+
+bool apply_clear_password(const std::string &key, const std::string &value, S *s, std::string *error)
+{
+    if (value != "ignore" && value != "prefer") {
+        *error = key + " must be 'ignore' or 'prefer', not '" + value + "'";
+        return false;
+    }
+    s->clear_prefer = value == "prefer";
+    return true;
+}
+
+bool apply_lastauth(const std::string &key, const std::string &value, S *s, std::string *error)
+{
+    return parse_yes_no(key, value, &s->lastauth, error);
+}
+
+bool apply_lastauth_interval(const std::string &key, const std::string &value, S *s, std::string *error)
+{
+    return parse_seconds(key, value, &s->lastauth_interval, error);
+}
+
+bool apply_verify_threads(const std::string &key, const std::string &value, S *s, std::string *error)
+{
+    return parse_thread_count(key, value, &s->verify_threads, error);
+}
+
+bool apply_blocking(const std::string &key, const std::string &value, S *s, std::string *error)
+{
+    return parse_yes_no(key, value, &s->blocking, error);
+}
+
+const std::vector<SettingDef<S>> &table()
+{
+    static const std::vector<SettingDef<S>> t{VSTORE_VPOPMAIL_SETTINGS(VSTORE_SETTING_ROW)};
+    return t;
+}
+
+}  // namespace
+
+bool VpopmailSettings::parse(const SettingWords &words, SettingNames names, VpopmailSettings *out,
+                             std::string *error)
+{
+    return apply_settings(table(), {}, words, names, out, error);
+}
+
+bool VpopmailSettings::parse(std::string_view args, VpopmailSettings *out, std::string *error)
+{
+    SettingWords words;
+    return split_args_words(args, &words, error) && parse(words, SettingNames::Args, out, error);
+}
+
+std::vector<SettingInfo> VpopmailSettings::infos() { return setting_infos(table()); }
+
+}  // namespace vstore
