@@ -112,8 +112,41 @@ def damage_cases():
             f"{ROOT}/vmailmgr/vm/passwd.cdb", [(k, v + b"x") for k, v in read_records(f"{ROOT}/vmailmgr/vm/passwd.cdb")],
             2105, 2105), "bizuser (vm): 1 trailing bytes", True),
         ("vmailmgr", "base user's store missing", lambda: os.unlink(f"{ROOT}/vmailmgr/vm-info/passwd.cdb"),
-         "vm-info/passwd.cdb: open", True),
+         "vm-info/passwd.cdb", True),
+        ("vmailmgr", "password-file naming a missing store", lambda: set_password_file("exorg", "gone"),
+         "exorg/gone.cdb", True),
     ]
+
+
+def set_password_file(base, name, move_store=False):
+    """~base/.vmailmgr/password-file = name, written as the base user would (and the store
+    moved there when move_store)."""
+    home = f"{ROOT}/vmailmgr/{base}"
+    st = os.stat(home)
+    os.makedirs(f"{home}/.vmailmgr", exist_ok=True)
+    with open(f"{home}/.vmailmgr/password-file", "w") as f:
+        f.write(name + "\n")
+    for p in (f"{home}/.vmailmgr", f"{home}/.vmailmgr/password-file"):
+        os.chown(p, st.st_uid, st.st_gid)
+    if move_store:
+        os.rename(f"{home}/passwd.cdb", f"{home}/{name}.cdb")
+
+
+def check_password_file(a, checks):
+    """A base user whose ~/.vmailmgr/password-file names another store: check, lookup and
+    export read that one, as the drivers do."""
+    install(a, "vmailmgr")
+    set_password_file("exorg", "mail-users", move_store=True)
+    r = vstore(a, "check", "vmailmgr", *VM_ARGS)
+    errors = {l.split(":")[1].strip().split(" ")[0] for l in r.stdout.splitlines() if l.startswith("error:")}
+    checks.check("check reads the store password-file names (only the four crafted records are errors)",
+                 errors == {"v2badflag", "v2trail", "v2short", "v3"}, r.stdout)
+    r = vstore(a, "lookup", "vmailmgr", *VM_ARGS, "bob.smith@example.org")
+    checks.check("lookup reads the store password-file names", r.returncode == 0, r.stdout)
+    r = vstore(a, "export", "vmailmgr", *VM_ARGS, "--format", "passwd-file")
+    checks.check("export reads the store password-file names",
+                 r.returncode == 0 and "\nalice@example.org:" in "\n" + r.stdout, r.stderr)
+    install(a, "vmailmgr")
 
 
 def check_damage(a, checks):
@@ -186,6 +219,21 @@ def check_export(a, checks):
             print(f"  not expressible ({reason}): {len(logins)} rows, e.g. {', '.join(logins[:4])}")
 
 
+def check_settings(a, checks):
+    """vstore settings lists what settings_list.h declares; its args parse as the drivers'."""
+    import settings_table
+    for store in ("vpopmail", "vmailmgr"):
+        r = vstore(a, "settings", store)
+        listed = [tuple(l.split("\t")) for l in r.stdout.splitlines()]
+        declared = [(arg, name24 or "-", default, meaning.replace('\\"', '"'))
+                    for arg, name24, default, meaning in settings_table.rows(store)]
+        checks.check(f"vstore settings {store} lists the declared settings", listed == declared,
+                     f"{listed}\n!=\n{declared}")
+    r = vstore(a, "lookup", "vmailmgr", *VM_ARGS, "system_users=no", "bob.smith@example.org")
+    checks.check("a removed setting is refused, saying what replaces it",
+                 r.returncode == 64 and "system_users" in r.stderr and "pam passdb" in r.stderr, r.stderr)
+
+
 def run(args, checks):
     args.vstore = os.path.join(os.path.dirname(args.module_dir.rstrip("/")), "..", "tools", "vstore", "vstore")
     args.vstore = os.path.abspath(args.vstore)
@@ -193,7 +241,9 @@ def run(args, checks):
         check_lookup_verdicts(args, checks)
         check_clean(args, checks)
         check_damage(args, checks)
+        check_password_file(args, checks)
         check_export(args, checks)
+        check_settings(args, checks)
     finally:
         install(args, "vpopmail")
         install(args, "vmailmgr")

@@ -222,11 +222,12 @@ int check_vmailmgr(const Options &o)
         return kUsage;
     std::string error;
     Report rep;
-    std::string qmail = s.qmail_dir;
-    if (qmail.empty()) {
-        vstore::ReadResult q = vstore::read_file(s.config_dir + "/qmail-root", 4096);
-        qmail = q.status == vstore::ReadStatus::Ok ? std::string(vstore::trim(vstore::first_line(q.content)))
-                                                   : "/var/qmail";
+    vstore::VmailmgrStore store(s);
+    std::string qmail;
+    vstore::Outcome q = store.resolved_qmail_dir(&qmail);
+    if (!q.is_ok()) {
+        rep.error("qmail_dir", q.reason);
+        return rep.finish("vmailmgr");
     }
     vstore::ReadResult vd = vstore::read_file(qmail + "/control/virtualdomains", 64u << 20);
     if (vd.status == vstore::ReadStatus::Error) {
@@ -243,13 +244,14 @@ int check_vmailmgr(const Options &o)
             rep.error(base, "base user named in control/virtualdomains does not exist");
             continue;
         }
-        const std::string path = user->home + "/passwd.cdb";
-        if (exists(path + ".tmp"))
+        // the store the drivers read: ~/.vmailmgr/password-file honoured
+        std::shared_ptr<vstore::CdbFile> cdb;
+        std::string path;
+        vstore::Outcome opened = store.open_base_store(*user, &cdb, &path);
+        if (!path.empty() && exists(path + ".tmp"))
             rep.warning(path + ".tmp", "stale temporary file: vmailmgr's tools refuse to write until it is removed");
-        bool missing = false;
-        auto cdb = vstore::CdbFile::open(path, &missing, &error);
-        if (cdb == nullptr) {
-            rep.error(path, error);
+        if (!opened.is_ok()) {
+            rep.error(path.empty() ? base : path, opened.reason);
             continue;
         }
         std::set<std::string> seen;
