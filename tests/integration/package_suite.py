@@ -12,7 +12,7 @@ import vpopmail_suite
 PKG = "dovecot-vstore-auth"
 FILES = ["/usr/lib/dovecot/modules/auth/lib20_authdb_vpopmail.so", "/usr/lib/dovecot/modules/auth/lib20_authdb_vmailmgr.so",
          "/usr/bin/vstore", "/usr/share/man/man1/vstore.1", f"/usr/share/doc/{PKG}/examples/auth-vpopmail.conf.ext",
-         f"/usr/share/doc/{PKG}/examples/auth-vmailmgr.conf.ext"]
+         f"/usr/share/doc/{PKG}/examples/auth-vmailmgr.conf.ext", f"/usr/share/doc/{PKG}/docs/configuration.md"]
 
 
 def run(args, checks):

@@ -105,8 +105,9 @@ int lookup_vpopmail(const Options &o, const std::string &login)
     }
     if (!d.before.is_ok())
         return verdict(d.before);
-    step("checked as:", d.password.scheme);
-    if (o.password_stdin) {
+    if (!o.password_stdin)
+        step("password:", "checked as " + d.password.scheme + " (give it with --password-stdin)");
+    else {
         int rc = check_password(d.password, read_password());
         if (rc != kOk)
             return rc;
