@@ -3,39 +3,21 @@
 #include <vector>
 
 #include "drivers.h"
-#include "glue.h"
+#include "db_callbacks.h"
+#include "db_module.h"
 #include "vmailmgr_store.h"
 
 namespace {
 
 const char kDriver[] = "vmailmgr";
 
-struct vmailmgr_userdb_module {
-    struct userdb_module module;
-    std::shared_ptr<vstore::VmailmgrStore> *store;
-};
-
-vstore::VmailmgrStore &store_of(struct userdb_module *module)
-{
-    return **reinterpret_cast<vmailmgr_userdb_module *>(module)->store;
-}
+vstore::VmailmgrStore &store_of(struct auth_request *r) { return glue::userdb_store<vstore::VmailmgrStore>(r); }
 
 void vmailmgr_userdb_lookup(struct auth_request *r, userdb_callback_t *callback)
 {
-    enum userdb_result result = glue::guarded(r, USERDB_RESULT_INTERNAL_FAILURE, [&] {
-        vstore::UserdbView view;
-        vstore::Outcome o =
-            store_of(r->userdb->userdb).userdb(compat::request_user(r), compat::request_local_name(r), &view);
-        glue::log_notes(r, kDriver, view.notes);
-        glue::log_outcome(r, kDriver, o);
-        if (!o.is_ok())
-            return glue::to_userdb_result(o.verdict);
-        for (const std::string &warning : view.warnings)
-            compat::log_warning(r, std::string(kDriver) + ": " + warning);
-        compat::set_userdb_view(r, view);
-        return glue::userdb_ok(r);
+    glue::userdb_lookup(r, kDriver, callback, [r](vstore::UserdbView *view) {
+        return store_of(r).userdb(compat::request_user(r), compat::request_local_name(r), view);
     });
-    callback(result, r);
 }
 
 struct vmailmgr_iterate_context {
@@ -53,7 +35,7 @@ struct userdb_iterate_context *vmailmgr_iterate_init(struct auth_request *r, use
     ctx->ctx.context = context;
     ctx->users = glue::guarded(r, (std::vector<std::string> *)nullptr, [&] {
         std::string error;
-        auto *users = new std::vector<std::string>(store_of(r->userdb->userdb).list_users(&error));
+        auto *users = new std::vector<std::string>(store_of(r).list_users(&error));
         if (!error.empty()) {
             compat::log_error(r, std::string(kDriver) + ": user iteration failed: " + error);
             delete users;
@@ -89,18 +71,8 @@ struct userdb_module *vmailmgr_userdb_create(pool_t pool, const compat::DriverCo
 {
     auto settings = glue::parse_settings<vstore::VmailmgrSettings>(config);
     settings.first_valid_uid = compat::first_valid_uid();
-    auto *m = p_new(pool, struct vmailmgr_userdb_module, 1);
-    m->store = new std::shared_ptr<vstore::VmailmgrStore>(glue::shared_store<vstore::VmailmgrStore>(config, settings));
-    compat::set_blocking(&m->module, settings.blocking);
-    m->module.default_cache_key = compat::cache_key(pool, compat::kKeyUser | compat::kKeyLocalName);
-    return &m->module;
-}
-
-void vmailmgr_userdb_deinit(struct userdb_module *module)
-{
-    auto *m = reinterpret_cast<vmailmgr_userdb_module *>(module);
-    delete m->store;
-    m->store = nullptr;
+    return glue::create_userdb<vstore::VmailmgrStore>(pool, config, std::move(settings),
+                                                      compat::kKeyUser | compat::kKeyLocalName);
 }
 
 }  // namespace
@@ -109,7 +81,7 @@ struct userdb_module_interface vstore_userdb_vmailmgr = {
     kDriver,
     compat::userdb_preinit<vmailmgr_userdb_create, kDriver>,
     nullptr,
-    vmailmgr_userdb_deinit,
+    glue::deinit_userdb<vstore::VmailmgrStore>,
     vmailmgr_userdb_lookup,
     vmailmgr_iterate_init,
     vmailmgr_iterate_next,

@@ -23,10 +23,19 @@ DOVECONF = "/usr/bin/doveconf"
 AUTH_MODULE_DIR = "/usr/lib/dovecot/modules/auth"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(n):
+    """n distinct free ports on 127.0.0.1 (all bound at once, so the kernel cannot hand out
+    one of them twice)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 
 
 @functools.lru_cache(maxsize=None)
@@ -180,8 +189,7 @@ class Dovecot:
         self.installed = installed or os.environ.get("VSTORE_MODULE_INSTALLED") == "1"
         self.dovecot = os.path.join(prefix, "sbin/dovecot") if prefix else DOVECOT
         self.doveadm_bin = os.path.join(prefix, "bin/doveadm") if prefix else DOVEADM
-        self.imap_port = free_port()
-        self.pop3_port = free_port()
+        self.imap_port, self.pop3_port = free_ports(2)
         self.conf = os.path.join(self.work, "dovecot.conf")
         self.log = os.path.join(self.work, "dovecot.log")
         self.proc = None
@@ -297,6 +305,31 @@ class Dovecot:
         finally:
             if checks.failed:
                 print("--- dovecot log tail ---\n" + self.tail(60))
+
+    def child_pids(self, title):
+        """The pids of this Dovecot's processes titled <instance>/<title> (exactly)."""
+        parent, title_of = {}, {}
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    parent[int(d)] = int(f.read().rsplit(")", 1)[1].split()[1])
+                with open(f"/proc/{d}/cmdline", "rb") as f:
+                    title_of[int(d)] = f.read().split(b"\0")[0].decode(errors="replace").split(" ")[0]
+            except (OSError, IndexError, ValueError):
+                continue
+
+        def descends(pid):
+            for _ in range(8):  # the master may run below a wrapper (unshare, env)
+                pid = parent.get(pid, 0)
+                if pid == self.proc.pid:
+                    return True
+                if pid <= 1:
+                    return False
+            return False
+
+        return [pid for pid, t in title_of.items() if t.endswith(f"/{title}") and descends(pid)]
 
     def wait_for_log(self, needle, timeout=10):
         """Dovecot's log process writes asynchronously: wait until needle shows up."""

@@ -235,6 +235,28 @@ def check_in_process_threads(args, checks):
         checks.check("in-process, threads: a wrong password is refused", not ok, detail)
         checks.check("in-process, threads: the mismatch is logged",
                      dc.wait_for_log("Password mismatch"), dc.tail(20))
+        check_one_store(dc, checks)
+
+
+def inotify_instances(pid):
+    n = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            n += os.readlink(f"/proc/{pid}/fd/{fd}") == "anon_inode:inotify"
+        except OSError:
+            pass
+    return n
+
+
+def check_one_store(dc, checks):
+    """The passdb and the userdb in the auth process, with the same args, share one store: one
+    cache and one inotify instance, not one each."""
+    rc, _, out = dc.user("frank@example.com")
+    checks.check("in-process: the userdb answers from the auth process", rc == 0, out)
+    pids = dc.child_pids("auth")
+    counts = [inotify_instances(p) for p in pids]
+    checks.check("in-process: passdb and userdb share one store (one inotify instance in the auth process)",
+                 counts == [1], f"auth pids {pids}, inotify instances {counts}")
 
 
 def run(args, checks):

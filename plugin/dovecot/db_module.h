@@ -1,0 +1,83 @@
+// A driver's passdb and userdb modules: Dovecot's module struct with the driver's store
+// (shared by a passdb and a userdb of the same settings) and, for a passdb, its verification
+// threads. One template for both drivers; the driver files keep only their callbacks.
+#pragma once
+
+#include <memory>
+#include <utility>
+
+#include "glue.h"
+#include "password_verify.h"
+
+namespace glue {
+
+template <class Store>
+struct PassdbModule {
+    struct passdb_module module;  // first: Dovecot hands back a pointer to it
+    std::shared_ptr<Store> *store;
+    VerifyThreads *threads;
+};
+
+template <class Store>
+struct UserdbModule {
+    struct userdb_module module;  // first, as above
+    std::shared_ptr<Store> *store;
+};
+
+template <class Store>
+PassdbModule<Store> &passdb_of(struct auth_request *r)
+{
+    return *reinterpret_cast<PassdbModule<Store> *>(r->passdb->passdb);
+}
+
+template <class Store>
+Store &userdb_store(struct auth_request *r)
+{
+    return **reinterpret_cast<UserdbModule<Store> *>(r->userdb->userdb)->store;
+}
+
+// cache_key: the request fields (compat::CacheKeyPart) the driver's verdict depends on.
+template <class Store, class Settings>
+struct passdb_module *create_passdb(pool_t pool, const compat::DriverConfig &config, Settings settings,
+                                    unsigned cache_key)
+{
+    auto *m = p_new(pool, PassdbModule<Store>, 1);
+    m->threads = new VerifyThreads(settings.verify_threads);
+    compat::set_blocking(&m->module, settings.blocking);
+    m->store = new std::shared_ptr<Store>(shared_store<Store>(config, std::move(settings)));
+    m->module.default_cache_key = compat::cache_key(pool, cache_key);
+    // Stored hashes without {SCHEME} are crypt(3).
+    m->module.default_pass_scheme = "CRYPT";
+    return &m->module;
+}
+
+template <class Store>
+void deinit_passdb(struct passdb_module *module)
+{
+    auto *m = reinterpret_cast<PassdbModule<Store> *>(module);
+    delete m->threads;
+    m->threads = nullptr;
+    delete m->store;
+    m->store = nullptr;
+}
+
+template <class Store, class Settings>
+struct userdb_module *create_userdb(pool_t pool, const compat::DriverConfig &config, Settings settings,
+                                    unsigned cache_key)
+{
+    auto *m = p_new(pool, UserdbModule<Store>, 1);
+    compat::set_blocking(&m->module, settings.blocking);
+    m->store = new std::shared_ptr<Store>(shared_store<Store>(config, std::move(settings)));
+    m->module.default_cache_key = compat::cache_key(pool, cache_key);
+    return &m->module;
+}
+
+template <class Store>
+void deinit_userdb(struct userdb_module *module)
+{
+    auto *m = reinterpret_cast<UserdbModule<Store> *>(module);
+    delete m->store;
+    m->store = nullptr;
+}
+
+}  // namespace glue
