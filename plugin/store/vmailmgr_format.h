@@ -6,9 +6,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "file_util.h"
-#include <vector>
 
 namespace vstore::vmailmgr {
 
@@ -43,11 +44,23 @@ std::optional<uint64_t> limit(uint32_t v);
 // Dovecot's quota_rule for a record's hard quota (bytes) and message count; empty if neither.
 std::string quota_rule(const Record &r);
 
-// control/virtualdomains: "domain:prefix" lines, keys lowercased, a later line wins.
+// White space as vmailmgr's mystring strip()/rstrip() see it: isspace() in the C locale.
+bool is_space(char c);
+std::string_view rstrip(std::string_view s);
+std::string_view strip(std::string_view s);
+
+// control/virtualdomains: "domain:prefix" lines, each with its trailing white space removed,
+// keys lowercased, a later line wins. A line whose prefix is empty is kept: it overrides an
+// earlier line, and find_virtual_prefix() then treats the domain as unmapped.
 std::map<std::string, std::string> parse_virtualdomains(std::string_view text);
-// control/locals: one domain per line, compared as is (checkvpw does not lowercase it).
+// The same lines in file order (every line with a key, duplicates included).
+std::vector<std::pair<std::string, std::string>> virtualdomains_lines(std::string_view text);
+// control/locals: one domain per line, trailing white space removed, compared as is
+// (checkvpw does not lowercase it).
+std::vector<std::string> parse_locals(std::string_view text);
 bool locals_contains(std::string_view text, std::string_view domain);
-// Exact domain first, then each suffix starting at a dot. Returns the prefix.
+// Exact domain first, then each suffix starting at a dot; an empty prefix counts as no entry.
+// Returns the prefix.
 std::optional<std::string> find_virtual_prefix(const std::map<std::string, std::string> &vd,
                                                const std::string &domain);
 

@@ -128,15 +128,9 @@ Outcome VmailmgrStore::refresh_globals()
     }
     if (locals != control_.locals_text) {
         control_.locals.clear();
-        if (locals != nullptr) {
-            size_t pos = 0;
-            while (pos < locals->size()) {
-                size_t nl = locals->find('\n', pos);
-                std::string line = locals->substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-                pos = nl == std::string::npos ? locals->size() : nl + 1;
+        if (locals != nullptr)
+            for (std::string &line : vmailmgr::parse_locals(*locals))
                 control_.locals.insert(std::move(line));
-            }
-        }
         control_.locals_text = locals;
     }
     if (vdomains != control_.vd_text) {

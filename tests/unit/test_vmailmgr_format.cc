@@ -187,6 +187,36 @@ TEST(VmailmgrLogin, VirtualdomainsExactThenSuffixesLaterWins)
     EXPECT_FALSE(locals_contains("localhost\nmail.example.test\n", "Mail.example.test"));
 }
 
+TEST(VmailmgrControl, TrailingWhiteSpaceIsNotPartOfALine)
+{
+    // list_table and map_table rstrip() each line (isspace: blank, tab, CR, VT, FF)
+    EXPECT_TRUE(locals_contains("localhost \t\r\nmail.example.test\v\f\n", "localhost"));
+    EXPECT_TRUE(locals_contains("localhost\r\nmail.example.test\v\f", "mail.example.test"));
+    EXPECT_FALSE(locals_contains(" localhost\n", "localhost"));  // leading blanks stay
+    EXPECT_EQ(parse_locals("a \r\n\nb\t"), (std::vector<std::string>{"a", "", "b"}));
+    auto vd = parse_virtualdomains("example.org:exorg \r\nexample.net:exnet\f\v\nexample.com:legacy");
+    EXPECT_EQ(vd["example.org"], "exorg");
+    EXPECT_EQ(vd["example.net"], "exnet");
+    EXPECT_EQ(vd["example.com"], "legacy");
+    // the key is what comes before the first ':' of the stripped line, blanks included
+    vd = parse_virtualdomains("example.org :exorg\n");
+    EXPECT_FALSE(find_virtual_prefix(vd, "example.org"));
+    EXPECT_EQ(*find_virtual_prefix(vd, "example.org "), "exorg");
+}
+
+TEST(VmailmgrControl, EmptyPrefixCountsAsNoEntry)
+{
+    // find_virtual() takes an empty value for "not there" and goes on with the next suffix;
+    // a later empty line still replaces an earlier one
+    auto vd = parse_virtualdomains("mail.example.org:exorg\n.example.org:exsub\nmail.example.org: \t\r\n");
+    EXPECT_EQ(find_virtual_prefix(vd, "mail.example.org").value_or("(none)"), "exsub");
+    vd = parse_virtualdomains("example.org:\n");
+    EXPECT_FALSE(find_virtual_prefix(vd, "example.org"));
+    auto lines = virtualdomains_lines("b.org:x\n:catchall\nnocolon\na.org:y\nB.org:z \n");
+    std::vector<std::pair<std::string, std::string>> want = {{"b.org", "x"}, {"a.org", "y"}, {"b.org", "z"}};
+    EXPECT_EQ(lines, want);
+}
+
 TEST(VmailmgrPassword, SchemesAsCheckvpw)
 {
     EXPECT_TRUE(classify_password("").never);

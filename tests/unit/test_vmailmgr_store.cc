@@ -228,3 +228,22 @@ TEST_F(VmailmgrStoreTest, DefaultExpiryOfColonRecordsIsFromNow)
     ASSERT_TRUE(far.lookup("old@example.org", "", &a).is_ok());
     EXPECT_EQ(a.record.expiry, vmailmgr::kUnlimited);
 }
+
+TEST_F(VmailmgrStoreTest, ControlFileLinesLoseTrailingWhiteSpace)
+{
+    // both.example.test is local (locals beats virtualdomains) although its locals line ends
+    // in blanks and a CR; example.org's prefix line ends in a form feed
+    testsupport::write_file(dir / "qmail/control/locals", "localhost\nboth.example.test \t\r\n");
+    testsupport::write_file(dir / "qmail/control/virtualdomains",
+                            "example.org:exorg\f\r\nboth.example.test:vm\nexample.info:\nexample.info:  \r\n");
+    VmailmgrStore store(settings);
+    VmailmgrAccount a;
+    ASSERT_TRUE(store.lookup("exorg-alice@both.example.test", "", &a).is_ok());
+    EXPECT_EQ(a.base.name, "exorg");
+    ASSERT_TRUE(store.lookup("alice@example.org", "", &a).is_ok());
+    EXPECT_EQ(a.virtual_name, "alice");
+    // an empty prefix is no entry: the name stays as it is
+    ASSERT_TRUE(store.lookup("vm-info-desk@example.info", "", &a).is_ok());
+    EXPECT_EQ(a.base.name, "vm-info");
+    EXPECT_EQ(store.lookup("desk@example.info", "", &a).verdict, Verdict::UserUnknown);
+}
