@@ -283,6 +283,50 @@ std::optional<std::string> find_virtual_prefix(const std::map<std::string, std::
     return std::nullopt;
 }
 
+std::optional<std::string> setting_value(std::string_view file_text)
+{
+    // config_read(): getline (up to the first '\n'), strip(), and "length() > 0"
+    std::string_view value = strip(first_line(file_text));
+    if (value.empty())
+        return std::nullopt;
+    return std::string(value);
+}
+
+bool is_numeric_setting(std::string_view name)
+{
+    static const char *const numeric[] = {"default-expiry",    "default-msgcount",  "default-msgsize",
+                                          "default-hardquota", "default-softquota", "user-dir-bits",
+                                          "user-dir-slices"};
+    for (const char *n : numeric)
+        if (name == n)
+            return true;
+    return false;
+}
+
+bool setting_number(std::string_view value, uint32_t *out, bool *too_large)
+{
+    *too_large = false;
+    value = strip(value);
+    if (!value.empty() && value[0] == '-') {
+        *out = kUnlimited;
+        return true;
+    }
+    size_t digits = 0;
+    uint64_t v = 0;
+    while (digits < value.size() && value[digits] >= '0' && value[digits] <= '9') {
+        v = v * 10 + static_cast<unsigned>(value[digits] - '0');
+        if (v > kUnlimited) {
+            *too_large = true;
+            v = kUnlimited;
+        }
+        digits++;
+    }
+    if (digits == 0)
+        return false;  // read_uns: strtou() consumed nothing, the setting is unset at this level
+    *out = static_cast<uint32_t>(v);
+    return true;
+}
+
 SplitLogin split_login(std::string_view login, std::string_view separators)
 {
     SplitLogin s;

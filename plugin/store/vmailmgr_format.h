@@ -64,6 +64,18 @@ bool locals_contains(std::string_view text, std::string_view domain);
 std::optional<std::string> find_virtual_prefix(const std::map<std::string, std::string> &vd,
                                                const std::string &domain);
 
+// A settings file's content as vmailmgr's config_read() takes it: the first line, stripped
+// of white space at both ends. nullopt when that is empty: the setting is unset there.
+std::optional<std::string> setting_value(std::string_view file_text);
+// Settings vmailmgr reads as numbers (configrc.in "uns"): a level whose value does not start
+// with a number counts as unset.
+bool is_numeric_setting(std::string_view name);
+// A numeric setting's value, read as vmailmgr's strtou(): "-" (and anything after it) is
+// unlimited, otherwise the leading decimal digits. Returns false if it starts with neither
+// (vmailmgr then looks at the next level); *too_large when the digits exceed 32 bits (vmailmgr
+// wraps them, the driver refuses them).
+bool setting_number(std::string_view value, uint32_t *out, bool *too_large);
+
 using vstore::ascii_lower;
 
 // Splits login at the first byte found in `separators`. No separator: domain absent.

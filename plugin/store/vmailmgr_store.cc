@@ -227,8 +227,9 @@ std::optional<BaseUser> VmailmgrStore::base_user(const std::string &name)
     return user;
 }
 
-// A setting file's first line; a missing file gives the default, one that cannot be read
-// (a FIFO, a link, no permission) is a fault: guessing the default could read another store.
+// A setting file's first line, stripped; a missing file, or one whose first line is empty
+// after stripping, leaves the setting unset here (vmailmgr's config_read). One that cannot be
+// read (a FIFO, a link, no permission) is a fault: guessing the default could read another store.
 Outcome VmailmgrStore::setting_file(const std::string &path, const FsOwner *reader, bool *found, std::string *value,
                                     bool *watched, FileSources *sources)
 {
@@ -237,11 +238,21 @@ Outcome VmailmgrStore::setting_file(const std::string &path, const FsOwner *read
         *watched = *watched && r.watched;
     if (sources != nullptr)
         sources->add(path, r.content != nullptr ? &r.stamp : nullptr);
-    *found = r.content != nullptr;
-    if (r.content != nullptr)
-        *value = std::string(trim(first_line(*r.content)));
-    else if (!r.missing)
+    *found = false;
+    if (r.content == nullptr && !r.missing)
         return Outcome::fail(Verdict::StoreFault, "cannot read the setting " + path + ": " + r.error);
+    if (r.content == nullptr)
+        return Outcome::ok();
+    std::optional<std::string> v = vmailmgr::setting_value(*r.content);
+    // read_uns: a numeric setting whose text starts with no number is unset at this level too
+    uint32_t number = 0;
+    bool too_large = false;
+    const std::string name = path.substr(path.rfind('/') + 1);
+    if (v && vmailmgr::is_numeric_setting(name) && !vmailmgr::setting_number(*v, &number, &too_large))
+        v.reset();
+    *found = v.has_value();
+    if (v)
+        *value = std::move(*v);
     return Outcome::ok();
 }
 
@@ -405,8 +416,10 @@ Outcome VmailmgrStore::lookup(std::string_view login, std::string_view local_nam
             o = setting(out->base, names[i], "-", &v, nullptr);
             if (!o.is_ok())
                 return o;
-            if (!vmailmgr::parse_number(v, fields[i]))
-                return Outcome::fail(Verdict::StoreFault, std::string("setting ") + names[i] + " '" + v + "' is not a number");
+            bool too_large = false;
+            if (!vmailmgr::setting_number(v, fields[i], &too_large) || too_large)
+                return Outcome::fail(Verdict::StoreFault,
+                                     std::string("setting ") + names[i] + " '" + v + "' does not fit in 32 bits");
         }
         // default-expiry is a time from now (vmailmgr's set_defaults, in 32-bit arithmetic,
         // saturating): a colon record never expires while the setting stays.

@@ -157,6 +157,40 @@ TEST(VmailmgrRecord, Numbers)
     EXPECT_EQ(number_to_string(7), "7");
 }
 
+TEST(VmailmgrSettings, EmptyFirstLineIsUnset)
+{
+    // config_read(): the first line, strip()ped; empty means "not set here"
+    EXPECT_FALSE(setting_value(""));
+    EXPECT_FALSE(setting_value("\n"));
+    EXPECT_FALSE(setting_value(" \t\r\nsecond line\n"));
+    EXPECT_EQ(*setting_value("  @:% \r\n"), "@:%");
+    EXPECT_EQ(*setting_value("passwd"), "passwd");
+}
+
+TEST(VmailmgrSettings, NumbersAsStrtou)
+{
+    uint32_t v = 0;
+    bool big = false;
+    ASSERT_TRUE(setting_number("12abc", &v, &big));
+    EXPECT_EQ(v, 12u);
+    ASSERT_TRUE(setting_number("-", &v, &big));
+    EXPECT_EQ(v, kUnlimited);
+    ASSERT_TRUE(setting_number("-junk", &v, &big));
+    EXPECT_EQ(v, kUnlimited);
+    ASSERT_TRUE(setting_number("4294967295", &v, &big));
+    EXPECT_FALSE(big);
+    EXPECT_EQ(v, 4294967295u);
+    EXPECT_FALSE(setting_number("abc", &v, &big));  // read_uns: unset at this level
+    EXPECT_FALSE(setting_number("+5", &v, &big));
+    EXPECT_FALSE(setting_number("", &v, &big));
+    ASSERT_TRUE(setting_number("4294967296", &v, &big));
+    EXPECT_TRUE(big);
+    EXPECT_TRUE(is_numeric_setting("default-hardquota"));
+    EXPECT_TRUE(is_numeric_setting("user-dir-bits"));
+    EXPECT_FALSE(is_numeric_setting("password-file"));
+    EXPECT_FALSE(is_numeric_setting("separators"));
+}
+
 TEST(VmailmgrLogin, SplitAtFirstSeparator)
 {
     auto s = split_login("bob:smith@example.org", "@:");

@@ -247,3 +247,47 @@ TEST_F(VmailmgrStoreTest, ControlFileLinesLoseTrailingWhiteSpace)
     EXPECT_EQ(a.base.name, "vm-info");
     EXPECT_EQ(store.lookup("desk@example.info", "", &a).verdict, Verdict::UserUnknown);
 }
+
+TEST_F(VmailmgrStoreTest, EmptySettingFilesAreUnset)
+{
+    // config_read(): an empty first line is no setting, so the next level or the default
+    // applies: an empty ~/.vmailmgr/password-file means passwd.cdb, an empty global
+    // separators file means "@:"
+    testsupport::write_file(dir / "exorg/.vmailmgr/password-file", "\n");
+    testsupport::chown_tree(dir / "exorg/.vmailmgr", 2101, 2101);
+    testsupport::write_file(dir / "etc/separators", " \t\n");
+    VmailmgrStore store(settings);
+    VmailmgrAccount a;
+    Outcome o = store.lookup("alice@example.org", "", &a);
+    ASSERT_TRUE(o.is_ok()) << o.reason;
+    EXPECT_EQ(a.record.password, "$0$Alice");
+    EXPECT_EQ(store.lookup("alice%example.org", "", &a).verdict, Verdict::UserUnknown);  // '%' no longer splits
+    ASSERT_TRUE(store.lookup("alice:example.org", "", &a).is_ok());
+}
+
+TEST_F(VmailmgrStoreTest, NumericSettingsWithoutANumberFallThrough)
+{
+    // read_uns(): a level whose value starts with no number is skipped; digits then
+    // anything are that number
+    testsupport::write_cdb(dir / "exorg/passwd.cdb", {{"old", ":$0$Old:./users/old"}});
+    testsupport::write_file(dir / "exorg/.vmailmgr/default-hardquota", "lots\n");
+    testsupport::write_file(dir / "exorg/.vmailmgr/default-msgcount", "\n");
+    testsupport::write_file(dir / "exorg/.vmailmgr/default-msgsize", "2048 bytes\n");
+    testsupport::chown_tree(dir / "exorg/.vmailmgr", 2101, 2101);
+    testsupport::write_file(dir / "etc/default-hardquota", "5000000\n");
+    testsupport::write_file(dir / "etc/default-msgcount", "300\n");
+    testsupport::write_file(dir / "etc/default-softquota", "none\n");
+    VmailmgrStore store(settings);
+    VmailmgrAccount a;
+    Outcome o = store.lookup("old@example.org", "", &a);
+    ASSERT_TRUE(o.is_ok()) << o.reason;
+    EXPECT_EQ(a.record.hardquota, 5000000u);
+    EXPECT_EQ(a.record.msgcount, 300u);
+    EXPECT_EQ(a.record.msgsize, 2048u);
+    EXPECT_EQ(a.record.softquota, vmailmgr::kUnlimited);  // no level has a number: the default
+    testsupport::write_file(dir / "etc/default-softquota", "4294967296\n");
+    VmailmgrStore big(settings);
+    o = big.lookup("old@example.org", "", &a);
+    EXPECT_EQ(o.verdict, Verdict::StoreFault);
+    EXPECT_NE(o.reason.find("does not fit in 32 bits"), std::string::npos) << o.reason;
+}
