@@ -207,12 +207,14 @@ uint32_t parse_limits_mask(std::string_view text)
     uint32_t mask = 0;
     size_t pos = 0;
     while (pos < text.size()) {
-        size_t nl = text.find('\n', pos);
+        // vlimits_read_limits_file() ends a line at a CR as well as at a LF: "a\rb" is two
+        // lines, "a\r\nb" two lines around an empty one
+        size_t nl = text.find_first_of("\r\n", pos);
         std::string_view line = text.substr(pos, nl == std::string_view::npos ? nl : nl - pos);
         pos = nl == std::string_view::npos ? text.size() : nl + 1;
         if (line.empty() || line[0] == '#')
             continue;
-        std::string_view keyword = line.substr(0, line.find_first_of(" \t:\r"));
+        std::string_view keyword = line.substr(0, line.find_first_of(" \t:"));
         for (const auto &k : keywords)
             if (keyword == k.keyword)
                 mask |= k.flag;

@@ -138,6 +138,17 @@ TEST(VpopmailLimits, DisableKeywordsSetFlags)
     EXPECT_EQ(parse_limits_mask(""), 0u);
 }
 
+TEST(VpopmailLimits, LinesEndAtCrOrLf)
+{
+    // vlimits_read_limits_file() splits at '\r' or '\n': a CR-only file has every line, and
+    // a CR ends a comment
+    EXPECT_EQ(parse_limits_mask("disable_pop\rdisable_imap\r"), NO_POP | NO_IMAP);
+    EXPECT_EQ(parse_limits_mask("disable_pop\r\ndisable_smtp\r\n"), NO_POP | NO_SMTP);
+    EXPECT_EQ(parse_limits_mask("# comment\rdisable_webmail"), NO_WEBMAIL);
+    // a flag keyword stands alone: a value after it does not undo it
+    EXPECT_EQ(parse_limits_mask("disable_imap 0\n"), NO_IMAP);
+}
+
 TEST(VpopmailLimits, OverrideIgnoresDomainLimits)
 {
     EXPECT_EQ(effective_flags(0, NO_IMAP), NO_IMAP);
