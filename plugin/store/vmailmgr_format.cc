@@ -190,55 +190,140 @@ std::optional<Record> decode_record(std::string_view value, const Limits &defaul
     }
 }
 
-std::map<std::string, std::string> parse_virtualdomains(std::string_view text)
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
+
+std::string_view rstrip(std::string_view s)
 {
-    std::map<std::string, std::string> vd;
+    while (!s.empty() && is_space(s.back()))
+        s.remove_suffix(1);
+    return s;
+}
+
+std::string_view strip(std::string_view s)
+{
+    while (!s.empty() && is_space(s.front()))
+        s.remove_prefix(1);
+    return rstrip(s);
+}
+
+namespace {
+
+// Calls f(line) for each '\n'-terminated line (the last one may lack its '\n'), with its
+// trailing white space removed, as vmailmgr's list_table and map_table read qmail's files
+// (fdibuf::getline, then mystring::rstrip): "example.org \r" is "example.org".
+template <typename F> void for_each_stripped_line(std::string_view text, F f)
+{
     size_t pos = 0;
     while (pos < text.size()) {
         size_t nl = text.find('\n', pos);
         std::string_view line = text.substr(pos, nl == std::string_view::npos ? nl : nl - pos);
         pos = nl == std::string_view::npos ? text.size() : nl + 1;
-        size_t colon = line.find(':');
-        if (colon == std::string_view::npos)
-            continue;
-        std::string key = ascii_lower(line.substr(0, colon));
-        std::string_view prefix = line.substr(colon + 1);
-        while (!prefix.empty() && (prefix.back() == '\r' || prefix.back() == ' ' || prefix.back() == '\t'))
-            prefix.remove_suffix(1);
-        // user@domain keys and the empty catch-all are qmail's, not checkvpw's
-        if (key.empty() || key.find('@') != std::string::npos)
-            continue;
-        vd[key] = std::string(prefix);
+        f(rstrip(line));
     }
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> virtualdomains_lines(std::string_view text)
+{
+    std::vector<std::pair<std::string, std::string>> lines;
+    for_each_stripped_line(text, [&](std::string_view line) {
+        // map_table: split at the first ':', which must not be the first character
+        size_t colon = line.find(':');
+        if (colon == std::string_view::npos || colon == 0)
+            return;
+        std::string key = ascii_lower(line.substr(0, colon));
+        // user@domain keys are qmail's, not domains checkvpw is given
+        if (key.find('@') != std::string::npos)
+            return;
+        lines.emplace_back(std::move(key), std::string(line.substr(colon + 1)));
+    });
+    return lines;
+}
+
+std::map<std::string, std::string> parse_virtualdomains(std::string_view text)
+{
+    std::map<std::string, std::string> vd;
+    for (auto &[key, prefix] : virtualdomains_lines(text))
+        vd[key] = std::move(prefix);  // a later line replaces an earlier one, even with ""
     return vd;
+}
+
+std::vector<std::string> parse_locals(std::string_view text)
+{
+    std::vector<std::string> locals;
+    for_each_stripped_line(text, [&](std::string_view line) { locals.emplace_back(line); });
+    return locals;
 }
 
 bool locals_contains(std::string_view text, std::string_view domain)
 {
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t nl = text.find('\n', pos);
-        std::string_view line = text.substr(pos, nl == std::string_view::npos ? nl : nl - pos);
-        pos = nl == std::string_view::npos ? text.size() : nl + 1;
-        if (line == domain)
-            return true;
-    }
-    return false;
+    bool found = false;
+    for_each_stripped_line(text, [&](std::string_view line) { found = found || line == domain; });
+    return found;
 }
 
 std::optional<std::string> find_virtual_prefix(const std::map<std::string, std::string> &vd,
                                                const std::string &domain_in)
 {
     const std::string domain = ascii_lower(domain_in);
-    auto it = vd.find(domain);
-    if (it != vd.end())
-        return it->second;
+    // find_virtual(): an empty value is what the table gives for a missing key, so a line
+    // with nothing after its ':' lets the search go on to the next suffix
+    auto lookup = [&](const std::string &key) -> const std::string * {
+        auto it = vd.find(key);
+        return it == vd.end() || it->second.empty() ? nullptr : &it->second;
+    };
+    if (const std::string *p = lookup(domain))
+        return *p;
     for (size_t dot = domain.find('.'); dot != std::string::npos; dot = domain.find('.', dot + 1)) {
-        it = vd.find(domain.substr(dot));
-        if (it != vd.end())
-            return it->second;
+        if (const std::string *p = lookup(domain.substr(dot)))
+            return *p;
     }
     return std::nullopt;
+}
+
+std::optional<std::string> setting_value(std::string_view file_text)
+{
+    // config_read(): getline (up to the first '\n'), strip(), and "length() > 0"
+    std::string_view value = strip(first_line(file_text));
+    if (value.empty())
+        return std::nullopt;
+    return std::string(value);
+}
+
+bool is_numeric_setting(std::string_view name)
+{
+    static const char *const numeric[] = {"default-expiry",    "default-msgcount",  "default-msgsize",
+                                          "default-hardquota", "default-softquota", "user-dir-bits",
+                                          "user-dir-slices"};
+    for (const char *n : numeric)
+        if (name == n)
+            return true;
+    return false;
+}
+
+bool setting_number(std::string_view value, uint32_t *out, bool *too_large)
+{
+    *too_large = false;
+    value = strip(value);
+    if (!value.empty() && value[0] == '-') {
+        *out = kUnlimited;
+        return true;
+    }
+    size_t digits = 0;
+    uint64_t v = 0;
+    while (digits < value.size() && value[digits] >= '0' && value[digits] <= '9') {
+        v = v * 10 + static_cast<unsigned>(value[digits] - '0');
+        if (v > kUnlimited) {
+            *too_large = true;
+            v = kUnlimited;
+        }
+        digits++;
+    }
+    if (digits == 0)
+        return false;  // read_uns: strtou() consumed nothing, the setting is unset at this level
+    *out = static_cast<uint32_t>(v);
+    return true;
 }
 
 SplitLogin split_login(std::string_view login, std::string_view separators)

@@ -6,9 +6,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "file_util.h"
-#include <vector>
 
 namespace vstore::vmailmgr {
 
@@ -41,13 +42,37 @@ std::string number_to_string(uint32_t v);  // "-" for unlimited
 std::optional<uint64_t> limit(uint32_t v);
 
 
-// control/virtualdomains: "domain:prefix" lines, keys lowercased, a later line wins.
+// White space as vmailmgr's mystring strip()/rstrip() see it: isspace() in the C locale.
+bool is_space(char c);
+std::string_view rstrip(std::string_view s);
+std::string_view strip(std::string_view s);
+
+// control/virtualdomains: "domain:prefix" lines, each with its trailing white space removed,
+// keys lowercased, a later line wins. A line whose prefix is empty is kept: it overrides an
+// earlier line, and find_virtual_prefix() then treats the domain as unmapped.
 std::map<std::string, std::string> parse_virtualdomains(std::string_view text);
-// control/locals: one domain per line, compared as is (checkvpw does not lowercase it).
+// The same lines in file order (every line with a key, duplicates included).
+std::vector<std::pair<std::string, std::string>> virtualdomains_lines(std::string_view text);
+// control/locals: one domain per line, trailing white space removed, compared as is
+// (checkvpw does not lowercase it).
+std::vector<std::string> parse_locals(std::string_view text);
 bool locals_contains(std::string_view text, std::string_view domain);
-// Exact domain first, then each suffix starting at a dot. Returns the prefix.
+// Exact domain first, then each suffix starting at a dot; an empty prefix counts as no entry.
+// Returns the prefix.
 std::optional<std::string> find_virtual_prefix(const std::map<std::string, std::string> &vd,
                                                const std::string &domain);
+
+// A settings file's content as vmailmgr's config_read() takes it: the first line, stripped
+// of white space at both ends. nullopt when that is empty: the setting is unset there.
+std::optional<std::string> setting_value(std::string_view file_text);
+// Settings vmailmgr reads as numbers (configrc.in "uns"): a level whose value does not start
+// with a number counts as unset.
+bool is_numeric_setting(std::string_view name);
+// A numeric setting's value, read as vmailmgr's strtou(): "-" (and anything after it) is
+// unlimited, otherwise the leading decimal digits. Returns false if it starts with neither
+// (vmailmgr then looks at the next level); *too_large when the digits exceed 32 bits (vmailmgr
+// wraps them, the driver refuses them).
+bool setting_number(std::string_view value, uint32_t *out, bool *too_large);
 
 using vstore::ascii_lower;
 

@@ -74,15 +74,9 @@ Outcome VmailmgrStore::refresh_globals()
     }
     if (locals != control_.locals_text) {
         control_.locals.clear();
-        if (locals != nullptr) {
-            size_t pos = 0;
-            while (pos < locals->size()) {
-                size_t nl = locals->find('\n', pos);
-                std::string line = locals->substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-                pos = nl == std::string::npos ? locals->size() : nl + 1;
+        if (locals != nullptr)
+            for (std::string &line : vmailmgr::parse_locals(*locals))
                 control_.locals.insert(std::move(line));
-            }
-        }
         control_.locals_text = locals;
     }
     if (vdomains != control_.vd_text) {
@@ -179,8 +173,9 @@ std::optional<BaseUser> VmailmgrStore::base_user(const std::string &name)
     return user;
 }
 
-// A setting file's first line; a missing file gives the default, one that cannot be read
-// (a FIFO, a link, no permission) is a fault: guessing the default could read another store.
+// A setting file's first line, stripped; a missing file, or one whose first line is empty
+// after stripping, leaves the setting unset here (vmailmgr's config_read). One that cannot be
+// read (a FIFO, a link, no permission) is a fault: guessing the default could read another store.
 Outcome VmailmgrStore::setting_file(const std::string &path, const FsOwner *reader, bool *found, std::string *value,
                                     bool *watched, FileSources *sources)
 {
@@ -189,11 +184,21 @@ Outcome VmailmgrStore::setting_file(const std::string &path, const FsOwner *read
         *watched = *watched && r.watched;
     if (sources != nullptr)
         sources->add(path, r.content != nullptr ? &r.stamp : nullptr);
-    *found = r.content != nullptr;
-    if (r.content != nullptr)
-        *value = std::string(trim(first_line(*r.content)));
-    else if (!r.missing)
+    *found = false;
+    if (r.content == nullptr && !r.missing)
         return Outcome::fail(Verdict::StoreFault, "cannot read the setting " + path + ": " + r.error);
+    if (r.content == nullptr)
+        return Outcome::ok();
+    std::optional<std::string> v = vmailmgr::setting_value(*r.content);
+    // read_uns: a numeric setting whose text starts with no number is unset at this level too
+    uint32_t number = 0;
+    bool too_large = false;
+    const std::string name = path.substr(path.rfind('/') + 1);
+    if (v && vmailmgr::is_numeric_setting(name) && !vmailmgr::setting_number(*v, &number, &too_large))
+        v.reset();
+    *found = v.has_value();
+    if (v)
+        *value = std::move(*v);
     return Outcome::ok();
 }
 
@@ -356,8 +361,10 @@ Outcome VmailmgrStore::lookup(std::string_view login, std::string_view local_nam
             o = setting(out->base, names[i], "-", &v, nullptr);
             if (!o.is_ok())
                 return o;
-            if (!vmailmgr::parse_number(v, fields[i]))
-                return Outcome::fail(Verdict::StoreFault, std::string("setting ") + names[i] + " '" + v + "' is not a number");
+            bool too_large = false;
+            if (!vmailmgr::setting_number(v, fields[i], &too_large) || too_large)
+                return Outcome::fail(Verdict::StoreFault,
+                                     std::string("setting ") + names[i] + " '" + v + "' does not fit in 32 bits");
         }
         // default-expiry is a time from now (vmailmgr's set_defaults, in 32-bit arithmetic,
         // saturating): a colon record never expires while the setting stays.
@@ -396,69 +403,137 @@ Outcome VmailmgrStore::check_login_allowed(const VmailmgrAccount &a, time_t now)
     return Outcome::ok();
 }
 
-std::vector<std::string> VmailmgrStore::list_users(std::string *error)
+bool VmailmgrStore::resolves_to(const std::string &login, const BaseUser &base, const std::string &key,
+                                std::string *why)
+{
+    VmailmgrAccount a;
+    Outcome o = lookup(login, "", &a);
+    // lookup() fills in the base and virtual user as soon as it has resolved them, before it
+    // reads the record: a fault in the record itself still names this account (and doveadm
+    // reports that fault for it), while an unknown user or a refused base user does not.
+    if (a.base.name == base.name && a.virtual_name == key && o.verdict != Verdict::UserUnknown)
+        return true;
+    if (a.base.name.empty() || a.virtual_name.empty())
+        *why = "'" + login + "' resolves to no virtual user: " + o.reason;
+    else if (a.base.name != base.name || a.virtual_name != key)
+        *why = "'" + login + "' resolves to base user " + a.base.name + ", virtual user " + a.virtual_name;
+    else
+        *why = "'" + login + "': " + o.reason;
+    return false;
+}
+
+std::optional<std::string> VmailmgrStore::name_for(const BaseUser &base, const std::string &key,
+                                                   const std::vector<ListDomain> &domains, const std::string &local,
+                                                   std::string *why)
+{
+    const std::string &seps = globals_.separators;
+    auto with_domain = [&](const std::string &name, const std::string &domain) {
+        return seps.empty() ? name : name + seps[0] + domain;
+    };
+    // checkvpw turns name@domain into prefix-name and finds the base user in that: a domain
+    // can reach this account only if base-key starts with its prefix and a '-'.
+    const std::string full = base.name + "-" + key;
+    why->clear();
+    for (const ListDomain &d : domains) {
+        if (full.size() <= d.prefix.size() + 1 || full.compare(0, d.prefix.size(), d.prefix) != 0 ||
+            full[d.prefix.size()] != '-')
+            continue;
+        const std::string login = with_domain(full.substr(d.prefix.size() + 1), d.domain);
+        std::string miss;
+        if (resolves_to(login, base, key, &miss))
+            return login;
+        *why += (why->empty() ? "" : "; ") + miss;
+    }
+    // A local domain leaves the name as it is: base-key@localhost is base's key, unless a
+    // longer base user takes it (vm-info-desk is vm-info's desk, not vm's info-desk).
+    if (!local.empty()) {
+        const std::string login = with_domain(full, local);
+        std::string miss;
+        if (resolves_to(login, base, key, &miss))
+            return login;
+        *why += (why->empty() ? "" : "; ") + miss;
+    }
+    if (why->empty())
+        *why = "no domain in control/virtualdomains leads to it and control/locals names no domain";
+    return std::nullopt;
+}
+
+bool VmailmgrStore::list_base(const BaseUser &base, const std::vector<ListDomain> &domains, const std::string &local,
+                              std::vector<std::string> *users, std::vector<VmailmgrUnlisted> *skipped,
+                              std::string *error)
+{
+    std::string path;
+    Outcome po = store_path(base, &path, nullptr);
+    if (!po.is_ok()) {
+        *error = po.reason;
+        return false;
+    }
+    const FsOwner owner = base_owner(base);
+    CdbCache::Result c = cdbs_.get(path, &owner);
+    if (c.file == nullptr) {
+        if (c.missing)
+            return true;
+        *error = "cannot open " + path + ": " + c.error;
+        return false;
+    }
+    std::shared_ptr<CdbFile> file = c.file;  // lookup() below may refresh the cache
+    unsigned cpos = 0;
+    std::string key, value;
+    std::set<std::string> seen;
+    int r;
+    while ((r = file->next(&cpos, &key, &value, error)) > 0) {
+        std::string err;
+        auto rec = vmailmgr::decode_record(value, vmailmgr::Limits(), &err);
+        if (!rec || !rec->has_mailbox || key.empty() || !seen.insert(key).second)
+            continue;
+        std::string why;
+        if (auto name = name_for(base, key, domains, local, &why))
+            users->push_back(std::move(*name));
+        else if (skipped != nullptr)
+            skipped->push_back({base.name, key, why});
+    }
+    return r == 0;
+}
+
+std::vector<std::string> VmailmgrStore::list_users(std::string *error, std::vector<VmailmgrUnlisted> *skipped)
 {
     std::vector<std::string> users;
     watcher_.poll();
     etc_watcher_.poll();
-    std::shared_ptr<const std::string> locals, vdomains;
-    bool missing = false;
-    Outcome o = read_control("locals", &locals, &missing, nullptr);
-    if (o.is_ok())
-        o = read_control("virtualdomains", &vdomains, &missing, nullptr);
+    Outcome o = refresh_globals();
     if (!o.is_ok()) {
         *error = o.reason;
         return users;
     }
-    if (vdomains == nullptr)
+    if (control_.vd_text == nullptr)
         return users;
-    // Keep file order for "the first domain of a base user"; a later duplicate key wins.
-    auto vd = vmailmgr::parse_virtualdomains(*vdomains);
-    std::vector<std::pair<std::string, std::string>> ordered;
-    size_t pos = 0;
-    std::set<std::string> seen_keys;
-    const std::string &text = *vdomains;
-    while (pos < text.size()) {
-        size_t nl = text.find('\n', pos);
-        std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-        pos = nl == std::string::npos ? text.size() : nl + 1;
-        std::string key = vmailmgr::ascii_lower(line.substr(0, line.find(':')));
-        auto it = vd.find(key);
-        if (it == vd.end() || key[0] == '.' || !seen_keys.insert(key).second)
+    // The domains a name can be listed under, in file order: exact keys (not ".suffix"
+    // entries), each with the prefix its last line gives, left out if empty or if control/locals
+    // takes the domain first. Copied: lookup() may re-read the control files meanwhile.
+    std::vector<ListDomain> domains;
+    std::set<std::string> seen;
+    for (const auto &line : vmailmgr::virtualdomains_lines(*control_.vd_text)) {
+        const std::string &domain = line.first;
+        if (domain[0] == '.' || !seen.insert(domain).second || control_.locals.count(domain) != 0)
             continue;
-        if (locals != nullptr && vmailmgr::locals_contains(*locals, key))
-            continue;
-        ordered.emplace_back(key, it->second);
+        const std::string &prefix = control_.virtualdomains.at(domain);
+        if (!prefix.empty())
+            domains.push_back({domain, prefix});
     }
+    std::string local;
+    if (control_.locals_text != nullptr)
+        for (const std::string &l : vmailmgr::parse_locals(*control_.locals_text))
+            if (local.empty() && !l.empty())
+                local = l;
+    // Each store once, for the base user a prefix leads to (checkvpw's right-to-left search
+    // on the prefix alone: "exorg-org" is base user exorg's "org-" names).
     std::set<std::string> bases_done;
-    for (const auto &[domain, prefix] : ordered) {
-        auto base = base_user(prefix);
-        if (!base || base_refusal(*base) || !bases_done.insert(base->name).second)
+    for (const ListDomain &d : domains) {
+        VmailmgrAccount probe;
+        if (!resolve_base(d.prefix, &probe).is_ok() || base_refusal(probe.base) ||
+            !bases_done.insert(probe.base.name).second)
             continue;
-        std::string path;
-        Outcome po = store_path(*base, &path, nullptr);
-        if (!po.is_ok()) {
-            *error = po.reason;
-            return users;
-        }
-        const FsOwner owner = base_owner(*base);
-        CdbCache::Result c = cdbs_.get(path, &owner);
-        if (c.file == nullptr) {
-            if (c.missing)
-                continue;
-            *error = "cannot open " + path + ": " + c.error;
-            return users;
-        }
-        unsigned cpos = 0;
-        std::string key, value;
-        int r;
-        while ((r = c.file->next(&cpos, &key, &value, error)) > 0) {
-            std::string err;
-            auto rec = vmailmgr::decode_record(value, vmailmgr::Limits(), &err);
-            if (rec && rec->has_mailbox && !key.empty())
-                users.push_back(std::string(key) + "@" + domain);
-        }
-        if (r < 0)
+        if (!list_base(probe.base, domains, local, &users, skipped, error))
             return users;
     }
     return users;

@@ -47,6 +47,11 @@ struct VmailmgrAccount {
     }
 };
 
+// An account list_users() leaves out, and why.
+struct VmailmgrUnlisted {
+    std::string base_user, virtual_name, reason;
+};
+
 class VmailmgrStore {
 public:
     explicit VmailmgrStore(VmailmgrSettings settings);
@@ -72,9 +77,14 @@ public:
     // Account states checkvpw refuses (alias, expired) and, if configured, a disabled mailbox.
     Outcome check_login_allowed(const VmailmgrAccount &account, time_t now) const;
 
-    // Every user with a mailbox of every base user named in control/virtualdomains, as
-    // user@domain (the first domain that maps to the base user).
-    std::vector<std::string> list_users(std::string *error);
+    // Every user with a mailbox of the base user each control/virtualdomains prefix names (the
+    // prefix, or its longest part before a '-' that is a user, as checkvpw searches), each
+    // under a name that lookup(name, "") resolves to that same account: name@domain
+    // for the first domain (in file order) whose prefix reaches it, else base-name@ the first
+    // control/locals domain. An account no name reaches (checkvpw resolves base users right to
+    // left, so vm's "info-desk" is always vm-info's "desk") is left out, and reported in
+    // *skipped when given. *error: a store fault that ended the listing early.
+    std::vector<std::string> list_users(std::string *error, std::vector<VmailmgrUnlisted> *skipped = nullptr);
 
 private:
     // vmailmgr's settings files. *watched (when given) is cleared if a change of the files
@@ -96,6 +106,19 @@ private:
     // Why a base user is not one whose store is read (below first_valid_uid, no home).
     std::optional<std::string> base_refusal(const BaseUser &base) const;
     Outcome resolve_base(const std::string &prefixed, VmailmgrAccount *out);
+    // list_users(), one base user's store: appends the names found, or reports the accounts
+    // left out. False on a store fault (*error set).
+    struct ListDomain {
+        std::string domain, prefix;
+    };
+    bool list_base(const BaseUser &base, const std::vector<ListDomain> &domains, const std::string &local,
+                   std::vector<std::string> *users, std::vector<VmailmgrUnlisted> *skipped, std::string *error);
+    // A name lookup() resolves to base's virtual user `key`, if there is one; else *why.
+    std::optional<std::string> name_for(const BaseUser &base, const std::string &key,
+                                        const std::vector<ListDomain> &domains, const std::string &local,
+                                        std::string *why);
+    // Whether lookup(login, "") reaches base's `key`; else *why says where it leads.
+    bool resolves_to(const std::string &login, const BaseUser &base, const std::string &key, std::string *why);
 
     // control/locals and control/virtualdomains, parsed once per version of the files
     struct Control {

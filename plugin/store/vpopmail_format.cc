@@ -1,5 +1,6 @@
 #include "vpopmail_format.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace vstore::vpopmail {
@@ -32,8 +33,6 @@ bool parse_u32(std::string_view s, uint32_t *out)
     *out = static_cast<uint32_t>(v);
     return true;
 }
-
-bool parse_u64(std::string_view s, uint64_t *out) { return parse_decimal(s, UINT64_MAX, out); }
 
 }  // namespace
 
@@ -208,12 +207,14 @@ uint32_t parse_limits_mask(std::string_view text)
     uint32_t mask = 0;
     size_t pos = 0;
     while (pos < text.size()) {
-        size_t nl = text.find('\n', pos);
+        // vlimits_read_limits_file() ends a line at a CR as well as at a LF: "a\rb" is two
+        // lines, "a\r\nb" two lines around an empty one
+        size_t nl = text.find_first_of("\r\n", pos);
         std::string_view line = text.substr(pos, nl == std::string_view::npos ? nl : nl - pos);
         pos = nl == std::string_view::npos ? text.size() : nl + 1;
         if (line.empty() || line[0] == '#')
             continue;
-        std::string_view keyword = line.substr(0, line.find_first_of(" \t:\r"));
+        std::string_view keyword = line.substr(0, line.find_first_of(" \t:"));
         for (const auto &k : keywords)
             if (keyword == k.keyword)
                 mask |= k.flag;
@@ -226,49 +227,82 @@ uint32_t effective_flags(uint32_t user_flags, uint32_t limits_mask)
     return (user_flags & V_OVERRIDE) != 0 ? user_flags : user_flags | limits_mask;
 }
 
+namespace {
+
+// strtoll(s, NULL, 10) as format_maildirquota() calls it, converted to vpopmail's storage_t
+// (uint64_t): leading white space and a sign are taken, the first non-digit ends the number,
+// no digits give 0, an overflow saturates at LLONG_MAX or LLONG_MIN, and a negative result
+// wraps (two's complement).
+uint64_t strtoll_storage(std::string_view s)
+{
+    size_t i = 0;
+    while (i < s.size() &&
+           (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\v' || s[i] == '\f' || s[i] == '\r'))
+        i++;
+    bool negative = false;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-'))
+        negative = s[i++] == '-';
+    const uint64_t limit = negative ? uint64_t{1} << 63 : (uint64_t{1} << 63) - 1;
+    uint64_t v = 0;
+    for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; i++) {
+        const unsigned d = static_cast<unsigned>(s[i] - '0');
+        v = v > (limit - d) / 10 ? limit : v * 10 + d;
+    }
+    return negative ? uint64_t{0} - v : v;
+}
+
+// One comma-separated part of a quota, as format_maildirquota() reads it into *size or *count.
+void read_quota_part(std::string_view part, uint64_t *size, uint64_t *count)
+{
+    // only an upper-case C makes a message count: "1000c" is a size of 1000 bytes
+    if (part.back() == 'C') {
+        *count = strtoll_storage(part);
+        return;
+    }
+    if (part.back() == 'S' || part.back() == 's')
+        part.remove_suffix(1);
+    if (!part.empty() && (part.back() == 'B' || part.back() == 'b'))
+        part.remove_suffix(1);
+    // the unit is the last character left, whatever stopped the number before it; the
+    // product wraps in 64 bits as in vpopmail
+    *size = strtoll_storage(part);
+    if (!part.empty() && (part.back() == 'M' || part.back() == 'm'))
+        *size *= 1024 * 1024;
+    if (!part.empty() && (part.back() == 'K' || part.back() == 'k'))
+        *size *= 1024;
+}
+
+// Dovecot keeps quota limits as int64: a larger vpopmail limit (from a negative or
+// overflowing number) is one no mailbox reaches, so it is no limit.
+std::optional<uint64_t> quota_limit(uint64_t v)
+{
+    if (v == 0 || v > static_cast<uint64_t>(INT64_MAX))
+        return std::nullopt;
+    return v;
+}
+
+}  // namespace
+
 Quota parse_quota(std::string_view field)
 {
     Quota q;
     if (field.empty() || field.compare(0, 2, "NO") == 0)
         return q;
+    // format_maildirquota() works on a C string copied into 128 bytes
+    field = field.substr(0, std::min(field.find('\0'), size_t{127}));
+    uint64_t size = 0, count = 0;
     size_t pos = 0;
-    while (pos <= field.size()) {
+    while (pos < field.size()) {
         size_t comma = field.find(',', pos);
         std::string_view part = field.substr(pos, comma == std::string_view::npos ? comma : comma - pos);
-        pos = comma == std::string_view::npos ? field.size() + 1 : comma + 1;
-        if (part.empty()) {
-            q.valid = false;
-            continue;
-        }
-        uint64_t v = 0;
-        if (part.back() == 'C' || part.back() == 'c') {
-            if (!parse_u64(part.substr(0, part.size() - 1), &v))
-                q.valid = false;
-            else
-                q.messages = v;
-            continue;
-        }
-        if (part.back() == 'S' || part.back() == 's')
-            part.remove_suffix(1);
-        if (!part.empty() && (part.back() == 'B' || part.back() == 'b'))
-            part.remove_suffix(1);
-        uint64_t mult = 1;
-        if (!part.empty() && (part.back() == 'K' || part.back() == 'k')) {
-            mult = 1024;
-            part.remove_suffix(1);
-        } else if (!part.empty() && (part.back() == 'M' || part.back() == 'm')) {
-            mult = 1024 * 1024;
-            part.remove_suffix(1);
-        }
-        if (!parse_u64(part, &v) || v > UINT64_MAX / mult)
-            q.valid = false;
-        else
-            q.bytes = v * mult;
+        pos = comma == std::string_view::npos ? field.size() : comma + 1;
+        if (!part.empty())  // strtok() skips empty parts
+            read_quota_part(part, &size, &count);
     }
-    if (!q.valid) {
-        q.bytes.reset();
-        q.messages.reset();
-    }
+    // both 0: format_maildirquota() returns "" ("invalid quota") and vdelivermail checks nothing
+    q.valid = size != 0 || count != 0;
+    q.bytes = quota_limit(size);
+    q.messages = quota_limit(count);
     return q;
 }
 

@@ -70,9 +70,14 @@ uint32_t parse_limits_mask(std::string_view text);
 // Effective flags, as vlimits_setflags(): V_OVERRIDE ignores the domain's limits.
 uint32_t effective_flags(uint32_t user_flags, uint32_t limits_mask);
 
-// vpasswd field 7 (pw_shell), read as vdelivermail does: "NO..." or empty means no quota.
+// vpasswd field 7 (pw_shell), read as vdelivermail does: "NO..." or empty means no quota;
+// anything else goes through format_maildirquota(): parts split at ',' (empty ones skipped),
+// a part ending in upper-case 'C' is the message count, any other part the size (a trailing
+// S/s, then B/b removed, then K/k or M/m multiplies), each number read by strtoll() (leading
+// white space, a sign, digits up to the first other character). A later part of a kind
+// replaces an earlier one; 0 is no limit of that kind.
 struct Quota {
-    bool valid = true;
+    bool valid = true;  // false: no limit came out of a field that is not empty or NO...
     std::optional<uint64_t> bytes, messages;
     bool unlimited() const { return !bytes && !messages; }
 };

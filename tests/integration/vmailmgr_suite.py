@@ -118,21 +118,106 @@ def check_clients(dc, checks):
     checks.check("IMAP LOGIN jöhn@example.org (signed-char hash key)", ok, detail)
 
 
+# Mailbox-bearing accounts no login can reach: checkvpw turns info-desk@example.biz into
+# vm-info-desk and finds base users right to left, so it is always vm-info's desk
+# (tests/fixtures/README.md, vmailmgr users). The listing must leave it out, not list a name
+# that looks up another mailbox.
+UNREACHABLE = {("vm", "info-desk")}
+BASES = ("exorg", "exnet", "vm-info", "legacy", "vm")
+
+
+def _number_ok(field):
+    n = field.lstrip(b" \t\n\r\v\f")
+    if n.startswith(b"-"):
+        n = n[1:]
+    return n == b"" or (n.isdigit() and int(n) <= 0xffffffff)
+
+
+def mailbox_dir(value):
+    """The directory of a passwd.cdb record that has a mailbox, decoded as the driver does
+    (docs/formats.md II.5); None for aliases, forward-only entries and records that do not
+    decode."""
+    if value[:1] == b":":
+        if b"\0" in value or b":" not in value[1:]:
+            return None
+        dest = value[1:].split(b":", 1)[1]
+        return dest if dest[:1] in (b".", b"/") else None
+    if value[:1] not in (b"\x01", b"\x02"):
+        return None
+    pos, has_mailbox = 1, True
+    while value[0] == 2:  # attribute pairs up to a 0 attribute
+        if pos >= len(value):
+            return None
+        attr, pos = value[pos], pos + 1
+        if attr == 0:
+            break
+        if pos >= len(value) or attr not in (8, 10):
+            return None
+        if attr == 10:
+            has_mailbox = value[pos] != 0
+        pos += 1
+    fields = value[pos:].split(b"\0")
+    # password, directory, forwards and their empty end, personal, six numbers, and the
+    # empty string after the last NUL
+    try:
+        end = fields.index(b"", 2)
+    except ValueError:
+        return None
+    rest = fields[end + 1:]
+    if len(rest) != 8 or rest[-1] != b"" or not all(_number_ok(n) for n in rest[1:7]):
+        return None
+    directory = fields[1]
+    if value[0] == 1:
+        has_mailbox = directory != b""
+    return directory if has_mailbox and directory else None
+
+
+def mailbox_homes():
+    """{(base, virtual name): home} for every mailbox-bearing record of the fixture stores."""
+    from cdb_write import read_records
+    homes = {}
+    for base in BASES:
+        base_home = f"{ROOT}/vmailmgr/{base}"
+        for key, value in read_records(f"{base_home}/passwd.cdb"):
+            d = mailbox_dir(value)
+            if d is not None and key:
+                homes[(base, os.fsdecode(key))] = os.path.normpath(os.path.join(base_home, os.fsdecode(d)))
+    return homes
+
+
 def check_iteration(dc, checks):
     r = dc.doveadm("user", "*", timeout=120)
-    listed = set(r.stdout.split())
+    names = r.stdout.split()
+    listed = set(names)
     checks.check("doveadm user '*' exits 0", r.returncode == 0, r.stderr)
+    checks.check("doveadm user '*' lists no name twice", len(names) == len(listed), " ".join(sorted(names)))
     for must in ("alice@example.org", "bob.smith@example.org", "ned@lists.example.org", "desk@example.info",
                  "bizuser@example.biz", "v1ann@example.com", "oldbox@example.com"):
         checks.check(f"doveadm user '*' lists {must}", must in listed, " ".join(sorted(listed)))
     for mustnot in ("info@example.org", "sales@example.org", "v1fwd@example.com"):
         checks.check(f"doveadm user '*' leaves out alias {mustnot}", mustnot not in listed)
-    bad = []
+    checks.check("doveadm user '*' leaves out info-desk@example.biz (it is vm-info's desk, not vm's info-desk)",
+                 "info-desk@example.biz" not in listed)
+    bad, home_of = [], {}
     for u in sorted(listed):
         rc, f, out = dc.user(u)
         if rc != 0 or not f.get("home"):
             bad.append(f"{u}: {out.strip()}")
+        else:
+            home_of[u] = f["home"]
     checks.check(f"every listed user ({len(listed)}) resolves with doveadm user", not bad, "\n".join(bad[:10]))
+    # Each listed name is its own mailbox: an -A mass operation touches every mailbox once.
+    homes = set(home_of.values())
+    shared = sorted(f"{u} -> {h}" for u, h in home_of.items() if list(home_of.values()).count(h) > 1)
+    checks.check(f"the {len(home_of)} listed users look up to {len(home_of)} distinct homes", len(homes) == len(home_of),
+                 "\n".join(shared))
+    entries = mailbox_homes()
+    want = {h for acct, h in entries.items() if acct not in UNREACHABLE}
+    checks.check(f"distinct homes ({len(homes)}) = mailbox-bearing entries ({len(entries)}) less the "
+                 f"{len(UNREACHABLE)} no login reaches ({len(want)})", homes == want,
+                 f"missing {sorted(want - homes)}; unexpected {sorted(homes - want)}")
+    print(f"doveadm user '*': {len(names)} names, {len(homes)} distinct homes, {len(entries)} mailbox-bearing "
+          f"entries, {len(UNREACHABLE)} unreachable")
 
 
 def check_log_reasons(dc, checks):

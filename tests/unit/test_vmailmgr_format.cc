@@ -157,6 +157,40 @@ TEST(VmailmgrRecord, Numbers)
     EXPECT_EQ(number_to_string(7), "7");
 }
 
+TEST(VmailmgrSettings, EmptyFirstLineIsUnset)
+{
+    // config_read(): the first line, strip()ped; empty means "not set here"
+    EXPECT_FALSE(setting_value(""));
+    EXPECT_FALSE(setting_value("\n"));
+    EXPECT_FALSE(setting_value(" \t\r\nsecond line\n"));
+    EXPECT_EQ(*setting_value("  @:% \r\n"), "@:%");
+    EXPECT_EQ(*setting_value("passwd"), "passwd");
+}
+
+TEST(VmailmgrSettings, NumbersAsStrtou)
+{
+    uint32_t v = 0;
+    bool big = false;
+    ASSERT_TRUE(setting_number("12abc", &v, &big));
+    EXPECT_EQ(v, 12u);
+    ASSERT_TRUE(setting_number("-", &v, &big));
+    EXPECT_EQ(v, kUnlimited);
+    ASSERT_TRUE(setting_number("-junk", &v, &big));
+    EXPECT_EQ(v, kUnlimited);
+    ASSERT_TRUE(setting_number("4294967295", &v, &big));
+    EXPECT_FALSE(big);
+    EXPECT_EQ(v, 4294967295u);
+    EXPECT_FALSE(setting_number("abc", &v, &big));  // read_uns: unset at this level
+    EXPECT_FALSE(setting_number("+5", &v, &big));
+    EXPECT_FALSE(setting_number("", &v, &big));
+    ASSERT_TRUE(setting_number("4294967296", &v, &big));
+    EXPECT_TRUE(big);
+    EXPECT_TRUE(is_numeric_setting("default-hardquota"));
+    EXPECT_TRUE(is_numeric_setting("user-dir-bits"));
+    EXPECT_FALSE(is_numeric_setting("password-file"));
+    EXPECT_FALSE(is_numeric_setting("separators"));
+}
+
 TEST(VmailmgrLogin, SplitAtFirstSeparator)
 {
     auto s = split_login("bob:smith@example.org", "@:");
@@ -185,6 +219,36 @@ TEST(VmailmgrLogin, VirtualdomainsExactThenSuffixesLaterWins)
     EXPECT_FALSE(find_virtual_prefix(vd, "example.invalid"));
     EXPECT_TRUE(locals_contains("localhost\nmail.example.test\n", "mail.example.test"));
     EXPECT_FALSE(locals_contains("localhost\nmail.example.test\n", "Mail.example.test"));
+}
+
+TEST(VmailmgrControl, TrailingWhiteSpaceIsNotPartOfALine)
+{
+    // list_table and map_table rstrip() each line (isspace: blank, tab, CR, VT, FF)
+    EXPECT_TRUE(locals_contains("localhost \t\r\nmail.example.test\v\f\n", "localhost"));
+    EXPECT_TRUE(locals_contains("localhost\r\nmail.example.test\v\f", "mail.example.test"));
+    EXPECT_FALSE(locals_contains(" localhost\n", "localhost"));  // leading blanks stay
+    EXPECT_EQ(parse_locals("a \r\n\nb\t"), (std::vector<std::string>{"a", "", "b"}));
+    auto vd = parse_virtualdomains("example.org:exorg \r\nexample.net:exnet\f\v\nexample.com:legacy");
+    EXPECT_EQ(vd["example.org"], "exorg");
+    EXPECT_EQ(vd["example.net"], "exnet");
+    EXPECT_EQ(vd["example.com"], "legacy");
+    // the key is what comes before the first ':' of the stripped line, blanks included
+    vd = parse_virtualdomains("example.org :exorg\n");
+    EXPECT_FALSE(find_virtual_prefix(vd, "example.org"));
+    EXPECT_EQ(*find_virtual_prefix(vd, "example.org "), "exorg");
+}
+
+TEST(VmailmgrControl, EmptyPrefixCountsAsNoEntry)
+{
+    // find_virtual() takes an empty value for "not there" and goes on with the next suffix;
+    // a later empty line still replaces an earlier one
+    auto vd = parse_virtualdomains("mail.example.org:exorg\n.example.org:exsub\nmail.example.org: \t\r\n");
+    EXPECT_EQ(find_virtual_prefix(vd, "mail.example.org").value_or("(none)"), "exsub");
+    vd = parse_virtualdomains("example.org:\n");
+    EXPECT_FALSE(find_virtual_prefix(vd, "example.org"));
+    auto lines = virtualdomains_lines("b.org:x\n:catchall\nnocolon\na.org:y\nB.org:z \n");
+    std::vector<std::pair<std::string, std::string>> want = {{"b.org", "x"}, {"a.org", "y"}, {"b.org", "z"}};
+    EXPECT_EQ(lines, want);
 }
 
 TEST(VmailmgrPassword, SchemesAsCheckvpw)

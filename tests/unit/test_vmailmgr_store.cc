@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "test_support.h"
 #include "vmailmgr_store.h"
@@ -137,12 +138,95 @@ TEST_F(VmailmgrStoreTest, ListsUsersWithMailboxes)
 {
     VmailmgrStore store(settings);
     std::string err;
-    auto users = store.list_users(&err);
+    auto users = store.list_users(&err);  // the one-argument form still works
     EXPECT_EQ(err, "");
     std::sort(users.begin(), users.end());
-    std::vector<std::string> want = {"alice@example.org", "desk@example.info", "erin@example.org",
-                                     "evil@example.org", "info-desk@example.biz"};
+    // not info-desk@example.biz: that name is vm-info's desk (see the next test)
+    std::vector<std::string> want = {"alice@example.org", "desk@example.info", "erin@example.org", "evil@example.org"};
     EXPECT_EQ(users, want);
+}
+
+TEST_F(VmailmgrStoreTest, EveryListedNameLooksUpToItsOwnAccount)
+{
+    // vm's "info-desk" is listed under example.biz as info-desk@example.biz, but checkvpw
+    // resolves vm-info-desk right to left: base user vm-info, virtual user desk. Listed, it
+    // made one mailbox appear twice in an iteration and vm's own never.
+    VmailmgrStore store(settings);
+    std::string err;
+    std::vector<VmailmgrUnlisted> skipped;
+    auto users = store.list_users(&err, &skipped);
+    EXPECT_EQ(err, "");
+    std::set<std::pair<std::string, std::string>> accounts;
+    for (const std::string &name : users) {
+        VmailmgrAccount a;
+        Outcome o = store.lookup(name, "", &a);
+        // evil's record is a store fault, but the name is still its own
+        EXPECT_TRUE(o.is_ok() || name == "evil@example.org") << name << ": " << o.reason;
+        EXPECT_TRUE(accounts.insert({a.base.name, a.virtual_name}).second) << name << " is listed twice";
+    }
+    EXPECT_EQ(accounts.size(), users.size());
+    ASSERT_EQ(skipped.size(), 1u);
+    EXPECT_EQ(skipped[0].base_user, "vm");
+    EXPECT_EQ(skipped[0].virtual_name, "info-desk");
+    EXPECT_NE(skipped[0].reason.find("'info-desk@example.biz' resolves to base user vm-info, virtual user desk"),
+              std::string::npos)
+        << skipped[0].reason;
+    // the fallback through a local domain leads to the same place
+    EXPECT_NE(skipped[0].reason.find("'vm-info-desk@localhost' resolves to base user vm-info"), std::string::npos)
+        << skipped[0].reason;
+}
+
+TEST_F(VmailmgrStoreTest, ListsNamesUnderPrefixesWithADashAndThroughLocals)
+{
+    // example.net:exorg-net makes net@ names exorg's "net-" users; exorg's other users have
+    // no virtual domain and are listed as exorg-NAME@ the first local domain, as checkvpw
+    // leaves names in local domains alone.
+    testsupport::write_file(dir / "qmail/control/virtualdomains", "example.net:exorg-net\n.example.net:vm\n");
+    testsupport::write_cdb(dir / "exorg/passwd.cdb",
+                           {{"alice", v2("$0$Alice", "./users/alice")}, {"net-bob", v2("$0$Bob", "./users/bob")}});
+    VmailmgrStore store(settings);
+    std::string err;
+    std::vector<VmailmgrUnlisted> skipped;
+    auto users = store.list_users(&err, &skipped);
+    EXPECT_EQ(err, "");
+    std::sort(users.begin(), users.end());
+    std::vector<std::string> want = {"bob@example.net", "exorg-alice@localhost"};
+    EXPECT_EQ(users, want);
+    EXPECT_TRUE(skipped.empty());
+    VmailmgrAccount a;
+    ASSERT_TRUE(store.lookup("bob@example.net", "", &a).is_ok());
+    EXPECT_EQ(a.virtual_name, "net-bob");
+    ASSERT_TRUE(store.lookup("exorg-alice@localhost", "", &a).is_ok());
+    EXPECT_EQ(a.virtual_name, "alice");
+
+    // without a local domain such accounts have no name
+    testsupport::write_file(dir / "qmail/control/locals", "");
+    VmailmgrStore nolocals(settings);
+    skipped.clear();
+    users = nolocals.list_users(&err, &skipped);
+    EXPECT_EQ(users, std::vector<std::string>{"bob@example.net"});
+    ASSERT_EQ(skipped.size(), 1u);
+    EXPECT_EQ(skipped[0].virtual_name, "alice");
+    EXPECT_NE(skipped[0].reason.find("no domain"), std::string::npos) << skipped[0].reason;
+}
+
+TEST_F(VmailmgrStoreTest, UnreachableRecordKeysAreNotListed)
+{
+    // vmailmgr lowercases logins, and a name with a separator in it splits elsewhere
+    testsupport::write_cdb(dir / "exorg/passwd.cdb", {{"alice", v2("$0$Alice", "./users/alice")},
+                                                      {"Upper", v2("$0$Up", "./users/Upper")},
+                                                      {"a%b", v2("$0$Ab", "./users/ab")}});
+    VmailmgrStore store(settings);
+    std::string err;
+    std::vector<VmailmgrUnlisted> skipped;
+    auto users = store.list_users(&err, &skipped);
+    std::sort(users.begin(), users.end());
+    std::vector<std::string> want = {"alice@example.org", "desk@example.info"};
+    EXPECT_EQ(users, want);
+    std::set<std::string> left_out;
+    for (const auto &u : skipped)
+        left_out.insert(u.base_user + ":" + u.virtual_name);
+    EXPECT_EQ(left_out, (std::set<std::string>{"exorg:Upper", "exorg:a%b", "vm:info-desk"}));
 }
 
 TEST_F(VmailmgrStoreTest, PasswordFileMayNotLeaveTheHome)
@@ -227,4 +311,67 @@ TEST_F(VmailmgrStoreTest, DefaultExpiryOfColonRecordsIsFromNow)
     VmailmgrStore far(settings);
     ASSERT_TRUE(far.lookup("old@example.org", "", &a).is_ok());
     EXPECT_EQ(a.record.expiry, vmailmgr::kUnlimited);
+}
+
+TEST_F(VmailmgrStoreTest, ControlFileLinesLoseTrailingWhiteSpace)
+{
+    // both.example.test is local (locals beats virtualdomains) although its locals line ends
+    // in blanks and a CR; example.org's prefix line ends in a form feed
+    testsupport::write_file(dir / "qmail/control/locals", "localhost\nboth.example.test \t\r\n");
+    testsupport::write_file(dir / "qmail/control/virtualdomains",
+                            "example.org:exorg\f\r\nboth.example.test:vm\nexample.info:\nexample.info:  \r\n");
+    VmailmgrStore store(settings);
+    VmailmgrAccount a;
+    ASSERT_TRUE(store.lookup("exorg-alice@both.example.test", "", &a).is_ok());
+    EXPECT_EQ(a.base.name, "exorg");
+    ASSERT_TRUE(store.lookup("alice@example.org", "", &a).is_ok());
+    EXPECT_EQ(a.virtual_name, "alice");
+    // an empty prefix is no entry: the name stays as it is
+    ASSERT_TRUE(store.lookup("vm-info-desk@example.info", "", &a).is_ok());
+    EXPECT_EQ(a.base.name, "vm-info");
+    EXPECT_EQ(store.lookup("desk@example.info", "", &a).verdict, Verdict::UserUnknown);
+}
+
+TEST_F(VmailmgrStoreTest, EmptySettingFilesAreUnset)
+{
+    // config_read(): an empty first line is no setting, so the next level or the default
+    // applies: an empty ~/.vmailmgr/password-file means passwd.cdb, an empty global
+    // separators file means "@:"
+    testsupport::write_file(dir / "exorg/.vmailmgr/password-file", "\n");
+    testsupport::chown_tree(dir / "exorg/.vmailmgr", 2101, 2101);
+    testsupport::write_file(dir / "etc/separators", " \t\n");
+    VmailmgrStore store(settings);
+    VmailmgrAccount a;
+    Outcome o = store.lookup("alice@example.org", "", &a);
+    ASSERT_TRUE(o.is_ok()) << o.reason;
+    EXPECT_EQ(a.record.password, "$0$Alice");
+    EXPECT_EQ(store.lookup("alice%example.org", "", &a).verdict, Verdict::UserUnknown);  // '%' no longer splits
+    ASSERT_TRUE(store.lookup("alice:example.org", "", &a).is_ok());
+}
+
+TEST_F(VmailmgrStoreTest, NumericSettingsWithoutANumberFallThrough)
+{
+    // read_uns(): a level whose value starts with no number is skipped; digits then
+    // anything are that number
+    testsupport::write_cdb(dir / "exorg/passwd.cdb", {{"old", ":$0$Old:./users/old"}});
+    testsupport::write_file(dir / "exorg/.vmailmgr/default-hardquota", "lots\n");
+    testsupport::write_file(dir / "exorg/.vmailmgr/default-msgcount", "\n");
+    testsupport::write_file(dir / "exorg/.vmailmgr/default-msgsize", "2048 bytes\n");
+    testsupport::chown_tree(dir / "exorg/.vmailmgr", 2101, 2101);
+    testsupport::write_file(dir / "etc/default-hardquota", "5000000\n");
+    testsupport::write_file(dir / "etc/default-msgcount", "300\n");
+    testsupport::write_file(dir / "etc/default-softquota", "none\n");
+    VmailmgrStore store(settings);
+    VmailmgrAccount a;
+    Outcome o = store.lookup("old@example.org", "", &a);
+    ASSERT_TRUE(o.is_ok()) << o.reason;
+    EXPECT_EQ(a.record.hardquota, 5000000u);
+    EXPECT_EQ(a.record.msgcount, 300u);
+    EXPECT_EQ(a.record.msgsize, 2048u);
+    EXPECT_EQ(a.record.softquota, vmailmgr::kUnlimited);  // no level has a number: the default
+    testsupport::write_file(dir / "etc/default-softquota", "4294967296\n");
+    VmailmgrStore big(settings);
+    o = big.lookup("old@example.org", "", &a);
+    EXPECT_EQ(o.verdict, Verdict::StoreFault);
+    EXPECT_NE(o.reason.find("does not fit in 32 bits"), std::string::npos) << o.reason;
 }

@@ -138,6 +138,17 @@ TEST(VpopmailLimits, DisableKeywordsSetFlags)
     EXPECT_EQ(parse_limits_mask(""), 0u);
 }
 
+TEST(VpopmailLimits, LinesEndAtCrOrLf)
+{
+    // vlimits_read_limits_file() splits at '\r' or '\n': a CR-only file has every line, and
+    // a CR ends a comment
+    EXPECT_EQ(parse_limits_mask("disable_pop\rdisable_imap\r"), NO_POP | NO_IMAP);
+    EXPECT_EQ(parse_limits_mask("disable_pop\r\ndisable_smtp\r\n"), NO_POP | NO_SMTP);
+    EXPECT_EQ(parse_limits_mask("# comment\rdisable_webmail"), NO_WEBMAIL);
+    // a flag keyword stands alone: a value after it does not undo it
+    EXPECT_EQ(parse_limits_mask("disable_imap 0\n"), NO_IMAP);
+}
+
 TEST(VpopmailLimits, OverrideIgnoresDomainLimits)
 {
     EXPECT_EQ(effective_flags(0, NO_IMAP), NO_IMAP);
@@ -170,11 +181,48 @@ TEST(VpopmailQuota, FormsVpopmailWrites)
 
 TEST(VpopmailQuota, InvalidValuesGiveNoRule)
 {
-    for (const char *bad : {"lots", "5X", "S", ",", "12,abcC", "99999999999999999999S"}) {
+    // format_maildirquota() makes "" of these (no size and no count): vdelivermail checks nothing
+    for (const char *bad : {"lots", "S", ",", ",,", "0", "0S,0C", "abcC", "-", "C"}) {
         Quota q = parse_quota(bad);
         EXPECT_FALSE(q.valid) << bad;
         EXPECT_EQ(limits(q), "-/-") << bad;
     }
+}
+
+TEST(VpopmailQuota, OnlyUpperCaseCCounts)
+{
+    // format_maildirquota(): p[i] == 'C' only; "1000c" goes the size way, and a later size
+    // part replaces an earlier one
+    EXPECT_EQ(quota_rule(parse_quota("1000c")), "*:storage=1000B");
+    EXPECT_EQ(quota_rule(parse_quota("5000000S,1000c")), "*:storage=1000B");
+    EXPECT_EQ(quota_rule(parse_quota("5000000S,1000C")), "*:storage=5000000B:messages=1000");
+    EXPECT_EQ(quota_rule(parse_quota("1000C,10MBS")), "*:storage=10485760B:messages=1000");
+    EXPECT_EQ(quota_rule(parse_quota("1mbs,1000C")), "*:storage=1048576B:messages=1000");
+    EXPECT_EQ(quota_rule(parse_quota("1000C,2000C")), "*:messages=2000");
+}
+
+TEST(VpopmailQuota, NumbersAsStrtoll)
+{
+    // leading white space and a sign are read, the first other character ends the number
+    EXPECT_EQ(quota_rule(parse_quota(" \t5M")), "*:storage=5242880B");
+    EXPECT_EQ(quota_rule(parse_quota("+5M")), "*:storage=5242880B");
+    EXPECT_EQ(quota_rule(parse_quota("12abcC")), "*:messages=12");
+    EXPECT_EQ(quota_rule(parse_quota("5X")), "*:storage=5B");
+    EXPECT_EQ(quota_rule(parse_quota("12 kB")), "*:storage=12288B");  // the unit is the last character
+    EXPECT_EQ(quota_rule(parse_quota("12,abcC")), "*:storage=12B");
+    EXPECT_EQ(quota_rule(parse_quota(",,1000C,,")), "*:messages=1000");  // strtok skips empty parts
+    EXPECT_EQ(quota_rule(parse_quota("0S,100C")), "*:messages=100");
+    EXPECT_EQ(quota_rule(parse_quota("100S,0C")), "*:storage=100B");
+    // uint64_t arithmetic: LLONG_MAX from an overflow, a wrap past 2^64 ((2^44 + 1) MiB is
+    // 1 MiB), and a negative number that becomes a limit beyond any mailbox (none for Dovecot)
+    EXPECT_EQ(quota_rule(parse_quota("99999999999999999999S")), "*:storage=9223372036854775807B");
+    EXPECT_EQ(quota_rule(parse_quota("17592186044417M")), "*:storage=1048576B");
+    Quota negative = parse_quota("-5S,100C");
+    EXPECT_TRUE(negative.valid);
+    EXPECT_EQ(quota_rule(negative), "*:messages=100");
+    // the field is read as a 127-character C string
+    EXPECT_EQ(quota_rule(parse_quota(std::string(125, ' ') + "50M")), "*:storage=50B");  // the M is cut off
+    EXPECT_EQ(quota_rule(parse_quota(std::string("5M\0,100C", 8))), "*:storage=5242880B");
 }
 
 TEST(VpopmailFlags, ServiceRefusalsFollowVchkpw)
