@@ -35,7 +35,13 @@ struct userdb_iterate_context *vmailmgr_iterate_init(struct auth_request *r, use
     ctx->ctx.context = context;
     ctx->users = glue::guarded(r, (std::vector<std::string> *)nullptr, [&] {
         std::string error;
-        auto *users = new std::vector<std::string>(store_of(r).list_users(&error));
+        std::vector<vstore::VmailmgrUnlisted> unlisted;
+        auto *users = new std::vector<std::string>(store_of(r).list_users(&error, &unlisted));
+        // An account no login can reach is not listed (a mass operation would touch another
+        // mailbox under its name); the postmaster should know it is there.
+        for (const vstore::VmailmgrUnlisted &u : unlisted)
+            compat::log_warning(r, std::string(kDriver) + ": not listed: " + u.virtual_name + " of base user " +
+                                       u.base_user + ": " + u.reason);
         if (!error.empty()) {
             compat::log_error(r, std::string(kDriver) + ": user iteration failed: " + error);
             delete users;

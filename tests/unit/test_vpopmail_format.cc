@@ -193,36 +193,36 @@ TEST(VpopmailQuota, OnlyUpperCaseCCounts)
 {
     // format_maildirquota(): p[i] == 'C' only; "1000c" goes the size way, and a later size
     // part replaces an earlier one
-    EXPECT_EQ(quota_rule(parse_quota("1000c")), "*:storage=1000B");
-    EXPECT_EQ(quota_rule(parse_quota("5000000S,1000c")), "*:storage=1000B");
-    EXPECT_EQ(quota_rule(parse_quota("5000000S,1000C")), "*:storage=5000000B:messages=1000");
-    EXPECT_EQ(quota_rule(parse_quota("1000C,10MBS")), "*:storage=10485760B:messages=1000");
-    EXPECT_EQ(quota_rule(parse_quota("1mbs,1000C")), "*:storage=1048576B:messages=1000");
-    EXPECT_EQ(quota_rule(parse_quota("1000C,2000C")), "*:messages=2000");
+    EXPECT_EQ(limits(parse_quota("1000c")), "1000/-");
+    EXPECT_EQ(limits(parse_quota("5000000S,1000c")), "1000/-");
+    EXPECT_EQ(limits(parse_quota("5000000S,1000C")), "5000000/1000");
+    EXPECT_EQ(limits(parse_quota("1000C,10MBS")), "10485760/1000");
+    EXPECT_EQ(limits(parse_quota("1mbs,1000C")), "1048576/1000");
+    EXPECT_EQ(limits(parse_quota("1000C,2000C")), "-/2000");
 }
 
 TEST(VpopmailQuota, NumbersAsStrtoll)
 {
     // leading white space and a sign are read, the first other character ends the number
-    EXPECT_EQ(quota_rule(parse_quota(" \t5M")), "*:storage=5242880B");
-    EXPECT_EQ(quota_rule(parse_quota("+5M")), "*:storage=5242880B");
-    EXPECT_EQ(quota_rule(parse_quota("12abcC")), "*:messages=12");
-    EXPECT_EQ(quota_rule(parse_quota("5X")), "*:storage=5B");
-    EXPECT_EQ(quota_rule(parse_quota("12 kB")), "*:storage=12288B");  // the unit is the last character
-    EXPECT_EQ(quota_rule(parse_quota("12,abcC")), "*:storage=12B");
-    EXPECT_EQ(quota_rule(parse_quota(",,1000C,,")), "*:messages=1000");  // strtok skips empty parts
-    EXPECT_EQ(quota_rule(parse_quota("0S,100C")), "*:messages=100");
-    EXPECT_EQ(quota_rule(parse_quota("100S,0C")), "*:storage=100B");
+    EXPECT_EQ(limits(parse_quota(" \t5M")), "5242880/-");
+    EXPECT_EQ(limits(parse_quota("+5M")), "5242880/-");
+    EXPECT_EQ(limits(parse_quota("12abcC")), "-/12");
+    EXPECT_EQ(limits(parse_quota("5X")), "5/-");
+    EXPECT_EQ(limits(parse_quota("12 kB")), "12288/-");  // the unit is the last character
+    EXPECT_EQ(limits(parse_quota("12,abcC")), "12/-");
+    EXPECT_EQ(limits(parse_quota(",,1000C,,")), "-/1000");  // strtok skips empty parts
+    EXPECT_EQ(limits(parse_quota("0S,100C")), "-/100");
+    EXPECT_EQ(limits(parse_quota("100S,0C")), "100/-");
     // uint64_t arithmetic: LLONG_MAX from an overflow, a wrap past 2^64 ((2^44 + 1) MiB is
     // 1 MiB), and a negative number that becomes a limit beyond any mailbox (none for Dovecot)
-    EXPECT_EQ(quota_rule(parse_quota("99999999999999999999S")), "*:storage=9223372036854775807B");
-    EXPECT_EQ(quota_rule(parse_quota("17592186044417M")), "*:storage=1048576B");
+    EXPECT_EQ(limits(parse_quota("99999999999999999999S")), "9223372036854775807/-");
+    EXPECT_EQ(limits(parse_quota("17592186044417M")), "1048576/-");
     Quota negative = parse_quota("-5S,100C");
     EXPECT_TRUE(negative.valid);
-    EXPECT_EQ(quota_rule(negative), "*:messages=100");
+    EXPECT_EQ(limits(negative), "-/100");
     // the field is read as a 127-character C string
-    EXPECT_EQ(quota_rule(parse_quota(std::string(125, ' ') + "50M")), "*:storage=50B");  // the M is cut off
-    EXPECT_EQ(quota_rule(parse_quota(std::string("5M\0,100C", 8))), "*:storage=5242880B");
+    EXPECT_EQ(limits(parse_quota(std::string(125, ' ') + "50M")), "50/-");  // the M is cut off
+    EXPECT_EQ(limits(parse_quota(std::string("5M\0,100C", 8))), "5242880/-");
 }
 
 TEST(VpopmailFlags, ServiceRefusalsFollowVchkpw)

@@ -106,7 +106,13 @@ int collect_vmailmgr(const Options &o, std::vector<Row> *rows, int *skipped)
         return kUsage;
     std::string error;
     vstore::VmailmgrStore store(s);
-    const auto names = store.list_users(&error);
+    std::vector<vstore::VmailmgrUnlisted> unlisted;
+    const auto names = store.list_users(&error, &unlisted);
+    for (const auto &u : unlisted) {
+        fprintf(stderr, "vstore: skipped %s of base user %s: %s\n", u.virtual_name.c_str(), u.base_user.c_str(),
+                u.reason.c_str());
+        ++*skipped;
+    }
     if (!error.empty()) {
         fprintf(stderr, "vstore: %s\n", error.c_str());
         return kTempFail;
