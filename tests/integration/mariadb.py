@@ -271,15 +271,28 @@ _lock_depth = 0
 
 
 @contextlib.contextmanager
-def fixtures_lock():
+def fixtures_lock(timeout=None):
     """Holds /tmp/vstore-fixtures.lock (flock, exclusive; the lock `flock
     /tmp/vstore-fixtures.lock CMD` takes) for the block. Re-entrant within this process, so a
-    test can hold it around install_fixture() and the checks that need the installed files."""
+    test can hold it around install_fixture() and the checks that need the installed files.
+    Other test runs may hold it for minutes; timeout (seconds) raises TimeoutError instead of
+    waiting longer."""
     global _lock_fd, _lock_depth
     if _lock_depth == 0:
         fd = os.open(FIXTURES_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            if timeout is None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            else:
+                deadline = time.monotonic() + timeout
+                while True:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        if time.monotonic() > deadline:
+                            raise TimeoutError(f"{FIXTURES_LOCK} still held after {timeout} s")
+                        time.sleep(0.1)
         except BaseException:
             os.close(fd)
             raise
@@ -294,18 +307,19 @@ def fixtures_lock():
             _lock_fd = None
 
 
-def install_fixture(db, fixtures_dir, tcp=False, base=None):
+def install_fixture(db, fixtures_dir, tcp=False, base=None, lock_timeout=None):
     """Installs the vpopmail-sql store for server db: tests/fixtures/install.sh vpopmail-sql
     --socket db.socket (or --host 127.0.0.1 --port db.port with tcp=True, which also makes
     etc/vpopmail.mysql name that host and port), under fixtures_lock(). base: a scratch
     VSTORE_FIXTURE_BASE for checking the installer (the store only works in
-    /srv/vstore-fixtures). Returns the installer's output; raises CalledProcessError."""
+    /srv/vstore-fixtures). lock_timeout: see fixtures_lock(). Returns the installer's output;
+    raises CalledProcessError."""
     script = os.path.join(os.path.abspath(fixtures_dir), "install.sh")
     server = ["--host", "127.0.0.1", "--port", str(db.port)] if tcp else ["--socket", db.socket]
     env = dict(os.environ)
     if base is not None:
         env["VSTORE_FIXTURE_BASE"] = base
-    with fixtures_lock():
+    with fixtures_lock(lock_timeout):
         r = subprocess.run(["bash", script, "vpopmail-sql"] + server, env=env,
                            stdin=subprocess.DEVNULL, capture_output=True, text=True)
     if r.returncode != 0:
