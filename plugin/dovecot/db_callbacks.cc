@@ -16,9 +16,24 @@ vstore::LoginRequest login_request(struct auth_request *r, std::string *storage)
 void verify_plain(struct auth_request *r, const char *driver, const char *password, verify_plain_callback_t *callback,
                   const vstore::HashCostLimits &limits, VerifyThreads *threads, const std::function<Decided()> &decide)
 {
+    Decided decided;
+    bool ok = guarded(r, false, [&] {
+        decided = decide();
+        return true;
+    });
+    if (!ok) {
+        callback(PASSDB_RESULT_INTERNAL_FAILURE, r);
+        return;
+    }
+    verify_plain_decided(r, driver, password, callback, limits, threads, std::move(decided));
+}
+
+void verify_plain_decided(struct auth_request *r, const char *driver, const char *password,
+                          verify_plain_callback_t *callback, const vstore::HashCostLimits &limits,
+                          VerifyThreads *threads, Decided decided)
+{
     PasswordCheck check;
     enum passdb_result result = guarded(r, PASSDB_RESULT_INTERNAL_FAILURE, [&] {
-        Decided decided = decide();
         vstore::LoginDecision &d = decided.decision;
         log_notes(r, driver, d.notes);
         log_outcome(r, driver, d.before);
@@ -53,9 +68,22 @@ void verify_plain(struct auth_request *r, const char *driver, const char *passwo
 void lookup_credentials(struct auth_request *r, const char *driver, lookup_credentials_callback_t *callback,
                         const std::function<vstore::LoginDecision()> &decide)
 {
+    vstore::LoginDecision d;
+    if (!guarded(r, false, [&] {
+            d = decide();
+            return true;
+        })) {
+        callback(PASSDB_RESULT_INTERNAL_FAILURE, nullptr, 0, r);
+        return;
+    }
+    lookup_credentials_decided(r, driver, callback, std::move(d));
+}
+
+void lookup_credentials_decided(struct auth_request *r, const char *driver, lookup_credentials_callback_t *callback,
+                                vstore::LoginDecision d)
+{
     vstore::PasswordToCheck credentials;
     enum passdb_result result = guarded(r, PASSDB_RESULT_INTERNAL_FAILURE, [&] {
-        vstore::LoginDecision d = decide();
         log_notes(r, driver, d.notes);
         const vstore::Outcome &o = d.before.is_ok() ? d.after_match : d.before;
         log_outcome(r, driver, o);
@@ -78,9 +106,22 @@ void lookup_credentials(struct auth_request *r, const char *driver, lookup_crede
 void userdb_lookup(struct auth_request *r, const char *driver, userdb_callback_t *callback,
                    const std::function<vstore::Outcome(vstore::UserdbView *)> &lookup)
 {
+    vstore::UserdbView view;
+    vstore::Outcome o;
+    if (!guarded(r, false, [&] {
+            o = lookup(&view);
+            return true;
+        })) {
+        callback(USERDB_RESULT_INTERNAL_FAILURE, r);
+        return;
+    }
+    userdb_answer(r, driver, callback, o, view);
+}
+
+void userdb_answer(struct auth_request *r, const char *driver, userdb_callback_t *callback, const vstore::Outcome &o,
+                   const vstore::UserdbView &view)
+{
     enum userdb_result result = guarded(r, USERDB_RESULT_INTERNAL_FAILURE, [&] {
-        vstore::UserdbView view;
-        vstore::Outcome o = lookup(&view);
         log_notes(r, driver, view.notes);
         log_outcome(r, driver, o);
         if (!o.is_ok())

@@ -25,14 +25,27 @@ struct Decided {
 void verify_plain(struct auth_request *r, const char *driver, const char *password, verify_plain_callback_t *callback,
                   const vstore::HashCostLimits &limits, VerifyThreads *threads, const std::function<Decided()> &decide);
 
+// verify_plain's part after the decision, for a decision that came later (an SQL answer).
+void verify_plain_decided(struct auth_request *r, const char *driver, const char *password,
+                          verify_plain_callback_t *callback, const vstore::HashCostLimits &limits,
+                          VerifyThreads *threads, Decided decided);
+
 // lookup_credentials: Dovecot checks the response itself, so the checks told after a match
 // are applied before the credentials are handed over.
 void lookup_credentials(struct auth_request *r, const char *driver, lookup_credentials_callback_t *callback,
                         const std::function<vstore::LoginDecision()> &decide);
 
+// lookup_credentials' part after the decision.
+void lookup_credentials_decided(struct auth_request *r, const char *driver, lookup_credentials_callback_t *callback,
+                                vstore::LoginDecision d);
+
 // A userdb lookup: the store's view rendered for this Dovecot, or the refusal logged.
 void userdb_lookup(struct auth_request *r, const char *driver, userdb_callback_t *callback,
                    const std::function<vstore::Outcome(vstore::UserdbView *)> &lookup);
+
+// The userdb lookup's part after the store answered.
+void userdb_answer(struct auth_request *r, const char *driver, userdb_callback_t *callback, const vstore::Outcome &o,
+                   const vstore::UserdbView &view);
 
 // The request as the stores see it; remote_ip is kept in *storage.
 vstore::LoginRequest login_request(struct auth_request *r, std::string *storage);

@@ -6,54 +6,72 @@
 #include "drivers.h"
 #include "db_callbacks.h"
 #include "db_module.h"
-#include "vpopmail_store.h"
+#include "vpopmail_source.h"
 
 namespace {
 
 const char kDriver[] = "vpopmail";
 
-vstore::VpopmailStore &store_of(struct auth_request *r) { return **glue::passdb_of<vstore::VpopmailStore>(r).store; }
+using glue::VpopmailSource;
 
-// What vchkpw does after a login, so that vdeloldusers and qmailadmin keep working. Never
-// fails the login: a failure is only logged.
-void write_lastauth(struct auth_request *r, const vstore::VpopmailAccount &account)
-{
-    const vstore::VpopmailStore &store = store_of(r);
-    if (!store.settings().lastauth || strcmp(compat::request_service(r), "doveadm") == 0)
-        return;
-    bool written = false;
-    vstore::Outcome o = store.touch_lastauth(account, compat::request_remote_ip(r), time(nullptr), &written);
-    if (!o.is_ok())
-        compat::log_warning(r, std::string(kDriver) + ": cannot update lastauth: " + o.reason);
-    else if (written)
-        compat::log_debug(r, std::string(kDriver) + ": updated " + account.pw.dir + "/lastauth");
-}
+VpopmailSource &source_of(struct auth_request *r) { return **glue::passdb_of<VpopmailSource>(r).store; }
 
-// The store's decision; the account's clear password is wiped, the rest kept for lastauth.
-vstore::LoginDecision decide(struct auth_request *r, vstore::PasswordUse use, vstore::VpopmailAccount *account)
+using Next = std::function<void(vstore::LoginDecision, std::shared_ptr<vstore::VpopmailAccount>)>;
+
+// Finds the account (at once from the cdb store, or when the database answered), then hands
+// the store's decision to next; the account's clear password is wiped, the rest kept for
+// lastauth. false when it failed before asking (next is not called then).
+bool decide(struct auth_request *r, vstore::PasswordUse use, Next next)
 {
-    std::string remote_ip;
-    vstore::LoginDecision d = store_of(r).decide(glue::login_request(r, &remote_ip), use, account);
-    compat::wipe(account->pw.clear);
-    return d;
+    compat::request_ref(r);
+    const bool asked = glue::guarded(r, false, [&] {
+        source_of(r).find(compat::request_user(r), [r, use, next](const vstore::Outcome &found,
+                                                                  vstore::VpopmailAccount &account) {
+            auto a = std::make_shared<vstore::VpopmailAccount>(std::move(account));
+            std::string remote_ip;
+            vstore::LoginDecision d;
+            if (!glue::guarded(r, false, [&] {
+                    d = source_of(r).store().decide_found(found, glue::login_request(r, &remote_ip), use, a.get());
+                    return true;
+                }))
+                d.before = vstore::Outcome::fail(vstore::Verdict::StoreFault, "internal error (logged)");
+            compat::wipe(a->pw.clear);
+            next(std::move(d), a);
+            compat::request_unref(r);
+        });
+        return true;
+    });
+    if (!asked)
+        compat::request_unref(r);
+    return asked;
 }
 
 void vpopmail_verify_plain(struct auth_request *r, const char *password, verify_plain_callback_t *callback)
 {
-    glue::verify_plain(r, kDriver, password, callback, store_of(r).settings().access.hash_limits,
-                       glue::passdb_of<vstore::VpopmailStore>(r).threads, [r] {
-                           auto account = std::make_shared<vstore::VpopmailAccount>();
-                           vstore::LoginDecision d = decide(r, vstore::PasswordUse::Plain, account.get());
-                           return glue::Decided{std::move(d), [r, account] { write_lastauth(r, *account); }};
-                       });
+    // the database may answer after this returns: the password is kept until then
+    auto plain = std::make_shared<std::string>(password);
+    const bool asked = decide(r, vstore::PasswordUse::Plain,
+                              [r, plain, callback](vstore::LoginDecision d, std::shared_ptr<vstore::VpopmailAccount> a) {
+                                  VpopmailSource &source = source_of(r);
+                                  glue::Decided decided{std::move(d), [r, a] { source_of(r).write_lastauth(r, *a); }};
+                                  glue::verify_plain_decided(r, kDriver, plain->c_str(), callback,
+                                                             source.settings().access.hash_limits,
+                                                             glue::passdb_of<VpopmailSource>(r).threads,
+                                                             std::move(decided));
+                                  compat::wipe(*plain);
+                              });
+    if (!asked)
+        callback(PASSDB_RESULT_INTERNAL_FAILURE, r);
 }
 
 void vpopmail_lookup_credentials(struct auth_request *r, lookup_credentials_callback_t *callback)
 {
-    glue::lookup_credentials(r, kDriver, callback, [r] {
-        vstore::VpopmailAccount account;
-        return decide(r, vstore::PasswordUse::Credentials, &account);
-    });
+    const bool asked = decide(r, vstore::PasswordUse::Credentials,
+                              [r, callback](vstore::LoginDecision d, std::shared_ptr<vstore::VpopmailAccount>) {
+                                  glue::lookup_credentials_decided(r, kDriver, callback, std::move(d));
+                              });
+    if (!asked)
+        callback(PASSDB_RESULT_INTERNAL_FAILURE, nullptr, 0, r);
 }
 
 struct passdb_module *vpopmail_passdb_create(pool_t pool, const compat::DriverConfig &config)
@@ -62,7 +80,7 @@ struct passdb_module *vpopmail_passdb_create(pool_t pool, const compat::DriverCo
     // The verdict depends on the service and, with webmail_ips, the client address.
     const unsigned cache_key = compat::kKeyUser | compat::kKeyService |
                                (settings.webmail_ips.empty() ? 0u : unsigned{compat::kKeyRemoteIp});
-    return glue::create_passdb<vstore::VpopmailStore>(pool, config, std::move(settings), cache_key);
+    return glue::create_passdb<VpopmailSource>(pool, config, std::move(settings), cache_key);
 }
 
 }  // namespace
@@ -71,7 +89,7 @@ struct passdb_module_interface vstore_passdb_vpopmail = {
     kDriver,
     compat::passdb_preinit<vpopmail_passdb_create, kDriver>,
     nullptr,
-    glue::deinit_passdb<vstore::VpopmailStore>,
+    glue::deinit_passdb<glue::VpopmailSource>,
     vpopmail_verify_plain,
     vpopmail_lookup_credentials,
     nullptr,

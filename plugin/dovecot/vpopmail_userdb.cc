@@ -1,36 +1,95 @@
 // userdb driver "vpopmail": uid/gid of the domain, home, maildir and quota of the user.
+#include <memory>
+
 #include "drivers.h"
 #include "db_callbacks.h"
 #include "db_module.h"
-#include "vpopmail_store.h"
+#include "vpopmail_source.h"
 
 namespace {
 
 const char kDriver[] = "vpopmail";
 
-vstore::VpopmailStore &store_of(struct auth_request *r) { return glue::userdb_store<vstore::VpopmailStore>(r); }
+using glue::VpopmailSource;
+
+VpopmailSource &source_of(struct auth_request *r) { return glue::userdb_store<VpopmailSource>(r); }
 
 void vpopmail_userdb_lookup(struct auth_request *r, userdb_callback_t *callback)
 {
-    glue::userdb_lookup(r, kDriver, callback,
-                        [r](vstore::UserdbView *view) { return store_of(r).userdb(compat::request_user(r), view); });
+    compat::request_ref(r);
+    const bool asked = glue::guarded(r, false, [&] {
+        source_of(r).find(compat::request_user(r), [r, callback](const vstore::Outcome &found,
+                                                                 vstore::VpopmailAccount &account) {
+            vstore::UserdbView view;
+            vstore::Outcome o = glue::guarded(
+                r, vstore::Outcome::fail(vstore::Verdict::StoreFault, "internal error (logged)"),
+                [&] { return vstore::VpopmailStore::userdb_found(found, account, &view); });
+            compat::wipe(account.pw.clear);
+            glue::userdb_answer(r, kDriver, callback, o, view);
+            compat::request_unref(r);
+        });
+        return true;
+    });
+    if (!asked) {
+        compat::request_unref(r);
+        callback(USERDB_RESULT_INTERNAL_FAILURE, r);
+    }
 }
 
+// A listing: from the cdb store user by user, or from the database all at once (the names
+// may arrive after the first iterate_next, which then waits for them).
 struct vpopmail_iterate_context {
     struct userdb_iterate_context ctx;
     vstore::VpopmailStore::Iterator *iter;
+    std::vector<std::string> *names;  // backend=mysql
+    std::shared_ptr<bool> *alive;     // cleared at deinit: a late listing finds nobody to tell
+    size_t next;
+    bool listed, waiting;
 };
 
-struct userdb_iterate_context *vpopmail_iterate_init(struct auth_request *r,
-                                                     userdb_iter_callback_t *callback,
+void deliver_listed(vpopmail_iterate_context *ctx)
+{
+    const bool have = !ctx->ctx.failed && ctx->next < ctx->names->size();
+    ctx->ctx.callback(have ? (*ctx->names)[ctx->next++].c_str() : nullptr, ctx->ctx.context);
+}
+
+struct userdb_iterate_context *vpopmail_iterate_init(struct auth_request *r, userdb_iter_callback_t *callback,
                                                      void *context)
 {
     auto *ctx = i_new(struct vpopmail_iterate_context, 1);
     ctx->ctx.auth_request = r;
     ctx->ctx.callback = callback;
     ctx->ctx.context = context;
+    VpopmailSource &source = source_of(r);
+    if (source.settings().backend == vstore::VpopmailSettings::Backend::Mysql) {
+        ctx->names = new std::vector<std::string>();
+        ctx->alive = new std::shared_ptr<bool>(std::make_shared<bool>(true));
+        const bool asked = glue::guarded(r, false, [&] {
+            source.list([ctx, alive = *ctx->alive](const vstore::Outcome &o, std::vector<std::string> names) {
+                if (!*alive)
+                    return;
+                if (!o.is_ok()) {
+                    compat::log_error(ctx->ctx.auth_request,
+                                      std::string(kDriver) + ": user iteration failed: " + o.reason);
+                    ctx->ctx.failed = TRUE;
+                }
+                *ctx->names = std::move(names);
+                ctx->listed = true;
+                if (ctx->waiting) {
+                    ctx->waiting = false;
+                    deliver_listed(ctx);
+                }
+            });
+            return true;
+        });
+        if (!asked) {
+            ctx->ctx.failed = TRUE;
+            ctx->listed = true;
+        }
+        return &ctx->ctx;
+    }
     ctx->iter = glue::guarded(r, (vstore::VpopmailStore::Iterator *)nullptr,
-                              [&] { return store_of(r).iterate().release(); });
+                              [&] { return source.store().iterate().release(); });
     if (ctx->iter == nullptr)
         ctx->ctx.failed = TRUE;
     return &ctx->ctx;
@@ -39,6 +98,13 @@ struct userdb_iterate_context *vpopmail_iterate_init(struct auth_request *r,
 void vpopmail_iterate_next(struct userdb_iterate_context *_ctx)
 {
     auto *ctx = reinterpret_cast<vpopmail_iterate_context *>(_ctx);
+    if (ctx->names != nullptr) {
+        if (!ctx->listed)
+            ctx->waiting = true;
+        else
+            deliver_listed(ctx);
+        return;
+    }
     std::string name;
     bool have = false;
     if (ctx->iter != nullptr) {
@@ -50,8 +116,7 @@ void vpopmail_iterate_next(struct userdb_iterate_context *_ctx)
             case vstore::VpopmailStore::Iterator::Step::End:
                 return false;
             case vstore::VpopmailStore::Iterator::Step::Fault:
-                compat::log_error(_ctx->auth_request,
-                                  std::string(kDriver) + ": user iteration failed: " + error);
+                compat::log_error(_ctx->auth_request, std::string(kDriver) + ": user iteration failed: " + error);
                 _ctx->failed = TRUE;
                 return false;
             }
@@ -66,13 +131,18 @@ int vpopmail_iterate_deinit(struct userdb_iterate_context *_ctx)
     auto *ctx = reinterpret_cast<vpopmail_iterate_context *>(_ctx);
     int ret = _ctx->failed ? -1 : 0;
     delete ctx->iter;
+    delete ctx->names;
+    if (ctx->alive != nullptr) {
+        **ctx->alive = false;
+        delete ctx->alive;
+    }
     i_free(ctx);
     return ret;
 }
 
 struct userdb_module *vpopmail_userdb_create(pool_t pool, const compat::DriverConfig &config)
 {
-    return glue::create_userdb<vstore::VpopmailStore>(pool, config,
+    return glue::create_userdb<VpopmailSource>(pool, config,
                                                       glue::parse_settings<vstore::VpopmailSettings>(config),
                                                       compat::kKeyUser);
 }
@@ -83,7 +153,7 @@ struct userdb_module_interface vstore_userdb_vpopmail = {
     kDriver,
     compat::userdb_preinit<vpopmail_userdb_create, kDriver>,
     nullptr,
-    glue::deinit_userdb<vstore::VpopmailStore>,
+    glue::deinit_userdb<glue::VpopmailSource>,
     vpopmail_userdb_lookup,
     vpopmail_iterate_init,
     vpopmail_iterate_next,

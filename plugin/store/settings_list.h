@@ -44,8 +44,16 @@
 	  "skip the lastauth write when it is younger than this (s, m, h)")                      \
 	X(BOTH, vpopmail_verify_threads, "verify_threads", apply_verify_threads, "auto",       \
 	  "threads hashing passwords in the auth process (auto: one per core; 0: none)")         \
-	X(ARGS23, vpopmail_blocking, "blocking", apply_blocking, "yes",                        \
-	  "run in auth workers (2.4: passdb_use_worker / userdb_use_worker)")                    \
+	X(ARGS23, vpopmail_blocking, "blocking", apply_blocking, "auto",                       \
+	  "run in auth workers; auto: yes, but no for backend=mysql with mysql_limits=yes (2.4: passdb_use_worker / userdb_use_worker)") \
+	X(BOTH, vpopmail_backend, "backend", apply_backend, "cdb",                             \
+	  "where the users are: cdb (each domain's vpasswd.cdb) or mysql (vpopmail's MySQL backend)") \
+	X(BOTH, vpopmail_mysql_config, "mysql_config", apply_mysql_config, "",                 \
+	  "backend=mysql: vpopmail's connection file; empty: <vpopmail_dir>/etc/vpopmail.mysql") \
+	X(BOTH, vpopmail_many_domains, "many_domains", apply_many_domains, "yes",              \
+	  "backend=mysql: one vpopmail table (yes) or a table per domain (no: --disable-many-domains)") \
+	X(BOTH, vpopmail_mysql_limits, "mysql_limits", apply_mysql_limits, "no",               \
+	  "backend=mysql: domain limits from table limits (yes: --enable-mysql-limits) or from files") \
 	VSTORE_ACCESS_SETTINGS(X, vpopmail)
 
 #define VSTORE_VMAILMGR_SETTINGS(X)                                                            \

@@ -366,14 +366,14 @@ std::optional<std::string> service_refusal(uint32_t flags, std::string_view serv
     return why;
 }
 
-StoredHash split_scheme(std::string_view stored)
+std::string crypt_part(std::string_view stored)
 {
     if (!stored.empty() && stored[0] == '{') {
         size_t close = stored.find('}');
-        if (close != std::string_view::npos && close > 1)
-            return {std::string(stored.substr(1, close - 1)), std::string(stored.substr(close + 1))};
+        if (close != std::string_view::npos)
+            return std::string(stored.substr(close + 1));
     }
-    return {"CRYPT", std::string(stored)};
+    return std::string(stored);
 }
 
 }  // namespace vstore::vpopmail

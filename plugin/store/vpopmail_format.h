@@ -87,12 +87,9 @@ Quota parse_quota(std::string_view field);
 // from a webmail address as webmail: then only NO_WEBMAIL applies. Returns the reason.
 std::optional<std::string> service_refusal(uint32_t flags, std::string_view service, bool webmail);
 
-// A stored hash "{SCHEME}rest" or plain crypt(3) output.
-struct StoredHash {
-    std::string scheme;  // Dovecot scheme name; CRYPT when the hash carries none
-    std::string hash;
-};
-StoredHash split_scheme(std::string_view stored);
+// What vchkpw 5.6 (vauth_crypt) hands to crypt(3) for a stored pw_passwd: the field without a
+// leading "{...}", whatever the braces name (5.4 keeps the prefix and so never matches).
+std::string crypt_part(std::string_view stored);
 
 std::string flags_to_string(uint32_t flags);
 

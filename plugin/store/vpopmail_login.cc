@@ -4,29 +4,19 @@
 
 namespace vstore {
 
-namespace {
-
-// vchkpw 5.6 strips a leading "{...}" from pw_passwd and crypt()s what follows, whatever the
-// braces name (5.4 compares the whole field and so never matches). A hash under a Dovecot
-// scheme name is therefore checked as crypt(3), never as that scheme: "{PLAIN}secret" does
-// not log in with "secret" (crypt("secret", "secret") is not "secret").
-std::string crypt_part(std::string_view stored)
-{
-    if (!stored.empty() && stored[0] == '{') {
-        size_t close = stored.find('}');
-        if (close != std::string_view::npos)
-            return std::string(stored.substr(close + 1));
-    }
-    return std::string(stored);
-}
-
-}  // namespace
 
 LoginDecision VpopmailStore::decide(const LoginRequest &req, PasswordUse use, VpopmailAccount *account)
 {
+    const Outcome found = lookup(req.login, account);
+    return decide_found(found, req, use, account);
+}
+
+LoginDecision VpopmailStore::decide_found(const Outcome &found, const LoginRequest &req, PasswordUse use,
+                                          VpopmailAccount *account) const
+{
     LoginDecision d;
     VpopmailAccount &a = *account;
-    d.before = lookup(req.login, &a);
+    d.before = found;
     d.notes = a.notes;
     if (!d.before.is_ok())
         return d;
@@ -40,7 +30,9 @@ LoginDecision VpopmailStore::decide(const LoginRequest &req, PasswordUse use, Vp
         // clear_password=prefer: as Dovecot's old vpopmail driver, not vchkpw (hash only).
         d.password = {"PLAIN", a.pw.clear, false};
     } else {
-        d.password = {"CRYPT", crypt_part(a.pw.passwd), true};
+        // vchkpw 5.6 strips a leading "{...}" and crypt()s the rest: "{SHA512-CRYPT}$6$..."
+        // logs in with its password, "{PLAIN}secret" never with "secret".
+        d.password = {"CRYPT", vpopmail::crypt_part(a.pw.passwd), true};
         if (d.password.hash.empty()) {
             d.before = Outcome::fail(Verdict::Disabled, has_clear ? "the account has no password hash"
                                                                   : "the account has no password");
@@ -56,10 +48,15 @@ LoginDecision VpopmailStore::decide(const LoginRequest &req, PasswordUse use, Vp
 Outcome VpopmailStore::userdb(std::string_view login, UserdbView *view)
 {
     VpopmailAccount a;
-    Outcome o = lookup(login, &a);
+    const Outcome found = lookup(login, &a);
+    return userdb_found(found, a, view);
+}
+
+Outcome VpopmailStore::userdb_found(const Outcome &found, const VpopmailAccount &a, UserdbView *view)
+{
     view->notes = a.notes;
-    if (!o.is_ok())
-        return o;
+    if (!found.is_ok())
+        return found;
     if (a.pw.dir.empty())
         return Outcome::fail(Verdict::StoreFault, "user " + a.canonical_name() +
                                                       " has no directory in vpasswd (vpopmail's tools create it "

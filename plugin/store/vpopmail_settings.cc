@@ -118,9 +118,41 @@ bool apply_verify_threads(const std::string &key, const std::string &value, S *s
     return parse_thread_count(key, value, &s->verify_threads, error);
 }
 
+// "auto" is decided once the backend is known (VpopmailSettings::parse): in the auth process
+// where it can read all it needs (MySQL with limits in the database), in workers otherwise.
 bool apply_blocking(const std::string &key, const std::string &value, S *s, std::string *error)
 {
+    if (value == "auto") {
+        s->blocking = true;
+        return true;
+    }
+    s->blocking_given = true;
     return parse_yes_no(key, value, &s->blocking, error);
+}
+
+bool apply_backend(const std::string &key, const std::string &value, S *s, std::string *error)
+{
+    if (value != "cdb" && value != "mysql") {
+        *error = key + " must be 'cdb' or 'mysql', not '" + value + "'";
+        return false;
+    }
+    s->backend = value == "mysql" ? S::Backend::Mysql : S::Backend::Cdb;
+    return true;
+}
+
+bool apply_mysql_config(const std::string &key, const std::string &value, S *s, std::string *error)
+{
+    return parse_absolute_path(key, value, true, &s->mysql_config, error);
+}
+
+bool apply_many_domains(const std::string &key, const std::string &value, S *s, std::string *error)
+{
+    return parse_yes_no(key, value, &s->many_domains, error);
+}
+
+bool apply_mysql_limits(const std::string &key, const std::string &value, S *s, std::string *error)
+{
+    return parse_yes_no(key, value, &s->mysql_limits, error);
 }
 
 const std::vector<SettingDef<S>> &table()
@@ -134,7 +166,14 @@ const std::vector<SettingDef<S>> &table()
 bool VpopmailSettings::parse(const SettingWords &words, SettingNames names, VpopmailSettings *out,
                              std::string *error)
 {
-    return apply_settings(table(), {}, words, names, out, error);
+    if (!apply_settings(table(), {}, words, names, out, error))
+        return false;
+    // the settings that depend on others
+    if (!out->blocking_given)
+        out->blocking = !(out->backend == Backend::Mysql && out->mysql_limits);
+    if (out->mysql_config.empty())
+        out->mysql_config = out->vpopmail_dir + "/etc/vpopmail.mysql";
+    return true;
 }
 
 bool VpopmailSettings::parse(std::string_view args, VpopmailSettings *out, std::string *error)

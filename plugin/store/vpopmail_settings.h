@@ -28,6 +28,11 @@ struct VpopmailSettings {
     std::vector<IpAddress> webmail_ips;
     bool clear_prefer = false;  // clear_password=prefer
     bool blocking = true;
+    bool blocking_given = false;  // blocking=yes|no (else decided by the backend)
+    enum class Backend { Cdb, Mysql } backend = Backend::Cdb;
+    std::string mysql_config;  // the connection file (backend=mysql)
+    bool many_domains = true;
+    bool mysql_limits = false;
     bool lastauth = true;             // write <user dir>/lastauth after a login, as vchkpw
     unsigned lastauth_interval = 60;  // seconds: skip the write if lastauth is younger
     // Threads verifying costly hashes when the passdb runs in the auth process (blocking=no).

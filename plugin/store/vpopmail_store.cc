@@ -102,21 +102,11 @@ Outcome VpopmailStore::domain_state(const std::string &domain, const DomainState
                                  (c.missing ? " (run qmail-newu)" : ""));
     st.sources.add(path, &c.stamp);
     bool cacheable = c.watched;
-    const std::string key = "!" + domain + "-";
-    CdbFile::Hit hit = c.file->find(key);
-    if (hit.status == CdbFile::Status::Corrupt)
-        return Outcome::fail(Verdict::StoreFault, "lookup of " + key + ": " + hit.error);
-    if (hit.status == CdbFile::Status::NotFound)
-        return Outcome::fail(Verdict::UserUnknown, "domain " + domain + " is not in " + path);
-    std::string error;
-    auto rec = vpopmail::parse_assign_value(hit.value, &error);
-    if (!rec)
-        return Outcome::fail(Verdict::StoreFault, path + ", key " + key + ": " + error);
-    st.record = std::move(*rec);
-    FsOwner owner;
-    Outcome o = domain_owner(st.record, &owner);
+    Outcome o = assign_record(*c.file, domain, &st.record);
     if (!o.is_ok())
         return o;
+    FsOwner owner;
+    domain_owner(st.record, &owner);
     const FsOwner *reader = &owner;
     st.cdb_path = join_path(st.record.dir, "vpasswd.cdb");
     CdbCache::Result u = cdbs_.get(st.cdb_path, reader);
@@ -138,21 +128,11 @@ Outcome VpopmailStore::domain_state(const std::string &domain, const DomainState
         return Outcome::fail(Verdict::StoreFault, "cannot open the user store: " + u.error);
     }
 
-    bool limits_found = false;
-    for (const std::string &lpath : {join_path(st.record.dir, ".qmailadmin-limits"),
-                                     join_path(settings_.vpopmail_dir, "etc/vlimits.default")}) {
-        TextFileCache::Result r = texts_.get(lpath, reader);
-        cacheable = cacheable && r.watched;
-        st.sources.add(lpath, r.content != nullptr ? &r.stamp : nullptr);
-        if (r.content != nullptr) {
-            st.limits_mask = vpopmail::parse_limits_mask(*r.content);
-            limits_found = true;
-            break;
-        }
-        if (!r.missing)
-            return Outcome::fail(Verdict::StoreFault, "cannot read domain limits: " + r.error);
-    }
-    (void)limits_found;  // no limits file at all: no limits, as vpopmail
+    bool watched = true;
+    Outcome lo = read_limits(st.record.dir, reader, &st.limits_mask, &watched, &st.sources);
+    if (!lo.is_ok())
+        return lo;
+    cacheable = cacheable && watched;
     st.cacheable = cacheable;
     if (domains_.size() >= 100000)
         domains_.clear();
@@ -188,16 +168,24 @@ Outcome VpopmailStore::lookup_user(const DomainState &d, const std::string &user
     auto rec = vpopmail::parse_vpasswd_value(value, &error);
     if (!rec)
         return Outcome::fail(Verdict::StoreFault, *source + ", user " + user + ": " + error);
-    out->pw = std::move(*rec);
+    return accept_record(out, std::move(*rec), d.limits_mask, *source);
+}
+
+Outcome VpopmailStore::accept_record(VpopmailAccount *out, vpopmail::VpasswdRecord record, uint32_t limits_mask,
+                                     const std::string &source) const
+{
+    out->pw = std::move(record);
     if (!out->pw.dir.empty()) {
         // The record's writer chose this path; it may only name a place inside the domain.
-        if (auto why = home_refusal(out->pw.dir, d.record.dir, settings_.access.home_roots))
-            return Outcome::fail(Verdict::StoreFault, *source + ", user " + user + ": " + *why);
+        if (auto why = home_refusal(out->pw.dir, out->domain.dir, settings_.access.home_roots))
+            return Outcome::fail(Verdict::StoreFault, source + ", user " + out->user + ": " + *why);
     }
+    out->limits_mask = limits_mask;
+    out->flags = vpopmail::effective_flags(out->pw.flags, limits_mask);
     return Outcome::ok();
 }
 
-Outcome VpopmailStore::lookup(std::string_view login, VpopmailAccount *out)
+Outcome VpopmailStore::parse_login_domain(std::string_view login, VpopmailAccount *out)
 {
     *out = VpopmailAccount();
     watcher_.poll();
@@ -212,18 +200,108 @@ Outcome VpopmailStore::lookup(std::string_view login, VpopmailAccount *out)
             return o;
         out->notes.push_back("no domain in login: using default domain " + out->login_domain);
     }
+    return Outcome::ok();
+}
+
+Outcome VpopmailStore::lookup(std::string_view login, VpopmailAccount *out)
+{
+    Outcome o = parse_login_domain(login, out);
+    if (!o.is_ok())
+        return o;
     const DomainState *d = nullptr;
-    Outcome o = domain_state(out->login_domain, &d);
+    o = domain_state(out->login_domain, &d);
     if (!o.is_ok())
         return o;
     out->domain = d->record;
     if (out->domain.real_domain != out->login_domain)
         out->notes.push_back("domain " + out->login_domain + " is an alias of " + out->domain.real_domain);
-    o = lookup_user(*d, out->user, out);
+    // the home check needs the real domain's directory: accept_record() (via lookup_user) runs after
+    return lookup_user(*d, out->user, out);
+}
+
+Outcome VpopmailStore::resolve(std::string_view login, VpopmailAccount *out)
+{
+    Outcome o = parse_login_domain(login, out);
     if (!o.is_ok())
         return o;
-    out->limits_mask = d->limits_mask;
-    out->flags = vpopmail::effective_flags(out->pw.flags, out->limits_mask);
+    CdbCache::Result c = cdbs_.get(assign_path_);
+    if (c.file == nullptr)
+        return Outcome::fail(Verdict::StoreFault, "cannot open qmail's assign database: " + c.error +
+                                                      (c.missing ? " (run qmail-newu)" : ""));
+    o = assign_record(*c.file, out->login_domain, &out->domain);
+    if (!o.is_ok())
+        return o;
+    if (out->domain.real_domain != out->login_domain)
+        out->notes.push_back("domain " + out->login_domain + " is an alias of " + out->domain.real_domain);
+    return Outcome::ok();
+}
+
+Outcome VpopmailStore::assign_record(const CdbFile &assign, const std::string &domain, vpopmail::AssignRecord *out) const
+{
+    const std::string key = "!" + domain + "-";
+    CdbFile::Hit hit = assign.find(key);
+    if (hit.status == CdbFile::Status::Corrupt)
+        return Outcome::fail(Verdict::StoreFault, "lookup of " + key + ": " + hit.error);
+    if (hit.status == CdbFile::Status::NotFound)
+        return Outcome::fail(Verdict::UserUnknown, "domain " + domain + " is not in " + assign_path_);
+    std::string error;
+    auto rec = vpopmail::parse_assign_value(hit.value, &error);
+    if (!rec)
+        return Outcome::fail(Verdict::StoreFault, assign_path_ + ", key " + key + ": " + error);
+    FsOwner owner;
+    Outcome o = domain_owner(*rec, &owner);
+    if (!o.is_ok())
+        return o;
+    *out = std::move(*rec);
+    return Outcome::ok();
+}
+
+// A domain's limits: <domain dir>/.qmailadmin-limits, else <vpopmail_dir>/etc/vlimits.default,
+// else none (as vpopmail).
+Outcome VpopmailStore::read_limits(const std::string &domain_dir, const FsOwner *reader, uint32_t *mask,
+                                   bool *watched, FileSources *sources)
+{
+    *mask = 0;
+    for (const std::string &lpath :
+         {join_path(domain_dir, ".qmailadmin-limits"), join_path(settings_.vpopmail_dir, "etc/vlimits.default")}) {
+        TextFileCache::Result r = texts_.get(lpath, reader);
+        *watched = *watched && r.watched;
+        if (sources != nullptr)
+            sources->add(lpath, r.content != nullptr ? &r.stamp : nullptr);
+        if (r.content != nullptr) {
+            *mask = vpopmail::parse_limits_mask(*r.content);
+            return Outcome::ok();
+        }
+        if (!r.missing)
+            return Outcome::fail(Verdict::StoreFault, "cannot read domain limits: " + r.error);
+    }
+    return Outcome::ok();
+}
+
+Outcome VpopmailStore::file_limits(const vpopmail::AssignRecord &domain, uint32_t *mask)
+{
+    FsOwner owner;
+    Outcome o = domain_owner(domain, &owner);
+    bool watched = true;
+    return o.is_ok() ? read_limits(domain.dir, &owner, mask, &watched, nullptr) : o;
+}
+
+Outcome VpopmailStore::read_vpopmail_file(const std::string &path, std::string *content)
+{
+    TextFileCache::Result r = texts_.get(path, etc_owner_ ? &*etc_owner_ : nullptr);
+    if (r.content == nullptr)
+        return Outcome::fail(Verdict::StoreFault, "cannot read " + path + ": " + r.error);
+    *content = *r.content;
+    return Outcome::ok();
+}
+
+Outcome VpopmailStore::default_limits(uint32_t *mask)
+{
+    const std::string path = join_path(settings_.vpopmail_dir, "etc/vlimits.default");
+    TextFileCache::Result r = texts_.get(path, etc_owner_ ? &*etc_owner_ : nullptr);
+    if (r.content == nullptr && !r.missing)
+        return Outcome::fail(Verdict::StoreFault, "cannot read domain limits: " + r.error);
+    *mask = r.content == nullptr ? 0 : vpopmail::parse_limits_mask(*r.content);
     return Outcome::ok();
 }
 
@@ -354,6 +432,40 @@ bool VpopmailStore::Iterator::open_domain(size_t index, std::string *error)
     return true;
 }
 
+bool VpopmailStore::real_domains(const CdbFile &assign, std::vector<AssignRecord> *out, std::string *error) const
+{
+    unsigned pos = 0;
+    std::string key, value;
+    int r;
+    while ((r = assign.next(&pos, &key, &value, error)) > 0) {
+        // "+domain-" lines are stored as "!domain-"; "=" entries are not vpopmail's.
+        if (key.size() < 3 || key.front() != '!' || key.back() != '-')
+            continue;
+        std::string err;
+        auto rec = vpopmail::parse_assign_value(value, &err);
+        if (!rec || rec->real_domain != key.substr(1, key.size() - 2))
+            continue;  // alias domain, or a qmail user that is not a vpopmail domain
+        out->push_back(std::move(*rec));
+    }
+    return r >= 0;
+}
+
+bool VpopmailStore::real_domains(std::vector<std::string> *out, std::string *error)
+{
+    watcher_.poll();
+    CdbCache::Result c = cdbs_.get(assign_path());
+    if (c.file == nullptr) {
+        *error = "cannot open qmail's assign database: " + c.error;
+        return false;
+    }
+    std::vector<AssignRecord> domains;
+    if (!real_domains(*c.file, &domains, error))
+        return false;
+    for (auto &d : domains)
+        out->push_back(std::move(d.real_domain));
+    return true;
+}
+
 VpopmailStore::Iterator::Step VpopmailStore::Iterator::next(std::string *name, std::string *error)
 {
     if (!started_) {
@@ -364,20 +476,7 @@ VpopmailStore::Iterator::Step VpopmailStore::Iterator::next(std::string *name, s
             *error = "cannot open qmail's assign database: " + c.error;
             return Step::Fault;
         }
-        unsigned pos = 0;
-        std::string key, value;
-        int r;
-        while ((r = c.file->next(&pos, &key, &value, error)) > 0) {
-            // "+domain-" lines are stored as "!domain-"; "=" entries are not vpopmail's.
-            if (key.size() < 3 || key.front() != '!' || key.back() != '-')
-                continue;
-            std::string err;
-            auto rec = vpopmail::parse_assign_value(value, &err);
-            if (!rec || rec->real_domain != key.substr(1, key.size() - 2))
-                continue;  // alias domain, or a qmail user that is not a vpopmail domain
-            domains_.push_back(std::move(*rec));
-        }
-        if (r < 0)
+        if (!store_.real_domains(*c.file, &domains_, error))
             return Step::Fault;
         domain_index_ = 0;
         if (!domains_.empty() && !open_domain(0, error))

@@ -43,12 +43,31 @@ public:
 
     Outcome lookup(std::string_view login, VpopmailAccount *out);
 
+    // The steps of lookup() for a record source other than the domain's vpasswd(.cdb), such as
+    // the MySQL backend: the login resolved through users/cdb to a user of a real domain (as
+    // vchkpw: a domain not in users/cdb is unknown) ...
+    Outcome resolve(std::string_view login, VpopmailAccount *out);
+    // ... then the record found for it, checked as a vpasswd record is (the home inside the
+    // domain), with the domain's limits; `source` names where it came from, for messages.
+    Outcome accept_record(VpopmailAccount *account, vpopmail::VpasswdRecord record, uint32_t limits_mask,
+                          const std::string &source) const;
+    // <vpopmail_dir>/etc/vlimits.default, the limits of a domain that has none of its own.
+    Outcome default_limits(uint32_t *mask);
+    // The limits files of a domain (.qmailadmin-limits, else vlimits.default), read as the domain.
+    Outcome file_limits(const vpopmail::AssignRecord &domain, uint32_t *mask);
+    // A file of vpopmail's (etc/vpopmail.mysql), read with the rights of vpopmail_dir's owner.
+    Outcome read_vpopmail_file(const std::string &path, std::string *content);
+
     // vchkpw's verdict on a login (vpopmail_login.cc): the account (*account, for lastauth
     // and vstore), what the password must match, and the service check told after a match.
     LoginDecision decide(const LoginRequest &req, PasswordUse use, VpopmailAccount *account);
+    // The same once the account was looked up by another source (`found`: its outcome).
+    LoginDecision decide_found(const Outcome &found, const LoginRequest &req, PasswordUse use,
+                               VpopmailAccount *account) const;
 
     // What the userdb answers for a login: uid/gid, home, maildir, quota.
     Outcome userdb(std::string_view login, UserdbView *view);
+    static Outcome userdb_found(const Outcome &found, const VpopmailAccount &account, UserdbView *view);
 
     // Whether the account may use `service` from `remote_ip` (flags and domain limits).
     Outcome check_service(const VpopmailAccount &account, std::string_view service,
@@ -85,6 +104,9 @@ public:
     };
     std::unique_ptr<Iterator> iterate() { return std::unique_ptr<Iterator>(new Iterator(*this)); }
 
+    // The real domains of users/cdb (alias domains left out), for a listing from elsewhere.
+    bool real_domains(std::vector<std::string> *out, std::string *error);
+
 private:
     Outcome resolve_default_domain(std::string *domain);
     struct DomainState {
@@ -99,6 +121,11 @@ private:
     };
     Outcome domain_state(const std::string &domain, const DomainState **out);
     Outcome lookup_user(const DomainState &d, const std::string &user, VpopmailAccount *out);
+    Outcome parse_login_domain(std::string_view login, VpopmailAccount *out);
+    bool real_domains(const CdbFile &assign, std::vector<vpopmail::AssignRecord> *out, std::string *error) const;
+    Outcome read_limits(const std::string &domain_dir, const FsOwner *reader, uint32_t *mask, bool *watched,
+                        FileSources *sources);
+    Outcome assign_record(const CdbFile &assign, const std::string &domain, vpopmail::AssignRecord *out) const;
     std::string assign_path() const;
 
 

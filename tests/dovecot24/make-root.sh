@@ -6,7 +6,7 @@
 set -euo pipefail
 root=${1:?usage: make-root.sh ROOT}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-packages=dovecot-core,dovecot-imapd,dovecot-pop3d,python3,libcdb1,tinycdb,mount,passwd,procps
+packages=dovecot-core,dovecot-imapd,dovecot-pop3d,dovecot-mysql,mariadb-server,mariadb-client,python3,libcdb1,tinycdb,mount,passwd,procps
 stamp="trixie $packages"
 if [[ -f $root/.vstore-root && $(cat "$root/.vstore-root") == "$stamp" ]]; then
   echo "reusing the Debian 13 root in $root ($(chroot "$root" dovecot --version))"

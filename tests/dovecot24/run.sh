@@ -34,7 +34,7 @@ mount --rbind /dev "$root/dev"
 mount -t tmpfs tmpfs "$root/run"
 echo "Dovecot in the root: $(chroot "$root" dovecot --version)"
 status=0
-for store in vpopmail vmailmgr; do
+for store in vpopmail vmailmgr vpopmail_sql; do
   chroot "$root" env VSTORE_MODULE_INSTALLED=1 PATH=/usr/sbin:/usr/bin:/sbin:/bin \
     python3 /vstore/src/tests/integration/run_store.py --store "$store" \
       --module-dir /usr/lib/dovecot/modules/auth --fixtures /vstore/fixtures \

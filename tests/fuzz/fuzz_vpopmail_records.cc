@@ -12,8 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     std::string error;
     auto pw = parse_vpasswd_value(in, &error);
     if (pw) {
-        (void)split_scheme(pw->passwd);
-        (void)quota_rule(parse_quota(pw->quota));
+        (void)crypt_part(pw->passwd);
+        (void)parse_quota(pw->quota);
         (void)flags_to_string(pw->flags);
     }
     error.clear();

@@ -212,6 +212,21 @@ class Dovecot:
                 f.write("default_vsz_limit = 0\n")
             f.write(to_24(db_config) if is_24() else db_config)
 
+    def _auth_modules(self):
+        """The auth module dir this Dovecot sees: this build's modules, and the SQL driver
+        modules of the system's dir (dovecot-mysql's libdriver_mysql.so), which the auth process
+        loads at start and the vpopmail MySQL backend uses."""
+        d = os.path.join(self.work, "auth-modules")
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        for name in os.listdir(self.module_dir):
+            src = os.path.join(self.module_dir, name)
+            os.symlink(os.readlink(src) if os.path.islink(src) else os.path.abspath(src), os.path.join(d, name))
+        for name in os.listdir(AUTH_MODULE_DIR) if os.path.isdir(AUTH_MODULE_DIR) else []:
+            if name.startswith("libdriver_") and not os.path.lexists(os.path.join(d, name)):
+                os.symlink(os.path.realpath(os.path.join(AUTH_MODULE_DIR, name)), os.path.join(d, name))
+        return d
+
     def start(self):
         if self.prefix:
             auth_dir = os.path.join(self.prefix, "lib/dovecot/auth")
@@ -230,7 +245,7 @@ class Dovecot:
             cmd = [DOVECOT, "-F", "-c", self.conf]
         else:
             tracer = f"strace -f -qq -e trace=%file -s 20000 -o {self.strace} " if self.strace else ""
-            script = (f"mount --bind {self.module_dir} {AUTH_MODULE_DIR} && "
+            script = (f"mount --bind {self._auth_modules()} {AUTH_MODULE_DIR} && "
                       f"exec {tracer}{DOVECOT} -F -c {self.conf}")
             cmd = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]
         self.proc = subprocess.Popen(cmd, env=self.env,

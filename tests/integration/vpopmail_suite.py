@@ -55,12 +55,16 @@ def expected_users():
     return users
 
 
-def replay_verdicts(dc, fixtures, checks, label=""):
-    rows = [json.loads(l) for l in open(os.path.join(fixtures, "vpopmail", "verdicts.jsonl"))]
+def replay_verdicts(dc, fixtures, checks, label="", store="vpopmail", after_row=None):
+    """Every row of <store>/verdicts.jsonl through Dovecot; after_row(n, row, result), when
+    given, checks what else the login should have done (lastauth)."""
+    rows = [json.loads(l) for l in open(os.path.join(fixtures, store, "verdicts.jsonl"))]
     agreed = 0
     table = []
     for n, row in enumerate(rows, 1):
         result, out = dc.auth_test(row["login"], row["password"], row["service"], row["remote_ip"])
+        if after_row is not None:
+            after_row(n, row, result)
         want = "ok" if row["ok"] else "fail"
         same = result == want
         detail = ""
@@ -88,7 +92,7 @@ def replay_verdicts(dc, fixtures, checks, label=""):
     print("\nrow | login | service | rip | vchkpw | driver | agree")
     for t in table:
         print(" | ".join(str(x) for x in t))
-    print(f"\n{label}vpopmail verdicts: agreed {agreed}/{len(rows)}\n")
+    print(f"\n{label}{store} verdicts: agreed {agreed}/{len(rows)}\n")
 
 
 def check_log_reasons(dc, checks):

@@ -244,15 +244,13 @@ TEST(VpopmailFlags, ServiceRefusalsFollowVchkpw)
     EXPECT_NE(why->find("NO_IMAP"), std::string::npos);
 }
 
-TEST(VpopmailHash, SchemePrefix)
+TEST(VpopmailHash, SchemePrefixIsStripped)
 {
-    EXPECT_EQ(split_scheme("$1$salt$hash").scheme, "CRYPT");
-    EXPECT_EQ(split_scheme("$1$salt$hash").hash, "$1$salt$hash");
-    StoredHash h = split_scheme("{SHA512-CRYPT}$6$s$h");
-    EXPECT_EQ(h.scheme, "SHA512-CRYPT");
-    EXPECT_EQ(h.hash, "$6$s$h");
-    EXPECT_EQ(split_scheme("{}x").scheme, "CRYPT");
-    EXPECT_EQ(split_scheme("{broken").hash, "{broken");
+    EXPECT_EQ(crypt_part("$1$salt$hash"), "$1$salt$hash");
+    EXPECT_EQ(crypt_part("{SHA512-CRYPT}$6$s$h"), "$6$s$h");
+    EXPECT_EQ(crypt_part("{PLAIN}secret"), "secret");
+    EXPECT_EQ(crypt_part("{}x"), "x");
+    EXPECT_EQ(crypt_part("{broken"), "{broken");
 }
 
 TEST(VpopmailFlags, Names)

@@ -1,0 +1,299 @@
+#include "dovecot_sql.h"
+
+#include "dovecot_api.h"
+
+extern "C" {
+#include "sql-api.h"
+#ifdef VSTORE_DOVECOT_24
+#include "master-service.h"
+#include "settings.h"
+#endif
+}
+
+namespace compat {
+
+namespace {
+
+#ifndef VSTORE_DOVECOT_24
+// vpopmail connects with a 2 s timeout. Reads and writes get a few seconds: Dovecot's mysql
+// driver answers in the calling process, so a server that stops answering holds the auth
+// process that long (a refused connection fails at once).
+constexpr const char *kTimeouts = " connect_timeout=2 read_timeout=5 write_timeout=5";
+
+bool connect_value(const char *key, const std::string &value, std::string *out, std::string *error)
+{
+    if (value.find_first_of(" \t\r\n") != std::string::npos) {
+        *error = std::string("vpopmail.mysql: the ") + key +
+                 " holds white space, which Dovecot 2.3's SQL connect string cannot carry";
+        return false;
+    }
+    if (!value.empty())
+        *out += std::string(" ") + key + "=" + value;
+    return true;
+}
+#endif
+
+// How long a login waits for the database. lib-sql queues a query while it reconnects, for up
+// to a minute; a login gets its temporary failure sooner, and the late answer is dropped.
+constexpr unsigned kAnswerMsecs = 5000;
+
+struct QueryContext {
+    std::function<void(SqlResult)> done;
+    struct timeout *to = nullptr;
+    bool answered = false;
+    int refs = 2;  // lib-sql's callback, and the query() call or its timer
+};
+
+void release(QueryContext *ctx)
+{
+    if (--ctx->refs == 0)
+        delete ctx;
+}
+
+void answer(QueryContext *ctx, SqlResult result)
+{
+    ctx->answered = true;
+    if (ctx->to != nullptr)
+        timeout_remove(&ctx->to);
+    try {
+        ctx->done(std::move(result));
+    } catch (const std::exception &e) {
+        i_error("vpopmail: internal error after an SQL query: %s", e.what());
+    }
+}
+
+void query_timeout(void *context)
+{
+    auto *ctx = static_cast<QueryContext *>(context);
+    SqlResult out;
+    out.failed = true;
+    out.error = "no answer within " + std::to_string(kAnswerMsecs / 1000) + " s";
+    answer(ctx, std::move(out));
+    release(ctx);
+}
+
+void query_done(struct sql_result *result, void *context)
+{
+    auto *ctx = static_cast<QueryContext *>(context);
+    if (ctx->answered) {  // too late: the login was answered already
+        release(ctx);
+        return;
+    }
+    SqlResult out;
+    int ret;
+    while ((ret = sql_result_next_row(result)) == SQL_RESULT_NEXT_OK) {
+        SqlRow row;
+        const unsigned n = sql_result_get_fields_count(result);
+        for (unsigned i = 0; i < n; i++) {
+            const char *value = sql_result_get_field_value(result, i);
+            row.columns.emplace_back(sql_result_get_field_name(result, i),
+                                     value == nullptr ? std::nullopt : std::optional<std::string>(value));
+        }
+        out.rows.push_back(std::move(row));
+    }
+    if (ret != SQL_RESULT_NEXT_LAST) {
+        out.failed = true;
+        out.rows.clear();
+        out.error = ret == SQL_RESULT_NEXT_MORE ? "the result came in parts" : sql_result_get_error(result);
+    }
+    // lib-sql frees the result after this returns; everything needed was copied
+    answer(ctx, std::move(out));
+    release(ctx);
+}
+
+struct UpdateContext {
+    std::function<void(const std::string &)> done;
+};
+
+void update_done(const struct sql_commit_result *result, void *context)
+{
+    std::unique_ptr<UpdateContext> ctx(static_cast<UpdateContext *>(context));
+    try {
+        ctx->done(result->error == nullptr ? "" : result->error);
+    } catch (const std::exception &e) {
+        i_error("vpopmail: internal error after an SQL update: %s", e.what());
+    }
+}
+
+struct sql_statement *statement(struct sql_db *db, const vstore::vpopmail_sql::Statement &st)
+{
+    struct sql_statement *stmt = sql_statement_init(db, st.text.c_str());
+    for (unsigned i = 0; i < st.values.size(); i++)
+        sql_statement_bind_str(stmt, i, t_strdup(st.values[i].c_str()));
+    return stmt;
+}
+
+struct RunSoon {
+    std::function<void()> fn;
+    struct timeout *to = nullptr;
+};
+
+void run_soon_now(void *context)
+{
+    std::unique_ptr<RunSoon> r(static_cast<RunSoon *>(context));
+    timeout_remove(&r->to);
+    try {
+        r->fn();
+    } catch (const std::exception &e) {
+        i_error("vpopmail: internal error: %s", e.what());
+    }
+}
+
+}  // namespace
+
+std::optional<std::string> SqlRow::get(const char *name) const
+{
+    for (const auto &[column, value] : columns)
+        if (column == name)
+            return value;
+    return std::nullopt;
+}
+
+std::unique_ptr<SqlDb> SqlDb::open(const vstore::vpopmail_sql::Connection &c, std::string *error)
+{
+    std::unique_ptr<SqlDb> db(new SqlDb(c));
+    db->db_ = db->init(error);
+    return db->db_ == nullptr ? nullptr : std::move(db);
+}
+
+#ifdef VSTORE_DOVECOT_24
+struct sql_db *SqlDb::init(std::string *error)
+{
+    // 2.4 configures SQL with settings (sql_driver, a mysql { } filter): the connection
+    // file's fields become those settings, in an instance of our own.
+    const auto &c = conn_;
+    struct event *event = event_create(auth_event);
+    struct settings_instance *parent = settings_instance_find(event);
+    struct settings_instance *inst =
+        parent != nullptr ? settings_instance_dup(parent)
+                          : settings_instance_new(master_service_get_settings_root(master_service));
+    auto set = [inst](const char *key, const std::string &value) {
+        settings_override(inst, key, value.c_str(), SETTINGS_OVERRIDE_TYPE_CODE);
+    };
+    set("sql_driver", "mysql");
+    set("mysql", "vstore");
+    set("mysql/vstore/mysql_host", !c.socket.empty() ? c.socket : c.host.empty() ? "localhost" : c.host);
+    if (c.port != 0 && c.socket.empty())
+        set("mysql/vstore/mysql_port", std::to_string(c.port));
+    set("mysql/vstore/mysql_user", c.user);
+    set("mysql/vstore/mysql_password", c.password);
+    set("mysql/vstore/mysql_dbname", c.database);
+    set("mysql/vstore/mysql_connect_timeout", "2s");
+    set("mysql/vstore/mysql_read_timeout", "5s");
+    set("mysql/vstore/mysql_write_timeout", "5s");
+    event_set_ptr(event, SETTINGS_EVENT_INSTANCE, inst);
+    struct sql_db *db = nullptr;
+    const char *err = nullptr;
+    const int ret = sql_init_auto(event, &db, &err);
+    event_unref(&event);
+    if (ret <= 0) {
+        settings_instance_free(&inst);
+        *error = std::string("Dovecot's SQL layer: ") + (err != nullptr ? err : "no SQL driver") +
+                 " (is dovecot-mysql installed?)";
+        return nullptr;
+    }
+    if (settings_ != nullptr)
+        settings_instance_free(&settings_);
+    settings_ = inst;
+    return db;
+}
+#else
+struct sql_db *SqlDb::init(std::string *error)
+{
+    const auto &c = conn_;
+    std::string connect;
+    const std::string host = !c.socket.empty() ? c.socket : c.host.empty() ? "localhost" : c.host;
+    if (!connect_value("host", host, &connect, error) ||
+        !connect_value("port", c.port == 0 || !c.socket.empty() ? "" : std::to_string(c.port), &connect, error) ||
+        !connect_value("user", c.user, &connect, error) || !connect_value("password", c.password, &connect, error) ||
+        !connect_value("dbname", c.database, &connect, error))
+        return nullptr;
+    connect = connect.substr(1) + kTimeouts;
+    struct sql_settings set;
+    i_zero(&set);
+    set.driver = "mysql";
+    set.connect_string = connect.c_str();
+    set.event_parent = auth_event;
+    struct sql_db *db = nullptr;
+    const char *err = nullptr;
+    if (sql_init_full(&set, &db, &err) < 0) {
+        // the auth process loads the SQL drivers of its module dir at start; if it has not
+        // (no dovecot-mysql when it started), load it now and try once more
+        auth_module_load("driver_mysql");
+        if (sql_init_full(&set, &db, &err) < 0) {
+            *error = std::string("Dovecot's SQL layer: ") + err + " (is dovecot-mysql installed?)";
+            return nullptr;
+        }
+    }
+    return db;
+}
+#endif
+
+void SqlDb::reopen_if_lost()
+{
+    const long long now = static_cast<long long>(time(nullptr));
+    if (!lost_ || pending_ != 0 || now == last_reopen_)
+        return;
+    std::string error;
+    struct sql_db *old = db_;
+    struct sql_db *db = init(&error);
+    if (db == nullptr)
+        return;
+    if (db != old) {  // (2.4 hands back its cached handle for the same settings)
+        sql_disconnect(old);
+        sql_unref(&old);
+    } else {
+        sql_unref(&old);
+        sql_connect(db);
+    }
+    db_ = db;
+    lost_ = false;
+    last_reopen_ = now;
+}
+
+SqlDb::~SqlDb()
+{
+    sql_disconnect(db_);
+    sql_unref(&db_);
+#ifdef VSTORE_DOVECOT_24
+    if (settings_ != nullptr)
+        settings_instance_free(&settings_);
+#endif
+}
+
+void SqlDb::query(const vstore::vpopmail_sql::Statement &st, std::function<void(SqlResult)> done)
+{
+    reopen_if_lost();
+    pending_++;
+    auto *ctx = new QueryContext{[this, done = std::move(done)](SqlResult result) {
+        pending_--;
+        // any failure may be a lost server: the next query, a second later, gets a fresh
+        // handle (a fresh connection attempt)
+        if (result.failed)
+            lost_ = true;
+        done(std::move(result));
+    }};
+    struct sql_statement *stmt = statement(db_, st);
+    (sql_statement_query)(&stmt, query_done, ctx);
+    if (ctx->answered)
+        release(ctx);  // answered at once (a connected mysql driver)
+    else
+        ctx->to = (timeout_add_short)(kAnswerMsecs, __FILE__, __LINE__, query_timeout, ctx);
+}
+
+void SqlDb::update(const vstore::vpopmail_sql::Statement &st, std::function<void(const std::string &)> done)
+{
+    auto *ctx = new UpdateContext{std::move(done)};
+    struct sql_transaction_context *t = sql_transaction_begin(db_);
+    struct sql_statement *stmt = statement(db_, st);
+    sql_update_stmt(t, &stmt);
+    (sql_transaction_commit)(&t, update_done, ctx);
+}
+
+void run_soon(std::function<void()> fn)
+{
+    auto *r = new RunSoon{std::move(fn)};
+    r->to = (timeout_add_short)(0, __FILE__, __LINE__, run_soon_now, r);
+}
+
+}  // namespace compat

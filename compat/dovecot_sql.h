@@ -1,0 +1,65 @@
+/* Dovecot's own SQL layer (lib-sql, with the mysql driver of Debian's dovecot-mysql), as the
+   vpopmail MySQL backend uses it: statements with bound values, results copied out as plain
+   rows, writes in a transaction. The glue and the store never see lib-sql. */
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "vpopmail_sql.h"
+
+struct sql_db;
+struct settings_instance;
+
+namespace compat {
+
+struct SqlRow {
+    std::vector<std::pair<std::string, std::optional<std::string>>> columns;
+    std::optional<std::string> get(const char *name) const;
+};
+
+struct SqlResult {
+    bool failed = false;
+    std::string error;  // the server's or the driver's message, when failed
+    std::vector<SqlRow> rows;
+};
+
+class SqlDb {
+public:
+    // A handle for one of vpopmail.mysql's connections; it connects on first use and
+    // reconnects by itself. nullptr with *error when the parameters cannot be used.
+    static std::unique_ptr<SqlDb> open(const vstore::vpopmail_sql::Connection &c, std::string *error);
+    ~SqlDb();
+    SqlDb(const SqlDb &) = delete;
+    SqlDb &operator=(const SqlDb &) = delete;
+
+    // done() gets the rows or the failure; it may run before query() returns (Dovecot's mysql
+    // driver answers at once when connected) or later from the ioloop.
+    void query(const vstore::vpopmail_sql::Statement &st, std::function<void(SqlResult)> done);
+    // A write in its own transaction; done() gets "" or the error.
+    void update(const vstore::vpopmail_sql::Statement &st, std::function<void(const std::string &error)> done);
+
+private:
+    explicit SqlDb(vstore::vpopmail_sql::Connection c) : conn_(std::move(c)) {}
+    // A lib-sql handle for conn_ (2.3: a connect string; 2.4: mysql settings given in code).
+    struct sql_db *init(std::string *error);
+    // lib-sql waits longer and longer (up to half an hour) before it tries a lost server
+    // again; a fresh handle tries at once. At most once a second, and only when idle.
+    void reopen_if_lost();
+
+    vstore::vpopmail_sql::Connection conn_;
+    struct sql_db *db_ = nullptr;
+    struct settings_instance *settings_ = nullptr;  // 2.4: what the handle was made from
+    unsigned pending_ = 0;
+    bool lost_ = false;
+    long long last_reopen_ = 0;
+};
+
+/* Calls fn from the ioloop as soon as the current callback has returned. */
+void run_soon(std::function<void()> fn);
+
+}  // namespace compat

@@ -1,0 +1,188 @@
+#include "vpopmail_source.h"
+
+#include <cstring>
+#include <ctime>
+#include <stdexcept>
+
+namespace glue {
+
+using vstore::Outcome;
+using vstore::Verdict;
+
+VpopmailSource::VpopmailSource(vstore::VpopmailSettings settings) : store_(std::move(settings))
+{
+    const vstore::VpopmailSettings &s = store_.settings();
+    if (s.backend != vstore::VpopmailSettings::Backend::Mysql)
+        return;
+    layout_.many_domains = s.many_domains;
+    layout_.limits_table = s.mysql_limits;
+    std::string text, error;
+    Outcome o = store_.read_vpopmail_file(s.mysql_config, &text);
+    if (!o.is_ok())
+        throw std::invalid_argument("backend=mysql: " + o.reason + " (mysql_config=)");
+    auto file = vstore::vpopmail_sql::parse_connection_file(text, &error);
+    if (!file)
+        throw std::invalid_argument("backend=mysql: " + s.mysql_config + ": " + error);
+    // Reads on the first line's connection (vpopmail's read-only one when it has two), the
+    // lastauth writes on the second.
+    read_ = compat::SqlDb::open(file->read, &error);
+    if (read_ == nullptr)
+        throw std::invalid_argument("backend=mysql: " + error);
+    const auto &r = file->read, &u = file->update;
+    if (u.host != r.host || u.port != r.port || u.socket != r.socket || u.user != r.user || u.password != r.password ||
+        u.database != r.database) {
+        update_ = compat::SqlDb::open(file->update, &error);
+        if (update_ == nullptr)
+            throw std::invalid_argument("backend=mysql: " + error);
+    }
+}
+
+void VpopmailSource::find(std::string_view login, Found done)
+{
+    auto account = std::make_shared<vstore::VpopmailAccount>();
+    if (read_ == nullptr) {
+        const Outcome o = store_.lookup(login, account.get());
+        done(o, *account);
+        return;
+    }
+    Outcome o = store_.resolve(login, account.get());
+    if (o.is_ok() && !layout_.many_domains) {
+        if (auto why = vstore::vpopmail_sql::table_refusal(account->domain.real_domain))
+            o = Outcome::fail(Verdict::UserUnknown, *why);
+    }
+    if (!o.is_ok()) {
+        done(o, *account);
+        return;
+    }
+    const auto st = vstore::vpopmail_sql::user_statement(layout_, account->user, account->domain.real_domain);
+    read_->query(st, [this, account, done = std::move(done)](compat::SqlResult result) {
+        Outcome found;
+        found_row(result, account.get(), &found);
+        done(found, *account);
+    });
+}
+
+void VpopmailSource::found_row(const compat::SqlResult &result, vstore::VpopmailAccount *a, Outcome *o)
+{
+    const std::string where = layout_.many_domains
+                                  ? std::string("table vpopmail")
+                                  : "table " + vstore::vpopmail_sql::munch_domain(a->domain.real_domain);
+    if (result.failed) {
+        *o = Outcome::fail(Verdict::StoreFault, "MySQL query for " + a->user + "@" + a->domain.real_domain +
+                                                    " failed: " + result.error);
+        return;
+    }
+    if (result.rows.empty()) {
+        *o = Outcome::fail(Verdict::UserUnknown,
+                           "user " + a->user + " of " + a->domain.real_domain + " is not in " + where);
+        return;
+    }
+    const compat::SqlRow &row = result.rows.front();
+    auto column = [&row](const char *name) { return row.get(name); };
+    std::string error;
+    auto record = vstore::vpopmail_sql::record_from_row(column, &error);
+    if (!record) {
+        *o = Outcome::fail(Verdict::StoreFault, where + ", user " + a->user + ": " + error);
+        return;
+    }
+    uint32_t mask = 0;
+    if (layout_.limits_table) {
+        auto from_table = vstore::vpopmail_sql::limits_mask_from_row(column);
+        *o = from_table ? Outcome::ok() : store_.default_limits(&mask);
+        if (from_table)
+            mask = *from_table;
+    } else {
+        *o = store_.file_limits(a->domain, &mask);
+    }
+    if (o->is_ok())
+        *o = store_.accept_record(a, std::move(*record), mask, where);
+}
+
+void VpopmailSource::write_lastauth(struct auth_request *r, const vstore::VpopmailAccount &account)
+{
+    const vstore::VpopmailSettings &s = store_.settings();
+    if (!s.lastauth || strcmp(compat::request_service(r), "doveadm") == 0)
+        return;
+    const time_t now = time(nullptr);
+    if (read_ == nullptr) {
+        bool written = false;
+        Outcome o = store_.touch_lastauth(account, compat::request_remote_ip(r), now, &written);
+        if (!o.is_ok())
+            compat::log_warning(r, "vpopmail: cannot update lastauth: " + o.reason);
+        else if (written)
+            compat::log_debug(r, "vpopmail: updated " + account.pw.dir + "/lastauth");
+        return;
+    }
+    // vchkpw writes at every login; lastauth_interval spares the database as it spares the
+    // file (per process: another process may write again within the interval).
+    const std::string key = account.user + "@" + account.domain.real_domain;
+    auto it = lastauth_written_.find(key);
+    if (it != lastauth_written_.end() && it->second <= now && now - it->second < static_cast<time_t>(s.lastauth_interval))
+        return;
+    if (lastauth_written_.size() > 100000)
+        lastauth_written_.clear();
+    lastauth_written_[key] = now;
+    auto st = vstore::vpopmail_sql::lastauth_statement(account.user, account.domain.real_domain,
+                                                        compat::request_remote_ip(r), now);
+    compat::SqlDb *db = update_ != nullptr ? update_.get() : read_.get();
+    // After the reply: the login never waits for this write.
+    compat::run_soon([db, st = std::move(st), key] {
+        db->update(st, [key](const std::string &error) {
+            if (!error.empty())
+                i_warning("vpopmail: cannot update lastauth of %s: %s", key.c_str(), error.c_str());
+        });
+    });
+}
+
+void VpopmailSource::list(std::function<void(const Outcome &, std::vector<std::string>)> done)
+{
+    // The real domains from users/cdb, then each one's users from the database.
+    std::vector<std::string> domains;
+    std::string error;
+    if (!store_.real_domains(&domains, &error)) {
+        done(Outcome::fail(Verdict::StoreFault, error), {});
+        return;
+    }
+    struct State {
+        std::vector<std::string> domains, users;
+        size_t next = 0;
+        std::function<void(const Outcome &, std::vector<std::string>)> done;
+    };
+    auto state = std::make_shared<State>();
+    state->domains = std::move(domains);
+    state->done = std::move(done);
+    auto step = std::make_shared<std::function<void()>>();
+    *step = [this, state, step] {
+        while (state->next < state->domains.size()) {
+            const std::string domain = state->domains[state->next++];
+            if (!layout_.many_domains && vstore::vpopmail_sql::table_refusal(domain))
+                continue;
+            read_->query(vstore::vpopmail_sql::list_statement(layout_, domain),
+                         [state, step, domain](compat::SqlResult result) {
+                             if (result.failed) {
+                                 auto done = std::move(state->done);
+                                 *step = nullptr;
+                                 done(Outcome::fail(Verdict::StoreFault, "MySQL: listing " + domain + ": " +
+                                                                             result.error),
+                                      {});
+                                 return;
+                             }
+                             for (const auto &row : result.rows)
+                                 if (auto name = row.get("pw_name"))
+                                     state->users.push_back(*name + "@" + domain);
+                             compat::run_soon([step] {
+                                 if (*step)
+                                     (*step)();
+                             });
+                         });
+            return;
+        }
+        auto done = std::move(state->done);
+        auto users = std::move(state->users);
+        *step = nullptr;
+        done(Outcome::ok(), std::move(users));
+    };
+    (*step)();
+}
+
+}  // namespace glue

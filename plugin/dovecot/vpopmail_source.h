@@ -1,0 +1,50 @@
+// Where the vpopmail driver finds an account: its store (users/cdb, each domain's
+// vpasswd.cdb) and, with backend=mysql, vpopmail's database through Dovecot's SQL layer. One
+// per driver settings, shared by the passdb and the userdb; the rules stay the store's.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "dovecot_api.h"
+#include "dovecot_sql.h"
+#include "vpopmail_sql.h"
+#include "vpopmail_store.h"
+
+namespace glue {
+
+class VpopmailSource {
+public:
+    // With backend=mysql, reads the connection file (at start-up, as root: it is 0640
+    // vpopmail); a file that cannot be used throws std::invalid_argument with the reason.
+    explicit VpopmailSource(vstore::VpopmailSettings settings);
+
+    vstore::VpopmailStore &store() { return store_; }
+    const vstore::VpopmailSettings &settings() const { return store_.settings(); }
+
+    using Found = std::function<void(const vstore::Outcome &, vstore::VpopmailAccount &)>;
+    // The account of a login: users/cdb first, then its record (done may run before find()
+    // returns, or later from Dovecot's ioloop).
+    void find(std::string_view login, Found done);
+
+    // vchkpw's lastauth after a successful login: <user dir>/lastauth, or a row of table
+    // lastauth. Logged, never failing the login; the database write runs after the reply.
+    void write_lastauth(struct auth_request *r, const vstore::VpopmailAccount &account);
+
+    // Every user of every real domain (backend=mysql): names, or the failure.
+    void list(std::function<void(const vstore::Outcome &, std::vector<std::string>)> done);
+
+private:
+    void found_row(const compat::SqlResult &result, vstore::VpopmailAccount *account, vstore::Outcome *o);
+
+    vstore::VpopmailStore store_;
+    vstore::vpopmail_sql::Layout layout_;
+    std::unique_ptr<compat::SqlDb> read_, update_;  // update_ unset: read_ writes too
+    // when this process last wrote a user's lastauth row (lastauth_interval)
+    std::unordered_map<std::string, time_t> lastauth_written_;
+};
+
+}  // namespace glue
