@@ -149,9 +149,9 @@ std::optional<std::string> SqlRow::get(const char *name) const
     return std::nullopt;
 }
 
-std::unique_ptr<SqlDb> SqlDb::open(const vstore::vpopmail_sql::Connection &c, std::string *error)
+std::unique_ptr<SqlDb> SqlDb::open(const vstore::vpopmail_sql::Connection &c, const char *name, std::string *error)
 {
-    std::unique_ptr<SqlDb> db(new SqlDb(c));
+    std::unique_ptr<SqlDb> db(new SqlDb(c, name));
     db->db_ = db->init(error);
     return db->db_ == nullptr ? nullptr : std::move(db);
 }
@@ -170,17 +170,20 @@ struct sql_db *SqlDb::init(std::string *error)
     auto set = [inst](const char *key, const std::string &value) {
         settings_override(inst, key, value.c_str(), SETTINGS_OVERRIDE_TYPE_CODE);
     };
+    // The mysql { } filter's name is the pool's host list: a name per handle keeps the read
+    // and update connections (other users) apart; its host setting is the real host.
+    const std::string filter = "vstore_" + name_, prefix = "mysql/" + filter + "/mysql_";
     set("sql_driver", "mysql");
-    set("mysql", "vstore");
-    set("mysql/vstore/mysql_host", !c.socket.empty() ? c.socket : c.host.empty() ? "localhost" : c.host);
+    set("mysql", filter);
+    set((prefix + "host").c_str(), !c.socket.empty() ? c.socket : c.host.empty() ? "localhost" : c.host);
     if (c.port != 0 && c.socket.empty())
-        set("mysql/vstore/mysql_port", std::to_string(c.port));
-    set("mysql/vstore/mysql_user", c.user);
-    set("mysql/vstore/mysql_password", c.password);
-    set("mysql/vstore/mysql_dbname", c.database);
-    set("mysql/vstore/mysql_connect_timeout", "2s");
-    set("mysql/vstore/mysql_read_timeout", "5s");
-    set("mysql/vstore/mysql_write_timeout", "5s");
+        set((prefix + "port").c_str(), std::to_string(c.port));
+    set((prefix + "user").c_str(), c.user);
+    set((prefix + "password").c_str(), c.password);
+    set((prefix + "dbname").c_str(), c.database);
+    set((prefix + "connect_timeout").c_str(), "2s");
+    set((prefix + "read_timeout").c_str(), "5s");
+    set((prefix + "write_timeout").c_str(), "5s");
     event_set_ptr(event, SETTINGS_EVENT_INSTANCE, inst);
     struct sql_db *db = nullptr;
     const char *err = nullptr;

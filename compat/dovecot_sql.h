@@ -32,7 +32,10 @@ class SqlDb {
 public:
     // A handle for one of vpopmail.mysql's connections; it connects on first use and
     // reconnects by itself. nullptr with *error when the parameters cannot be used.
-    static std::unique_ptr<SqlDb> open(const vstore::vpopmail_sql::Connection &c, std::string *error);
+    // name tells the handles of one module apart ("read", "update"): 2.4 shares a handle
+    // between equal settings.
+    static std::unique_ptr<SqlDb> open(const vstore::vpopmail_sql::Connection &c, const char *name,
+                                       std::string *error);
     ~SqlDb();
     SqlDb(const SqlDb &) = delete;
     SqlDb &operator=(const SqlDb &) = delete;
@@ -44,7 +47,7 @@ public:
     void update(const vstore::vpopmail_sql::Statement &st, std::function<void(const std::string &error)> done);
 
 private:
-    explicit SqlDb(vstore::vpopmail_sql::Connection c) : conn_(std::move(c)) {}
+    SqlDb(vstore::vpopmail_sql::Connection c, std::string name) : conn_(std::move(c)), name_(std::move(name)) {}
     // A lib-sql handle for conn_ (2.3: a connect string; 2.4: mysql settings given in code).
     struct sql_db *init(std::string *error);
     // lib-sql waits longer and longer (up to half an hour) before it tries a lost server
@@ -52,6 +55,7 @@ private:
     void reopen_if_lost();
 
     vstore::vpopmail_sql::Connection conn_;
+    std::string name_;
     struct sql_db *db_ = nullptr;
     struct settings_instance *settings_ = nullptr;  // 2.4: what the handle was made from
     unsigned pending_ = 0;

@@ -25,13 +25,13 @@ VpopmailSource::VpopmailSource(vstore::VpopmailSettings settings) : store_(std::
         throw std::invalid_argument("backend=mysql: " + s.mysql_config + ": " + error);
     // Reads on the first line's connection (vpopmail's read-only one when it has two), the
     // lastauth writes on the second.
-    read_ = compat::SqlDb::open(file->read, &error);
+    read_ = compat::SqlDb::open(file->read, "read", &error);
     if (read_ == nullptr)
         throw std::invalid_argument("backend=mysql: " + error);
     const auto &r = file->read, &u = file->update;
     if (u.host != r.host || u.port != r.port || u.socket != r.socket || u.user != r.user || u.password != r.password ||
         u.database != r.database) {
-        update_ = compat::SqlDb::open(file->update, &error);
+        update_ = compat::SqlDb::open(file->update, "update", &error);
         if (update_ == nullptr)
             throw std::invalid_argument("backend=mysql: " + error);
     }

@@ -5,7 +5,7 @@ try SQL, the server killed and started again under Dovecot, and the table-per-do
 import os
 import time
 
-from dovecot_harness import Dovecot
+from dovecot_harness import Dovecot, is_24
 from mail_clients import imap_login, imap_cram_md5, pop3_login
 from mariadb import MariaDB, install_fixture
 from vpopmail_suite import replay_verdicts
@@ -157,11 +157,19 @@ def run(args, checks):
             check_iteration(dc, db, checks)
             check_hostile_logins(dc, checks)
             check_server_down(dc, db, checks)
+        # the other place: workers on 2.3 (the default is the auth process), the auth process
+        # on 2.4 (the default is workers)
+        other = "blocking=no" if is_24() else "blocking=yes"
+        with Dovecot(args.work + "-other", args.module_dir, db_config(ARGS + " " + other)) as dc, \
+                dc.checked(checks, f"{other}: "):
+            replay_verdicts(dc, args.fixtures, checks, label=f"{other}: ", store="vpopmail-sql")
         make_per_domain_tables(db)
         with Dovecot(args.work + "-perdomain", args.module_dir, db_config(ARGS + " many_domains=no")) as dc, \
                 dc.checked(checks, "per-domain tables: "):
             replay_verdicts(dc, args.fixtures, checks, label="per-domain tables: ", store="vpopmail-sql")
             check_iteration_per_domain(dc, db, checks)
+            check_unassigned_domain(dc, db, checks)
+            check_read_only_and_missing_table(dc, db, checks)
         install_fixture(db, args.fixtures)
 
 
@@ -174,3 +182,32 @@ def check_iteration_per_domain(dc, db, checks):
         want |= {f"{u}@{domain}" for u in db.sql(f"SELECT pw_name FROM `{table}`", db=DB).split()}
     checks.check(f"per-domain tables: doveadm user '*' lists every user ({len(want)})", listed == want,
                  f"missing {sorted(want - listed)[:10]}, extra {sorted(listed - want)[:10]}")
+
+
+def check_unassigned_domain(dc, db, checks):
+    """vchkpw with a table per domain queries a table for a domain users/cdb does not know,
+    and runs the next program as uid 0 when it answers: refused here."""
+    db.sql("CREATE TABLE `unassigned_test` LIKE `sqlmail_test`; "
+           "INSERT INTO `unassigned_test` SELECT * FROM `sqlmail_test` WHERE pw_name = 'anna'", db=DB)
+    result, out = dc.auth_test("anna@unassigned.test", "Anna-sql1", "imap", "127.0.0.2")
+    checks.check("a domain not in users/cdb is refused even when a table of its name answers", result == "fail",
+                 out)
+    checks.check("the refusal says the domain is not in users/cdb", dc.wait_for_log("domain unassigned.test is not in"),
+                 dc.tail(10))
+
+
+def check_read_only_and_missing_table(dc, db, checks):
+    """A read-only server still answers logins (only the lastauth write fails, a Warning); a
+    domain whose table is gone is a temporary failure, never a wrong password."""
+    db.sql("SET GLOBAL read_only = 1")
+    try:
+        result, out = dc.auth_test("finn@sqlmail.test", "Finn-sql6", "imap", "127.0.0.2")
+        checks.check("read-only server: logins still work", result == "ok", out)
+        checks.check("read-only server: the lastauth write fails with a Warning",
+                     dc.wait_for_log("cannot update lastauth of finn@sqlmail.test"), dc.tail(10))
+    finally:
+        db.sql("SET GLOBAL read_only = 0")
+    db.sql("DROP TABLE `bulk_test`", db=DB)
+    result, out = dc.auth_test("b001@bulk.test", "Bulk-pw-001", "imap", "127.0.0.2")
+    checks.check("a missing table is a temporary failure", result == "tempfail", out)
+    checks.check("the missing table is logged", dc.wait_for_log("bulk_test' doesn't exist"), dc.tail(10))
