@@ -86,6 +86,7 @@ inline void log_error(struct auth_request *r, const std::string &msg)
 /* For errors outside any request (configuration, iteration start). */
 inline void log_global_error(const std::string &msg) { i_error("%s", msg.c_str()); }
 inline void log_global_info(const std::string &msg) { i_info("%s", msg.c_str()); }
+inline void log_global_warning(const std::string &msg) { i_warning("%s", msg.c_str()); }
 
 /* The passdb/userdb reply. */
 inline void set_field(struct auth_request *r, const char *name, const std::string &value)

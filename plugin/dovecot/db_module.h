@@ -3,7 +3,10 @@
 // threads. One template for both drivers; the driver files keep only their callbacks.
 #pragma once
 
+#include <exception>
 #include <memory>
+#include <string>
+#include <vector>
 #include <utility>
 
 #include "glue.h"
@@ -34,6 +37,41 @@ template <class Store>
 Store &userdb_store(struct auth_request *r)
 {
     return **reinterpret_cast<UserdbModule<Store> *>(r->userdb->userdb)->store;
+}
+
+// Logs the store's start-up problems once per store, in the process that reads it (the
+// auth process for a non-blocking db, a worker for a blocking one), with what the process is
+// and how to fix what it may not read.
+void log_startup_problems(const char *driver, const void *store, const std::vector<std::string> &problems,
+                          bool blocking);
+
+// Runs the store's start-up checks (exceptions logged, never thrown into Dovecot).
+template <class Store>
+void check_at_startup(const char *driver, Store &store, bool blocking)
+{
+    try {
+        log_startup_problems(driver, &store, store.startup_problems(), blocking);
+    } catch (const std::exception &e) {
+        compat::log_global_error(std::string(driver) + ": start-up check failed: " + e.what());
+    }
+}
+
+template <class Store, const char *driver>
+void init_passdb(struct passdb_module *module)
+{
+    auto *m = reinterpret_cast<PassdbModule<Store> *>(module);
+    if (m->module.blocking && !compat::in_auth_worker())
+        return;  // the workers read the store: they check it
+    check_at_startup(driver, **m->store, m->module.blocking);
+}
+
+template <class Store, const char *driver>
+void init_userdb(struct userdb_module *module)
+{
+    auto *m = reinterpret_cast<UserdbModule<Store> *>(module);
+    if (m->module.blocking && !compat::in_auth_worker())
+        return;
+    check_at_startup(driver, **m->store, m->module.blocking);
 }
 
 // cache_key: the request fields (compat::CacheKeyPart) the driver's verdict depends on.

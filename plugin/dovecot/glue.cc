@@ -1,4 +1,9 @@
-#include "glue.h"
+#include "db_module.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <set>
 
 namespace glue {
 
@@ -41,6 +46,40 @@ void log_notes(struct auth_request *r, const char *driver, const std::vector<std
 {
     for (const std::string &note : notes)
         compat::log_debug(r, std::string(driver) + ": " + note);
+}
+
+namespace {
+
+std::string process_identity()
+{
+    const uid_t uid = geteuid();
+    struct passwd pw, *res = nullptr;
+    char buf[1024];
+    std::string name = getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res != nullptr ? res->pw_name : "?";
+    return std::string(compat::in_auth_worker() ? "this auth worker" : "the auth process") + " runs as uid " +
+           std::to_string(uid) + " (" + name + ")";
+}
+
+}  // namespace
+
+void log_startup_problems(const char *driver, const void *store, const std::vector<std::string> &problems,
+                          bool blocking)
+{
+    // a passdb and a userdb that share a store check it once
+    static std::set<const void *> checked;
+    if (!checked.insert(store).second)
+        return;
+    for (const std::string &p : problems) {
+        std::string fix;
+        if (p.find("Permission denied") != std::string::npos)
+            fix = blocking ? "; the auth workers read the store: leave service auth-worker { user } at root "
+                             "(Dovecot's default) or set it to the store's owner"
+                           : "; with blocking=no (2.4: use_worker = no) the auth process reads the store: use "
+                             "blocking=yes (2.4: use_worker = yes), or run the auth process as the store's owner "
+                             "(service auth { user = ... })";
+        compat::log_global_warning(std::string(driver) + ": start-up check: " + p + " (" + process_identity() + ")" +
+                                   fix);
+    }
 }
 
 enum passdb_result to_passdb_result(vstore::Verdict v)

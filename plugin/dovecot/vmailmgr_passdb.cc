@@ -50,7 +50,7 @@ struct passdb_module *vmailmgr_passdb_create(pool_t pool, const compat::DriverCo
 struct passdb_module_interface vstore_passdb_vmailmgr = {
     kDriver,
     compat::passdb_preinit<vmailmgr_passdb_create, kDriver>,
-    nullptr,
+    glue::init_passdb<vstore::VmailmgrStore, kDriver>,
     glue::deinit_passdb<vstore::VmailmgrStore>,
     vmailmgr_verify_plain,
     vmailmgr_lookup_credentials,

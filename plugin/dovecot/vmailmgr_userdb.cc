@@ -58,6 +58,10 @@ void vmailmgr_iterate_next(struct userdb_iterate_context *_ctx)
 {
     auto *ctx = reinterpret_cast<vmailmgr_iterate_context *>(_ctx);
     if (ctx->users == nullptr || ctx->next >= ctx->users->size()) {
+        if (ctx->users != nullptr && ctx->users->empty() && !_ctx->failed)
+            compat::log_warning(_ctx->auth_request,
+                                std::string(kDriver) + ": user iteration found no user: check qmail_dir= and "
+                                                       "config_dir= (control/virtualdomains names the base users)");
         _ctx->callback(nullptr, _ctx->context);
         return;
     }
@@ -86,7 +90,7 @@ struct userdb_module *vmailmgr_userdb_create(pool_t pool, const compat::DriverCo
 struct userdb_module_interface vstore_userdb_vmailmgr = {
     kDriver,
     compat::userdb_preinit<vmailmgr_userdb_create, kDriver>,
-    nullptr,
+    glue::init_userdb<vstore::VmailmgrStore, kDriver>,
     glue::deinit_userdb<vstore::VmailmgrStore>,
     vmailmgr_userdb_lookup,
     vmailmgr_iterate_init,

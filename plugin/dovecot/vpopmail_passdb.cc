@@ -88,7 +88,7 @@ struct passdb_module *vpopmail_passdb_create(pool_t pool, const compat::DriverCo
 struct passdb_module_interface vstore_passdb_vpopmail = {
     kDriver,
     compat::passdb_preinit<vpopmail_passdb_create, kDriver>,
-    nullptr,
+    glue::init_passdb<glue::VpopmailSource, kDriver>,
     glue::deinit_passdb<glue::VpopmailSource>,
     vpopmail_verify_plain,
     vpopmail_lookup_credentials,

@@ -34,6 +34,13 @@ public:
     // lastauth. Logged, never failing the login; the database write runs after the reply.
     void write_lastauth(struct auth_request *r, const vstore::VpopmailAccount &account);
 
+    // The store's start-up problems for this backend.
+    std::vector<std::string> startup_problems()
+    {
+        const bool mysql = read_ != nullptr;
+        return store_.startup_problems(!mysql, mysql && !layout_.limits_table);
+    }
+
     // Every user of every real domain (backend=mysql): names, or the failure.
     void list(std::function<void(const vstore::Outcome &, std::vector<std::string>)> done);
 

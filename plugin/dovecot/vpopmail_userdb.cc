@@ -43,13 +43,23 @@ struct vpopmail_iterate_context {
     vstore::VpopmailStore::Iterator *iter;
     std::vector<std::string> *names;  // backend=mysql
     std::shared_ptr<bool> *alive;     // cleared at deinit: a late listing finds nobody to tell
-    size_t next;
+    size_t next, count;  // count: names given (a store that lists none is worth a Warning)
     bool listed, waiting;
 };
+
+void warn_if_empty(struct userdb_iterate_context *ctx, size_t count)
+{
+    if (count == 0 && !ctx->failed)
+        compat::log_warning(ctx->auth_request, std::string(kDriver) +
+                                                   ": user iteration found no user: check qmail_dir= and "
+                                                   "vpopmail_dir= (users/cdb names the domains)");
+}
 
 void deliver_listed(vpopmail_iterate_context *ctx)
 {
     const bool have = !ctx->ctx.failed && ctx->next < ctx->names->size();
+    if (!have && ctx->next == 0)
+        warn_if_empty(&ctx->ctx, ctx->names->size());
     ctx->ctx.callback(have ? (*ctx->names)[ctx->next++].c_str() : nullptr, ctx->ctx.context);
 }
 
@@ -123,6 +133,10 @@ void vpopmail_iterate_next(struct userdb_iterate_context *_ctx)
             return false;
         });
     }
+    if (have)
+        ctx->count++;
+    else
+        warn_if_empty(_ctx, ctx->count);
     _ctx->callback(have ? name.c_str() : nullptr, _ctx->context);
 }
 
@@ -152,7 +166,7 @@ struct userdb_module *vpopmail_userdb_create(pool_t pool, const compat::DriverCo
 struct userdb_module_interface vstore_userdb_vpopmail = {
     kDriver,
     compat::userdb_preinit<vpopmail_userdb_create, kDriver>,
-    nullptr,
+    glue::init_userdb<glue::VpopmailSource, kDriver>,
     glue::deinit_userdb<glue::VpopmailSource>,
     vpopmail_userdb_lookup,
     vpopmail_iterate_init,

@@ -246,7 +246,10 @@ Outcome VmailmgrStore::read_control(const char *name, std::shared_ptr<const std:
         *watched = *watched && r.watched;
     *missing = r.missing;
     if (r.content == nullptr && !r.missing)
-        return Outcome::fail(Verdict::StoreFault, "cannot read " + path + ": " + r.error);
+        return Outcome::fail(Verdict::StoreFault,
+                             "cannot read " + path + ": " + r.error +
+                                 (settings_.qmail_dir.empty() ? " (qmail_dir= unset: <config_dir>/qmail-root, else /var/qmail)"
+                                                              : " (qmail_dir=)"));
     *out = r.content;
     return Outcome::ok();
 }
@@ -550,6 +553,51 @@ Outcome VmailmgrStore::open_base_store(const BaseUser &base, std::shared_ptr<Cdb
     if (p != nullptr)
         *path = *p;
     return o;
+}
+
+std::vector<std::string> VmailmgrStore::startup_problems()
+{
+    std::vector<std::string> problems;
+    struct stat st;
+    if (::stat(settings_.config_dir.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
+        problems.push_back(settings_.config_dir + " is not a directory (config_dir=): vmailmgr's global settings "
+                                                  "are expected there");
+    std::string dir;
+    Outcome o = qmail_dir(&dir, nullptr);
+    if (!o.is_ok()) {
+        problems.push_back(o.reason);
+        return problems;
+    }
+    const std::string chosen =
+        settings_.qmail_dir.empty() ? " (qmail_dir= unset: <config_dir>/qmail-root, else /var/qmail)" : " (qmail_dir=)";
+    std::shared_ptr<const std::string> vd;
+    bool missing = false;
+    o = read_control("virtualdomains", &vd, &missing, nullptr);
+    if (!o.is_ok()) {
+        problems.push_back(o.reason);
+        return problems;
+    }
+    if (missing || vd == nullptr) {
+        problems.push_back(join_path(dir, "control/virtualdomains") + " does not exist" + chosen);
+        return problems;
+    }
+    const auto domains = vmailmgr::parse_virtualdomains(*vd);
+    if (domains.empty()) {
+        problems.push_back(join_path(dir, "control/virtualdomains") + " names no domain" + chosen);
+        return problems;
+    }
+    for (const auto &[domain, prefix] : domains) {
+        auto base = base_user(prefix);
+        if (!base || base_refusal(*base))
+            continue;  // not a base user this driver reads (system account, none)
+        std::shared_ptr<CdbFile> file;
+        std::string path;
+        o = open_base_store(*base, &file, &path);
+        if (o.verdict == Verdict::StoreFault)
+            problems.push_back("base user " + base->name + " (" + domain + "): " + o.reason);
+        break;
+    }
+    return problems;
 }
 
 }  // namespace vstore

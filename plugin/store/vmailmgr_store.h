@@ -74,6 +74,11 @@ public:
     // What the userdb answers for a login: the base user's uid/gid, the mailbox, quota.
     Outcome userdb(std::string_view login, std::string_view local_name, UserdbView *view);
 
+    // What can be checked without a login, in the process that will read the store: one
+    // sentence per problem, naming the path and the setting that chose it (config_dir,
+    // qmail_dir). The first base user of control/virtualdomains stands for all.
+    std::vector<std::string> startup_problems();
+
     // Account states checkvpw refuses (alias, expired) and, if configured, a disabled mailbox.
     Outcome check_login_allowed(const VmailmgrAccount &account, time_t now) const;
 

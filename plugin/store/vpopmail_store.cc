@@ -67,7 +67,8 @@ Outcome VpopmailStore::resolve_default_domain(std::string *domain)
             return Outcome::fail(Verdict::UserUnknown,
                                  "login has no domain and there is no default domain (" + path +
                                      " does not exist, default_domain= not set)");
-        return Outcome::fail(Verdict::StoreFault, "cannot read the default domain: " + r.error);
+        return Outcome::fail(Verdict::StoreFault,
+                             "cannot read the default domain: " + r.error + " (vpopmail_dir=, or set default_domain=)");
     }
     std::string d = vpopmail::ascii_lower(first_line(*r.content));
     if (d.empty() || !vpopmail::is_domain_valid(d))
@@ -99,7 +100,7 @@ Outcome VpopmailStore::domain_state(const std::string &domain, const DomainState
     if (c.file == nullptr)
         return Outcome::fail(Verdict::StoreFault,
                              "cannot open qmail's assign database: " + c.error +
-                                 (c.missing ? " (run qmail-newu)" : ""));
+                                 (c.missing ? " (run qmail-newu, or check qmail_dir=)" : " (qmail_dir=)"));
     st.sources.add(path, &c.stamp);
     bool cacheable = c.watched;
     Outcome o = assign_record(*c.file, domain, &st.record);
@@ -227,7 +228,8 @@ Outcome VpopmailStore::resolve(std::string_view login, VpopmailAccount *out)
     CdbCache::Result c = cdbs_.get(assign_path_);
     if (c.file == nullptr)
         return Outcome::fail(Verdict::StoreFault, "cannot open qmail's assign database: " + c.error +
-                                                      (c.missing ? " (run qmail-newu)" : ""));
+                                                      (c.missing ? " (run qmail-newu, or check qmail_dir=)"
+                                                                 : " (qmail_dir=)"));
     o = assign_record(*c.file, out->login_domain, &out->domain);
     if (!o.is_ok())
         return o;
@@ -514,6 +516,49 @@ VpopmailStore::Iterator::Step VpopmailStore::Iterator::next(std::string *name, s
             return Step::Fault;
     }
     return Step::End;
+}
+
+std::vector<std::string> VpopmailStore::startup_problems(bool user_files, bool limit_files)
+{
+    std::vector<std::string> problems;
+    struct stat st;
+    if (::stat(settings_.vpopmail_dir.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
+        problems.push_back(settings_.vpopmail_dir + " is not a directory (vpopmail_dir=): vpopmail's etc/ and "
+                                                    "domains/ are expected there");
+    if (settings_.default_domain.empty()) {
+        std::string domain;
+        Outcome o = resolve_default_domain(&domain);
+        if (o.verdict == Verdict::StoreFault)
+            problems.push_back(o.reason);
+    }
+    std::vector<std::string> domains;
+    std::string error;
+    if (!real_domains(&domains, &error)) {
+        problems.push_back(error + " (qmail_dir=" + settings_.qmail_dir + ")");
+        return problems;
+    }
+    if (domains.empty()) {
+        problems.push_back(assign_path_ + " names no vpopmail domain (qmail_dir=" + settings_.qmail_dir + ")");
+        return problems;
+    }
+    // One domain stands for all: the same owner and modes (vpopmail's tools make them alike).
+    const std::string &domain = domains.front();
+    if (user_files) {
+        const DomainState *d = nullptr;
+        Outcome o = domain_state(domain, &d);
+        if (o.verdict == Verdict::StoreFault)
+            problems.push_back("domain " + domain + ": " + o.reason);
+    } else if (limit_files) {
+        vpopmail::AssignRecord record;
+        CdbCache::Result c = cdbs_.get(assign_path_);
+        Outcome o = c.file != nullptr ? assign_record(*c.file, domain, &record) : Outcome::ok();
+        uint32_t mask = 0;
+        if (o.is_ok())
+            o = file_limits(record, &mask);
+        if (!o.is_ok())
+            problems.push_back("domain " + domain + ": " + o.reason + " (mysql_limits=no reads these files)");
+    }
+    return problems;
 }
 
 }  // namespace vstore

@@ -104,6 +104,12 @@ public:
     };
     std::unique_ptr<Iterator> iterate() { return std::unique_ptr<Iterator>(new Iterator(*this)); }
 
+    // What can be checked without a login, in the process that will read the store: one
+    // sentence per problem, naming the path and the setting that chose it (vpopmail_dir,
+    // qmail_dir, default_domain). user_files: also open a domain's vpasswd.cdb and limits (the
+    // cdb backend); limit_files: only its limits files (MySQL without the limits table).
+    std::vector<std::string> startup_problems(bool user_files, bool limit_files);
+
     // The real domains of users/cdb (alias domains left out), for a listing from elsewhere.
     bool real_domains(std::vector<std::string> *out, std::string *error);
 
