@@ -11,6 +11,7 @@
 
 #include "glue.h"
 #include "password_verify.h"
+#include "vmailmgr_store.h"
 
 namespace glue {
 
@@ -45,12 +46,24 @@ Store &userdb_store(struct auth_request *r)
 void log_startup_problems(const char *driver, const void *store, const std::vector<std::string> &problems,
                           bool blocking);
 
+// The start-up problems of a store, on a store of its own (the live one's caches and watches
+// are made by lookups only).
+inline std::vector<std::string> fresh_startup_problems(vstore::VmailmgrStore &store)
+{
+    return vstore::VmailmgrStore(store.settings()).startup_problems();
+}
+template <class Source>
+std::vector<std::string> fresh_startup_problems(Source &source)
+{
+    return source.startup_problems();
+}
+
 // Runs the store's start-up checks (exceptions logged, never thrown into Dovecot).
 template <class Store>
 void check_at_startup(const char *driver, Store &store, bool blocking)
 {
     try {
-        log_startup_problems(driver, &store, store.startup_problems(), blocking);
+        log_startup_problems(driver, &store, fresh_startup_problems(store), blocking);
     } catch (const std::exception &e) {
         compat::log_global_error(std::string(driver) + ": start-up check failed: " + e.what());
     }

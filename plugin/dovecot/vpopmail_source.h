@@ -34,11 +34,12 @@ public:
     // lastauth. Logged, never failing the login; the database write runs after the reply.
     void write_lastauth(struct auth_request *r, const vstore::VpopmailAccount &account);
 
-    // The store's start-up problems for this backend.
+    // The store's start-up problems for this backend, checked on a store of its own: the
+    // live store's caches and watches are made by lookups only.
     std::vector<std::string> startup_problems()
     {
         const bool mysql = read_ != nullptr;
-        return store_.startup_problems(!mysql, mysql && !layout_.limits_table);
+        return vstore::VpopmailStore(store_.settings()).startup_problems(!mysql, mysql && !layout_.limits_table);
     }
 
     // Every user of every real domain (backend=mysql): names, or the failure.

@@ -600,4 +600,23 @@ std::vector<std::string> VmailmgrStore::startup_problems()
     return problems;
 }
 
+std::vector<BaseUser> VmailmgrStore::named_base_users(std::string *error)
+{
+    std::vector<BaseUser> out;
+    std::shared_ptr<const std::string> vd;
+    bool missing = false;
+    Outcome o = read_control("virtualdomains", &vd, &missing, nullptr);
+    if (!o.is_ok()) {
+        *error = o.reason;
+        return out;
+    }
+    std::set<std::string> seen;
+    for (const auto &[domain, prefix] : vmailmgr::parse_virtualdomains(vd == nullptr ? "" : *vd)) {
+        auto base = base_user(prefix);
+        if (base && seen.insert(base->name).second)
+            out.push_back(*base);
+    }
+    return out;
+}
+
 }  // namespace vstore

@@ -79,6 +79,9 @@ public:
     // qmail_dir). The first base user of control/virtualdomains stands for all.
     std::vector<std::string> startup_problems();
 
+    // The base users control/virtualdomains names (those getpwnam knows), for vstore.
+    std::vector<BaseUser> named_base_users(std::string *error);
+
     // Account states checkvpw refuses (alias, expired) and, if configured, a disabled mailbox.
     Outcome check_login_allowed(const VmailmgrAccount &account, time_t now) const;
 

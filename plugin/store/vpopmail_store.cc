@@ -452,7 +452,7 @@ bool VpopmailStore::real_domains(const CdbFile &assign, std::vector<AssignRecord
     return r >= 0;
 }
 
-bool VpopmailStore::real_domains(std::vector<std::string> *out, std::string *error)
+bool VpopmailStore::real_domains(std::vector<AssignRecord> *out, std::string *error)
 {
     watcher_.poll();
     CdbCache::Result c = cdbs_.get(assign_path());
@@ -460,8 +460,13 @@ bool VpopmailStore::real_domains(std::vector<std::string> *out, std::string *err
         *error = "cannot open qmail's assign database: " + c.error;
         return false;
     }
+    return real_domains(*c.file, out, error);
+}
+
+bool VpopmailStore::real_domains(std::vector<std::string> *out, std::string *error)
+{
     std::vector<AssignRecord> domains;
-    if (!real_domains(*c.file, &domains, error))
+    if (!real_domains(&domains, error))
         return false;
     for (auto &d : domains)
         out->push_back(std::move(d.real_domain));

@@ -112,6 +112,7 @@ public:
 
     // The real domains of users/cdb (alias domains left out), for a listing from elsewhere.
     bool real_domains(std::vector<std::string> *out, std::string *error);
+    bool real_domains(std::vector<vpopmail::AssignRecord> *out, std::string *error);
 
 private:
     Outcome resolve_default_domain(std::string *domain);

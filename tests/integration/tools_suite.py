@@ -234,6 +234,45 @@ def check_settings(a, checks):
                  r.returncode == 64 and "system_users" in r.stderr and "pam passdb" in r.stderr, r.stderr)
 
 
+def check_config_check(a, checks):
+    """vstore config-check: Dovecot's configuration against the drivers and the stores, as the
+    processes that read them; one line per problem, exit 1; a sound configuration passes."""
+    install(a, "vpopmail")
+    install(a, "vmailmgr")
+    work = a.work + "-config-check"
+    os.makedirs(work, exist_ok=True)
+
+    def conf(body, head="auth_username_chars =\nfirst_valid_uid = 89\n"):
+        path = os.path.join(work, "dovecot.conf")
+        with open(path, "w") as f:
+            f.write("protocols =\n" + head + body)
+        return vstore(a, "config-check", path)
+
+    vp = f"vpopmail_dir={ROOT}/vpopmail qmail_dir={ROOT}/qmail"
+    vm = f"qmail_dir={ROOT}/vm-qmail config_dir={ROOT}/vm-etc"
+    dbs = lambda args, driver="vpopmail": (f"passdb {{\n  driver = {driver}\n  args = {args}\n}}\n"  # noqa: E731
+                                          f"userdb {{\n  driver = {driver}\n  args = {args}\n}}\n")
+    r = conf(dbs(vp) + dbs(vm, "vmailmgr"))
+    checks.check("config-check: the fixture configuration has no problem", r.returncode == 0, r.stdout + r.stderr)
+    for name, body, head, needle in [
+        ("a misspelt argument", dbs(vp + " webmail_ip=127.0.0.1"), None, "unknown argument 'webmail_ip'"),
+        ("the auth process cannot read the store", dbs(vp + " blocking=no"), None,
+         "read by the auth process as dovecot: domain d001.test: cannot open the user store"),
+        ("workers that cannot read the store", dbs(vp) + "service auth-worker {\n  user = dovecot\n}\n", None,
+         "read by the auth workers as dovecot"),
+        ("first_valid_uid above the store's uid", dbs(vp), "auth_username_chars =\n",
+         "belongs to uid 89, below first_valid_uid = 500"),
+        ("CRAM-MD5 for crypt-only users", dbs(vp), "auth_username_chars =\nfirst_valid_uid = 89\n"
+         "auth_mechanisms = plain cram-md5\n", "users have no clear password"),
+        ("auth_username_chars left at Dovecot's default", dbs(vp), "first_valid_uid = 89\n",
+         "auth_username_chars is set"),
+        ("a vmailmgr config_dir that is not there", dbs(f"qmail_dir={ROOT}/vm-qmail config_dir={ROOT}/nowhere",
+                                                       "vmailmgr"), None, "nowhere is not a directory (config_dir=)"),
+    ]:
+        r = conf(body) if head is None else conf(body, head)
+        checks.check(f"config-check finds {name}", r.returncode == 1 and needle in r.stdout, r.stdout + r.stderr)
+
+
 def run(args, checks):
     args.vstore = os.path.join(os.path.dirname(args.module_dir.rstrip("/")), "..", "tools", "vstore", "vstore")
     args.vstore = os.path.abspath(args.vstore)
@@ -244,6 +283,7 @@ def run(args, checks):
         check_password_file(args, checks)
         check_export(args, checks)
         check_settings(args, checks)
+        check_config_check(args, checks)
     finally:
         install(args, "vpopmail")
         install(args, "vmailmgr")

@@ -430,3 +430,20 @@ TEST_F(VpopmailStoreTest, UserdbView)
     EXPECT_EQ(v.quota_bytes, std::optional<uint64_t>(5242880));
     EXPECT_FALSE(v.quota_messages);
 }
+
+TEST_F(VpopmailStoreTest, EveryRewriteIsSeenAfterAnotherDomainWasRead)
+{
+    // a store that read another domain first (as a start-up check does) still sees each of
+    // several rewrites of a domain's vpasswd.cdb, of the same size, in a row
+    VpopmailStore store(settings);
+    EXPECT_EQ(store.startup_problems(true, false), std::vector<std::string>());
+    UserdbView view;
+    ASSERT_TRUE(store.userdb("victor@lim.org", &view).is_ok());
+    VpopmailAccount a;
+    ASSERT_TRUE(store.lookup("alice@ex.org", &a).is_ok());
+    for (const char *hash : {"$1$s$aaaa", "$1$s$bbbb", "$1$s$cccc", "$1$s$dddd"}) {
+        write_users({{"pat", std::string(hash) + ":1:0:pat:" + ex + "/pat:NOQUOTA"}});
+        ASSERT_TRUE(store.lookup("pat@ex.org", &a).is_ok());
+        EXPECT_EQ(a.pw.passwd, hash);
+    }
+}

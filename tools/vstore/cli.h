@@ -42,5 +42,6 @@ int cmd_lookup(const Options &o);
 int cmd_check(const Options &o);
 int cmd_export(const Options &o);
 int cmd_settings(const Options &o);
+int cmd_config_check(const Options &o);
 
 }  // namespace vstore_cli

@@ -13,13 +13,16 @@ const char kUsage[] =
     "       vstore check  vpopmail|vmailmgr [DRIVER ARGS...]\n"
     "       vstore export vpopmail|vmailmgr [DRIVER ARGS...] --format passwd-file|sql\n"
     "       vstore settings vpopmail|vmailmgr\n"
+    "       vstore config-check [DOVECOT.CONF]\n"
     "\n"
     "DRIVER ARGS are the key=value words of the passdb/userdb args in the Dovecot config.\n"
     "lookup prints every resolution step and the verdict, with the reason the driver logs;\n"
     "exit 0 ok, 1 refused, 2 user unknown, 75 temporary failure (store fault).\n"
     "check scans every domain and user like fsck; exit 1 when something would make a login fail.\n"
     "export prints every user as Dovecot passwd-file lines or SQL.\n"
-    "settings lists the driver's settings: 2.3 arg, 2.4 setting, default, meaning. See vstore(1).\n";
+    "settings lists the driver's settings: 2.3 arg, 2.4 setting, default, meaning.\n"
+    "config-check checks Dovecot's configuration (doveconf -n) against the drivers and the stores,\n"
+    "as the processes that read them; exit 1 with one line per problem. See vstore(1).\n";
 
 }  // namespace
 
@@ -28,6 +31,17 @@ int main(int argc, char **argv)
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         fputs(kUsage, stdout);
         return 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "config-check") == 0) {
+        vstore_cli::Options o;
+        for (int i = 2; i < argc; i++)
+            o.words.push_back(argv[i]);
+        try {
+            return vstore_cli::cmd_config_check(o);
+        } catch (const std::exception &e) {
+            fprintf(stderr, "vstore: %s\n", e.what());
+            return vstore_cli::kTempFail;
+        }
     }
     if (argc < 3) {
         fputs(kUsage, stderr);
