@@ -10,6 +10,7 @@ import time
 from dovecot_harness import (Dovecot, doveconf_n, base_config, examples_dir, expected_mail_fields,
                               expected_quota_fields, in_process_threads, is_24)
 from mail_clients import IMAP, imap_login, pop3_login
+from auth_client import AuthClient
 
 ROOT = "/srv/vstore-fixtures"
 ARGS = f"qmail_dir={ROOT}/vm-qmail config_dir={ROOT}/vm-etc"
@@ -243,6 +244,21 @@ def check_example_config(source, work, checks):
                  len(re.findall(r"driver = vmailmgr", r.stdout)) == 2, r.stdout)
 
 
+def check_auth_client(module_dir, work, checks):
+    """On the auth-client socket (what login processes and Postfix speak), blocking=yes: a
+    success reply holds no empty field."""
+    with Dovecot(work + "-authclient", module_dir, db_config(ARGS + " blocking=yes")) as dc, \
+            dc.checked(checks, "auth-client: no sanitizer reports"):
+        client = AuthClient(os.path.join(dc.work, "run", "auth-client"))
+        for login in ("alice@example.org", "ALICE@example.org"):
+            for service in ("imap", "smtp"):
+                client.send_plain(login, "Alice-Pass-1", service=service)
+                _, result, fields = client.read_result()
+                checks.check(f"blocking=yes: the passdb reply for {login} ({service}) has no empty field",
+                             result == "ok" and "" not in fields, f"{result} {fields}")
+        client.close()
+
+
 def check_both_drivers(args, checks):
     """Both drivers in one Dovecot: one object loaded under two names, each init registering
     its own drivers; a login unknown to the first passdb falls through to the second."""
@@ -276,6 +292,7 @@ def run(args, checks):
         check_iteration(dc, checks)
         check_clients(dc, checks)
         check_log_reasons(dc, checks)
+    check_auth_client(args.module_dir, args.work, checks)
     check_both_drivers(args, checks)
     check_in_process_threads(args, checks)
     # Documented limitation of stock Dovecot 2.3: mail_location built from %h cuts the path at
