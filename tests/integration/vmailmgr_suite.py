@@ -242,6 +242,8 @@ def check_example_config(source, work, checks):
     checks.check("doveconf -n accepts conf.d-examples/auth-vmailmgr.conf.ext", r.returncode == 0, r.stderr)
     checks.check("doveconf -n shows the vmailmgr passdb and userdb",
                  len(re.findall(r"driver = vmailmgr", r.stdout)) == 2, r.stdout)
+    checks.check("the example offers only plain login",
+                 re.search(r"^auth_mechanisms = plain login$", r.stdout, re.M), r.stdout)
 
 
 def check_auth_client(module_dir, work, checks):

@@ -176,11 +176,17 @@ def check_rewrite(dc, checks):
 def check_example_config(source, work, checks):
     base = base_config(work, 10143, 10110)
     text = base + "\n".join(
-        f"!include {examples_dir(source)}/{name}" for name in ("10-mail-vstore.conf", "90-quota-vstore.conf", "auth-vpopmail.conf.ext")) + "\n"
+        f"!include {examples_dir(source)}/{name}" for name in (
+            "10-mail-vstore.conf", "90-quota-vstore.conf", "auth-vpopmail.conf.ext", "10-master-postfix-sasl.conf")) + "\n"
     r = doveconf_n(text, work)
     checks.check("doveconf -n accepts conf.d-examples/auth-vpopmail.conf.ext", r.returncode == 0, r.stderr)
     checks.check("doveconf -n shows the vpopmail passdb and userdb",
                  len(re.findall(r"driver = vpopmail", r.stdout)) == 2, r.stdout)
+    checks.check("the example sets no webmail_ips and offers only plain login",
+                 "webmail_ips" not in r.stdout and re.search(r"^auth_mechanisms = plain login$", r.stdout, re.M),
+                 r.stdout)
+    checks.check("doveconf -n shows the Postfix SASL listener of 10-master-postfix-sasl.conf",
+                 "unix_listener /var/spool/postfix/private/auth" in r.stdout, r.stdout)
 
 
 def check_auth_client(module_dir, work, checks):
