@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 
@@ -88,9 +89,13 @@ inline void log_global_error(const std::string &msg) { i_error("%s", msg.c_str()
 inline void log_global_info(const std::string &msg) { i_info("%s", msg.c_str()); }
 inline void log_global_warning(const std::string &msg) { i_warning("%s", msg.c_str()); }
 
-/* The passdb/userdb reply. */
+/* The passdb/userdb reply. A `user` equal to the request's user is not set: Dovecot keeps
+   every `user` field as a hidden extra field, and 2.3 then ends the client's reply with an
+   empty field when no other extra field is visible ("OK\t1\tuser=a@b\t"). */
 inline void set_field(struct auth_request *r, const char *name, const std::string &value)
 {
+    if (std::strcmp(name, "user") == 0 && r->fields.user != nullptr && value == r->fields.user)
+        return;
     auth_request_set_field(r, name, value.c_str(), nullptr);
 }
 inline void set_password_field(struct auth_request *r, const std::string &hash, const char *scheme)

@@ -10,6 +10,7 @@ import time
 from dovecot_harness import (Dovecot, doveconf_n, base_config, examples_dir, expected_mail_fields,
                               expected_quota_fields, in_process_threads, is_24)
 from mail_clients import IMAP, imap_login, pop3_login
+from auth_client import AuthClient
 
 ROOT = "/srv/vstore-fixtures"
 ARGS = f"qmail_dir={ROOT}/vm-qmail config_dir={ROOT}/vm-etc"
@@ -241,6 +242,23 @@ def check_example_config(source, work, checks):
     checks.check("doveconf -n accepts conf.d-examples/auth-vmailmgr.conf.ext", r.returncode == 0, r.stderr)
     checks.check("doveconf -n shows the vmailmgr passdb and userdb",
                  len(re.findall(r"driver = vmailmgr", r.stdout)) == 2, r.stdout)
+    checks.check("the example offers only plain login",
+                 re.search(r"^auth_mechanisms = plain login$", r.stdout, re.M), r.stdout)
+
+
+def check_auth_client(module_dir, work, checks):
+    """On the auth-client socket (what login processes and Postfix speak), blocking=yes: a
+    success reply holds no empty field."""
+    with Dovecot(work + "-authclient", module_dir, db_config(ARGS + " blocking=yes")) as dc, \
+            dc.checked(checks, "auth-client: no sanitizer reports"):
+        client = AuthClient(os.path.join(dc.work, "run", "auth-client"))
+        for login in ("alice@example.org", "ALICE@example.org"):
+            for service in ("imap", "smtp"):
+                client.send_plain(login, "Alice-Pass-1", service=service)
+                _, result, fields = client.read_result()
+                checks.check(f"blocking=yes: the passdb reply for {login} ({service}) has no empty field",
+                             result == "ok" and "" not in fields, f"{result} {fields}")
+        client.close()
 
 
 def check_both_drivers(args, checks):
@@ -276,6 +294,7 @@ def run(args, checks):
         check_iteration(dc, checks)
         check_clients(dc, checks)
         check_log_reasons(dc, checks)
+    check_auth_client(args.module_dir, args.work, checks)
     check_both_drivers(args, checks)
     check_in_process_threads(args, checks)
     # Documented limitation of stock Dovecot 2.3: mail_location built from %h cuts the path at

@@ -10,6 +10,7 @@ import subprocess
 from dovecot_harness import (Dovecot, doveconf_n, base_config, examples_dir, expected_mail_fields,
                               expected_quota_fields, in_process_threads, unknown_arg_error, is_24)
 from mail_clients import imap_login, imap_cram_md5, pop3_login
+from auth_client import AuthClient
 
 ROOT = "/srv/vstore-fixtures"
 ARGS = f"vpopmail_dir={ROOT}/vpopmail qmail_dir={ROOT}/qmail webmail_ips=127.0.0.1"
@@ -175,11 +176,39 @@ def check_rewrite(dc, checks):
 def check_example_config(source, work, checks):
     base = base_config(work, 10143, 10110)
     text = base + "\n".join(
-        f"!include {examples_dir(source)}/{name}" for name in ("10-mail-vstore.conf", "90-quota-vstore.conf", "auth-vpopmail.conf.ext")) + "\n"
+        f"!include {examples_dir(source)}/{name}" for name in (
+            "10-mail-vstore.conf", "90-quota-vstore.conf", "auth-vpopmail.conf.ext", "10-master-postfix-sasl.conf")) + "\n"
     r = doveconf_n(text, work)
     checks.check("doveconf -n accepts conf.d-examples/auth-vpopmail.conf.ext", r.returncode == 0, r.stderr)
     checks.check("doveconf -n shows the vpopmail passdb and userdb",
                  len(re.findall(r"driver = vpopmail", r.stdout)) == 2, r.stdout)
+    checks.check("the example sets no webmail_ips and offers only plain login",
+                 "webmail_ips" not in r.stdout and re.search(r"^auth_mechanisms = plain login$", r.stdout, re.M),
+                 r.stdout)
+    checks.check("doveconf -n shows the Postfix SASL listener of 10-master-postfix-sasl.conf",
+                 "unix_listener /var/spool/postfix/private/auth" in r.stdout, r.stdout)
+
+
+def check_auth_client(module_dir, work, checks):
+    """On the auth-client socket, as login processes and Postfix (smtpd_sasl_type = dovecot)
+    speak it, with blocking=yes: a success reply holds no empty field, and service=smtp
+    (Postfix SMTP AUTH) is refused for a NO_SMTP user after the right password."""
+    with Dovecot(work + "-authclient", module_dir, db_config(ARGS + " blocking=yes")) as dc, \
+            dc.checked(checks, "auth-client: no sanitizer reports"):
+        client = AuthClient(os.path.join(dc.work, "run", "auth-client"))
+        for login in ("alice@example.com", "ALICE@example.com"):
+            client.send_plain(login, "Alice-pw1")
+            _, result, fields = client.read_result()
+            checks.check(f"blocking=yes: the passdb reply for {login} has no empty field",
+                         result == "ok" and "" not in fields, f"{result} {fields}")
+        for login, pw, service, want, why in (
+                ("erin@example.com", "Erin-pw5", "smtp", "fail", "NO_SMTP refuses service=smtp"),
+                ("erin@example.com", "Erin-pw5", "imap", "ok", "NO_SMTP does not refuse imap"),
+                ("yuri@example.net", "Yuri-net-7", "smtp", "fail", "NO_SMTP|NO_WEBMAIL refuses service=smtp"),
+                ("bob@example.com", "Bob-pw2", "smtp", "ok", "NO_POP does not refuse service=smtp")):
+            result = client.login(login, pw, service=service)
+            checks.check(f"auth-client: {login} service={service}: {why}", result == want, result)
+        client.close()
 
 
 def check_bad_args(module_dir, work, checks):
@@ -273,6 +302,7 @@ def run(args, checks):
         check_clients(dc, checks)
         check_log_reasons(dc, checks)
         check_rewrite(dc, checks)
+    check_auth_client(args.module_dir, args.work, checks)
     check_bad_args(args.module_dir, args.work, checks)
     check_in_process_threads(args, checks)
     if is_24():
