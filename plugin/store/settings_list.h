@@ -14,8 +14,10 @@
 #ifndef VSTORE_SETTINGS_LIST_H
 #define VSTORE_SETTINGS_LIST_H
 
-/* Store access, the same for both drivers; P is the driver's 2.4 prefix. */
+/* The same for both drivers; P is the driver's 2.4 prefix. */
 #define VSTORE_ACCESS_SETTINGS(X, P)                                                           \
+	X(BOTH, P##_verify_threads, "verify_threads", apply_verify_threads, "auto",            \
+	  "threads hashing passwords in the auth process (auto: one per core; 0: none)")         \
 	X(BOTH, P##_shared_fs, "shared_fs", apply_shared_fs, "auto",                           \
 	  "whether the store is on a shared file system (auto: decided per directory by statfs)") \
 	X(BOTH, P##_home_roots, "home_roots", apply_home_roots, "",                            \
@@ -42,8 +44,6 @@
 	  "write <user dir>/lastauth after a login, as vchkpw")                                  \
 	X(BOTH, vpopmail_lastauth_interval, "lastauth_interval", apply_lastauth_interval, "60", \
 	  "skip the lastauth write when it is younger than this (s, m, h)")                      \
-	X(BOTH, vpopmail_verify_threads, "verify_threads", apply_verify_threads, "auto",       \
-	  "threads hashing passwords in the auth process (auto: one per core; 0: none)")         \
 	X(ARGS23, vpopmail_blocking, "blocking", apply_blocking, "auto",                       \
 	  "run in auth workers; auto: yes, but no for backend=mysql with mysql_limits=yes (2.4: passdb_use_worker / userdb_use_worker)") \
 	X(BOTH, vpopmail_backend, "backend", apply_backend, "cdb",                             \
@@ -68,8 +68,6 @@
 	X(BOTH, vmailmgr_refuse_disabled_mailbox, "refuse_disabled_mailbox",                   \
 	  apply_refuse_disabled_mailbox, "no",                                                   \
 	  "refuse logins to a mailbox vmailmgr marks disabled (checkvpw allows them)")           \
-	X(BOTH, vmailmgr_verify_threads, "verify_threads", apply_verify_threads, "auto",       \
-	  "threads hashing passwords in the auth process (auto: one per core; 0: none)")         \
 	X(ARGS23, vmailmgr_blocking, "blocking", apply_blocking, "yes",                        \
 	  "run in auth workers (2.4: passdb_use_worker / userdb_use_worker)")                    \
 	VSTORE_ACCESS_SETTINGS(X, vmailmgr)

@@ -30,6 +30,11 @@ bool parse_home_roots(const std::string &key, const std::string &value, std::vec
 
 // The table's apply functions, for any driver settings struct with an `access` member.
 template <class S>
+bool apply_verify_threads(const std::string &key, const std::string &value, S *s, std::string *error)
+{
+    return parse_thread_count(key, value, &s->verify_threads, error);
+}
+template <class S>
 bool apply_shared_fs(const std::string &key, const std::string &value, S *s, std::string *error)
 {
     return parse_shared_fs(key, value, &s->access.shared_fs, error);

@@ -52,11 +52,6 @@ bool apply_refuse_disabled_mailbox(const std::string &key, const std::string &va
     return parse_yes_no(key, value, &s->refuse_disabled_mailbox, error);
 }
 
-bool apply_verify_threads(const std::string &key, const std::string &value, S *s, std::string *error)
-{
-    return parse_thread_count(key, value, &s->verify_threads, error);
-}
-
 bool apply_blocking(const std::string &key, const std::string &value, S *s, std::string *error)
 {
     return parse_yes_no(key, value, &s->blocking, error);

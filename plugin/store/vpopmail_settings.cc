@@ -113,11 +113,6 @@ bool apply_lastauth_interval(const std::string &key, const std::string &value, S
     return parse_seconds(key, value, &s->lastauth_interval, error);
 }
 
-bool apply_verify_threads(const std::string &key, const std::string &value, S *s, std::string *error)
-{
-    return parse_thread_count(key, value, &s->verify_threads, error);
-}
-
 // "auto" is decided once the backend is known (VpopmailSettings::parse): in the auth process
 // where it can read all it needs (MySQL with limits in the database), in workers otherwise.
 bool apply_blocking(const std::string &key, const std::string &value, S *s, std::string *error)

@@ -147,6 +147,14 @@ bool mentions(const std::string &list, const char *mech)
     return (" " + l + " ").find(std::string(" ") + mech + " ") != std::string::npos;
 }
 
+// A challenge-response mechanism needs a clear password; count the users that have none.
+std::string users_without_clear(const std::string &where, const std::string &mechanisms, unsigned without,
+                                unsigned users)
+{
+    return where + ": auth_mechanisms = " + mechanisms + " offers challenge-response, but " + std::to_string(without) +
+           " of " + std::to_string(users) + " users have no clear password: clients that pick it cannot log them in";
+}
+
 }  // namespace
 
 int cmd_config_check(const Options &o)
@@ -227,9 +235,7 @@ int cmd_config_check(const Options &o)
                     without += d.before.is_ok() && d.password.scheme != "PLAIN";
                 }
                 if (without > 0)
-                    extra.push_back(where + ": auth_mechanisms = " + mechanisms + " offers challenge-response, but " +
-                                    std::to_string(without) + " of " + std::to_string(users) +
-                                    " users have no clear password: clients that pick it cannot log them in");
+                    extra.push_back(users_without_clear(where, mechanisms, without, users));
             }
         } else {
             vstore::VmailmgrSettings s;
@@ -258,9 +264,7 @@ int cmd_config_check(const Options &o)
                     without += d.before.is_ok() && d.password.scheme != "PLAIN";
                 }
                 if (without > 0)
-                    extra.push_back(where + ": auth_mechanisms = " + mechanisms + " offers challenge-response, but " +
-                                    std::to_string(without) + " of " + std::to_string(users) +
-                                    " users have no clear password: clients that pick it cannot log them in");
+                    extra.push_back(users_without_clear(where, mechanisms, without, users));
             }
         }
         if (is24)
