@@ -410,7 +410,8 @@ def report(a, results):
     rows, L = results["logins"], []
     s = results["shape"]
     m = results["machine"]
-    L.append(f"{m['date']}, {m['nproc']} cores ({m['model']}), Dovecot {m['dovecot']}, MariaDB {m['mariadb']}; "
+    L.append(f"{m['date']}, {m['nproc']} cores ({m['model']}), Dovecot {m['dovecot']}, MariaDB {m['mariadb']} "
+             f"(innodb_flush_log_at_trx_commit = {m['innodb_flush_log_at_trx_commit']}); "
              f"{s['users']} users in {s['domains']} domains, {s['logins']} of them logging in (random), "
              f"{s['concurrency']} in flight; median of {s['runs']} rounds x {s['seconds_per_run']} s, the "
              f"configurations' runs alternating; ceiling = single-core crypt_r rate (median of the samples taken "
@@ -461,6 +462,9 @@ def main():
     p.add_argument("--hashed", type=int, help="users with their own hash (default: all; the others share one)")
     p.add_argument("--logins", type=int, default=2000, help="users drawn at random to log in")
     p.add_argument("--schemes", default="md5,sha512", help="comma-separated subset of md5,sha512,des")
+    p.add_argument("--innodb-flush-log-at-trx-commit", type=int, choices=(0, 1, 2),
+                   help="set the server's innodb_flush_log_at_trx_commit (default: the server's, 1: every commit "
+                        "is flushed to disk, as on a stock server; 2 shows what the lastauth writes cost without the flush)")
     a = p.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root: it starts MariaDB and Dovecot and chowns the store to vpopmail")
@@ -489,6 +493,10 @@ def main():
     with MariaDB(f"{ROOT}/mariadb") as db:
         results["machine"]["mariadb"] = db.sql("SELECT VERSION()").strip()
         setup_database(db, ro_pass, rw_pass)
+        if a.innodb_flush_log_at_trx_commit is not None:
+            db.sql(f"SET GLOBAL innodb_flush_log_at_trx_commit = {a.innodb_flush_log_at_trx_commit}")
+        results["machine"]["innodb_flush_log_at_trx_commit"] = int(
+            db.sql("SELECT @@GLOBAL.innodb_flush_log_at_trx_commit").strip())
         print(f"MariaDB {results['machine']['mariadb']} on {db.socket} ({time.time() - t0:.0f} s)", flush=True)
         for scheme in a.schemes.split(","):
             rows, ceiling, extra = bench_scheme(a, db, scheme, ro_pass, rw_pass)
