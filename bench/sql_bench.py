@@ -12,7 +12,8 @@ On a shared machine each run waits (up to --quiet-wait s) until other tenants us
     python3 bench/sql_bench.py --build build --out DIR --smoke    # tiny sizes, about 1 minute
 
 What it sets up (below /tmp/vstore-sqlbench):
-- a private MariaDB (tests/integration/mariadb.py) with database vpopmail (utf8mb4) and
+- a private MariaDB (tests/integration/mariadb.py, with MariaDB's default buffer pool and redo
+  log sizes instead of its small test ones) with database vpopmail (utf8mb4) and
   vpopmail 5.6's tables vpopmail, limits, lastauth and aliasdomains (docs/formats.md part III),
   a read-only SQL user and a read-write one (INSERT, UPDATE, DELETE on lastauth);
 - for each hash (MD5-crypt, SHA-512-crypt): a generated vpopmail store (bench/gen_store: qmail's
@@ -28,12 +29,18 @@ cache off; userdb static, which an auth-client login does not consult):
   Mail-Toaster-6's password_query with pw_passwd as the password (default_pass_scheme CRYPT)
   and vpopmail's flags and domain limits checked in SQL; and Mail-Toaster-6's query as shipped
   (pw_clear_passwd, PLAIN: no hash verified at all; detail table only);
-- vpopmail mysql: driver vpopmail, backend=mysql mysql_limits=yes: stock (in the auth process,
-  verify_threads one per CPU, lastauth written at most once a minute per user), and variants
-  verify_threads=0, lastauth_interval=0 (a lastauth row at every login, as vchkpw), lastauth=no,
-  blocking=yes (auth workers);
-- vpopmail cdb: the same users from vpasswd.cdb, in the auth process (blocking=no, service auth
-  as vpopmail) and on stock auth workers.
+- vpopmail mysql: driver vpopmail, backend=mysql mysql_limits=yes, in the auth process as
+  blocking=auto has it, verify_threads one per CPU; lastauth=no, so that it does the work the
+  sql driver does (look up, verify); variants: verify_threads=0, blocking=yes (auth workers),
+  lastauth_interval=0 (vchkpw's lastauth row written at every login: what real traffic, where a
+  user logs in less than once a minute, costs) and the stock lastauth (at most once a minute
+  per user and process: in this benchmark each user logs in every second or so, so the writes
+  come in bursts of --logins when the minute is up, and the figure depends on where they fall);
+- vpopmail cdb: the same users from vpasswd.cdb, lastauth=no too: in the auth process
+  (blocking=no, service auth as vpopmail) and on stock auth workers.
+
+Before every measured run the configuration gets a short warm-up (0.5 s): Dovecot stops auth
+workers idle for a minute, and a round takes about that long.
 
 Prints markdown tables (also results.md) and writes results.json to --out; the Dovecot work
 directories (logs) stay in --out. Exits 1 if a login failed."""
@@ -59,7 +66,15 @@ sys.path.insert(0, HERE)
 import run_bench as rb  # noqa: E402  (also puts tests/integration on sys.path)
 from compare_builds import auth_cpu, chown_tree  # noqa: E402
 from dovecot_harness import Dovecot  # noqa: E402
+import mariadb  # noqa: E402
 from mariadb import MariaDB  # noqa: E402
+
+# mariadb.py starts a test server "small and quick" (16 MB buffer pool, 16 MB redo log). Here it
+# gets MariaDB's own defaults for those two (128 MB, 96 MB), as a packaged server has: with the
+# small ones, 20000 users' lookups cost mysqld 60% more CPU and every lastauth write flushes
+# about 4 pages (checkpoints of the small redo log).
+SMALL_SERVER_OPTIONS = ("--innodb-buffer-pool-size=", "--innodb-log-file-size=")
+mariadb._SERVER_OPTIONS = [o for o in mariadb._SERVER_OPTIONS if not o.startswith(SMALL_SERVER_OPTIONS)]
 
 ROOT = "/tmp/vstore-sqlbench"
 DB = "vpopmail"
@@ -153,13 +168,13 @@ MT6_SHIPPED_QUERY = (
 # Row keys of the main table.
 SQL_DRIVER = "sql driver, MT6 query (CRYPT)"
 SQL_SHIPPED = "sql driver, MT6 query as shipped (pw_clear_passwd, PLAIN)"
-VP_MYSQL = "vpopmail mysql (stock: in-process, threads)"
-VP_MYSQL_NOTHREADS = "vpopmail mysql, verify_threads=0"
-VP_MYSQL_LASTAUTH0 = "vpopmail mysql, lastauth_interval=0"
-VP_MYSQL_NOLASTAUTH = "vpopmail mysql, lastauth=no"
-VP_MYSQL_WORKERS = "vpopmail mysql, blocking=yes (workers)"
-VP_CDB_INPROC = "vpopmail cdb, in-process (auth as vpopmail)"
-VP_CDB_WORKERS = "vpopmail cdb, workers (stock)"
+VP_MYSQL = "vpopmail mysql, in-process, threads, lastauth=no"
+VP_MYSQL_NOTHREADS = "vpopmail mysql, verify_threads=0, lastauth=no"
+VP_MYSQL_WORKERS = "vpopmail mysql, blocking=yes (workers), lastauth=no"
+VP_MYSQL_LASTAUTH0 = "vpopmail mysql, lastauth at every login (lastauth_interval=0)"
+VP_MYSQL_STOCK = "vpopmail mysql, stock lastauth (once a minute per user)"
+VP_CDB_INPROC = "vpopmail cdb, in-process (auth as vpopmail), lastauth=no"
+VP_CDB_WORKERS = "vpopmail cdb, workers (stock), lastauth=no"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -286,13 +301,13 @@ def configs(a, scheme, vp, db, ro_pass):
     p = rb.passdb
     c = [
         (SQL_DRIVER, p("sql", sql_conf_file(scheme, "crypt", db, ro_pass, MT6_CRYPT_QUERY, "CRYPT"))),
-        (VP_MYSQL, p("vpopmail", my_args)),
-        (VP_CDB_INPROC, p("vpopmail", vp_args + " blocking=no") + AUTH_AS_VPOPMAIL),
-        (VP_CDB_WORKERS, p("vpopmail", vp_args)),
-        (VP_MYSQL_NOTHREADS, p("vpopmail", my_args + " verify_threads=0")),
+        (VP_MYSQL, p("vpopmail", my_args + " lastauth=no")),
+        (VP_CDB_INPROC, p("vpopmail", vp_args + " blocking=no lastauth=no") + AUTH_AS_VPOPMAIL),
+        (VP_CDB_WORKERS, p("vpopmail", vp_args + " lastauth=no")),
         (VP_MYSQL_LASTAUTH0, p("vpopmail", my_args + " lastauth_interval=0")),
-        (VP_MYSQL_NOLASTAUTH, p("vpopmail", my_args + " lastauth=no")),
-        (VP_MYSQL_WORKERS, p("vpopmail", my_args + " blocking=yes")),
+        (VP_MYSQL_STOCK, p("vpopmail", my_args)),
+        (VP_MYSQL_NOTHREADS, p("vpopmail", my_args + " lastauth=no verify_threads=0")),
+        (VP_MYSQL_WORKERS, p("vpopmail", my_args + " lastauth=no blocking=yes")),
         (SQL_SHIPPED, p("sql", sql_conf_file(scheme, "plain", db, ro_pass, MT6_SHIPPED_QUERY, "PLAIN"))),
     ]
     return [(name, conf + rb.USERDB) for name, conf in c]
@@ -390,6 +405,7 @@ def bench_scheme(a, db, scheme, ro_pass, rw_pass):
         for rnd in range(a.runs):
             for name, _ in confs:
                 waited, busy = wait_quiet(a)
+                rb.load(a, dcs[name], logins, a.rewarm)
                 rates.append(rb.crypt_rate(a, scheme))
                 r = measured_load(a, dcs[name], db, logins, a.seconds)
                 r.update(quiet_wait_s=round(waited, 1), busy_before=round(busy, 2))
@@ -440,7 +456,8 @@ def report(a, results):
     s = results["shape"]
     m = results["machine"]
     L.append(f"{m['date']}, {m['nproc']} cores ({m['model']}), Dovecot {m['dovecot']}, MariaDB {m['mariadb']} "
-             f"(innodb_flush_log_at_trx_commit = {m['innodb_flush_log_at_trx_commit']}); "
+             f"(buffer pool {m['innodb_buffer_pool_mb']} MB, redo log {m['innodb_log_file_mb']} MB, "
+             f"innodb_flush_log_at_trx_commit = {m['innodb_flush_log_at_trx_commit']}); "
              f"{s['users']} users in {s['domains']} domains, {s['logins']} of them logging in (random), "
              f"{s['concurrency']} in flight; median of {s['runs']} rounds x {s['seconds_per_run']} s, the "
              f"configurations' runs alternating; ceiling = single-core crypt_r rate (median of the samples taken "
@@ -449,14 +466,18 @@ def report(a, results):
     L.append(f"(runs that started with other tenants using more than {a.quiet_busy:.0%} of the CPUs after "
              f"waiting up to {a.quiet_wait:.0f} s: {sum(b > a.quiet_busy for b in busy)} of {len(busy)})")
     L.append("")
+    L.append("The vpopmail columns without lastauth writes (lastauth=no: the work the sql driver does); "
+             "\"+ lastauth\": vpopmail mysql writing vchkpw's lastauth row at every login (lastauth_interval=0).")
+    L.append("")
     L.append("| hash | ceiling/s | sql driver (MT6 query) logins/s (p99 ms) | vpopmail mysql logins/s (p99 ms) | "
-             "vpopmail cdb in-process (p99 ms) | vpopmail cdb workers (p99 ms) | mysql/ceiling | mysql/sql-driver | "
-             "mysql/cdb-in-process |")
-    L.append("|---|---|---|---|---|---|---|---|---|")
+             "vpopmail mysql + lastauth (p99 ms) | vpopmail cdb in-process (p99 ms) | vpopmail cdb workers (p99 ms) | "
+             "mysql/ceiling | mysql/sql-driver | mysql/cdb-in-process |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|")
     for scheme, c in results["crypt_ceiling"].items():
-        sq, my, ci, cw = (get(rows, scheme, k) for k in (SQL_DRIVER, VP_MYSQL, VP_CDB_INPROC, VP_CDB_WORKERS))
+        sq, my, la, ci, cw = (get(rows, scheme, k) for k in (SQL_DRIVER, VP_MYSQL, VP_MYSQL_LASTAUTH0, VP_CDB_INPROC,
+                                                              VP_CDB_WORKERS))
         f = lambda r: f"{r['logins_per_s']:.0f} ({r['p99_ms']:.2f})"  # noqa: E731
-        L.append(f"| {scheme} | {c['ceiling_per_s']:.0f} | {f(sq)} | {f(my)} | {f(ci)} | {f(cw)} | "
+        L.append(f"| {scheme} | {c['ceiling_per_s']:.0f} | {f(sq)} | {f(my)} | {f(la)} | {f(ci)} | {f(cw)} | "
                  f"{my['logins_per_s'] / c['ceiling_per_s']:.2f} | {my['logins_per_s'] / sq['logins_per_s']:.2f} | "
                  f"{my['logins_per_s'] / ci['logins_per_s']:.2f} |")
     L.append("")
@@ -506,7 +527,7 @@ def main():
     if a.smoke:
         a.runs, a.seconds, a.users, a.domains, a.logins, a.quiet_wait = 1, 0.5, 200, 4, 100, 0
     a.hashed = a.users if a.hashed is None else min(a.hashed, a.users)
-    a.warmup = 0.3 if a.smoke else 1.5
+    a.warmup, a.rewarm = (0.3, 0.1) if a.smoke else (1.5, 0.5)
     a.build, a.out = os.path.abspath(a.build), os.path.abspath(a.out)
     for t in ("bench/gen_store", "bench/auth_load", "bench/crypt_rate", "modules/auth"):
         if not os.path.exists(os.path.join(a.build, t)):
@@ -530,8 +551,10 @@ def main():
         setup_database(db, ro_pass, rw_pass)
         if a.innodb_flush_log_at_trx_commit is not None:
             db.sql(f"SET GLOBAL innodb_flush_log_at_trx_commit = {a.innodb_flush_log_at_trx_commit}")
-        results["machine"]["innodb_flush_log_at_trx_commit"] = int(
-            db.sql("SELECT @@GLOBAL.innodb_flush_log_at_trx_commit").strip())
+        v = db.sql("SELECT @@GLOBAL.innodb_flush_log_at_trx_commit, @@GLOBAL.innodb_buffer_pool_size, "
+                   "@@GLOBAL.innodb_log_file_size").split()
+        results["machine"].update(innodb_flush_log_at_trx_commit=int(v[0]), innodb_buffer_pool_mb=int(v[1]) >> 20,
+                                  innodb_log_file_mb=int(v[2]) >> 20)
         print(f"MariaDB {results['machine']['mariadb']} on {db.socket} ({time.time() - t0:.0f} s)", flush=True)
         for scheme in a.schemes.split(","):
             rows, ceiling, extra = bench_scheme(a, db, scheme, ro_pass, rw_pass)
