@@ -41,8 +41,12 @@ def vmailmgr_record(name, password):
 
 
 def churn(path, base_records, make, owner, stop, stats, probe):
-    """Rewrites path REWRITES times; every 100th adds user newNNNN and logs it in at once."""
-    for i in range(REWRITES):
+    """Rewrites path REWRITES times, and on while the login load has not made as many logins
+    (a slow machine, a sanitizer build: the load must overlap the rewrites, not follow them),
+    up to 5 x REWRITES or 60 s; every 100th adds user newNNNN and logs it in at once."""
+    deadline = time.time() + 60
+    i = 0
+    while i < REWRITES or (stats["logins"] <= REWRITES and i < 5 * REWRITES and time.time() < deadline):
         extra = [make(f"churn{i}-{j}", "x") for j in range(i % 5)]
         if i % 100 == 99:
             extra.append(make(f"new{i}", f"New-pw-{i}"))
@@ -52,6 +56,7 @@ def churn(path, base_records, make, owner, stop, stats, probe):
             stats["new_checked"] += 1
             if probe(f"new{i}", f"New-pw-{i}") != "ok":
                 stats["new_failed"] += 1
+        i += 1
     stop.set()
 
 
@@ -99,7 +104,7 @@ def run_one(args, checks, store, db_config, path, owner, users, domain, make):
         print(f"{store}: {stats['rewrites']} rewrites of {path} in {elapsed:.1f} s; "
               f"{stats['logins']} logins of the 10 users, {stats['failed']} failed; "
               f"{stats['new_checked']} new users checked right after their rewrite, {stats['new_failed']} not found")
-        checks.check(f"{store}: {REWRITES} rewrites done", stats["rewrites"] == REWRITES)
+        checks.check(f"{store}: at least {REWRITES} rewrites done", stats["rewrites"] >= REWRITES)
         checks.check(f"{store}: logins ran during the rewrites", stats["logins"] > REWRITES, str(stats))
         checks.check(f"{store}: zero failed logins for the unchanged users", stats["failed"] == 0, "\n".join(errors[:10]))
         checks.check(f"{store}: users added by a rewrite log in on the next lookup", stats["new_failed"] == 0, str(stats))
