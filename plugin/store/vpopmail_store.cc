@@ -54,6 +54,23 @@ Outcome domain_owner(const AssignRecord &d, FsOwner *out)
 
 }  // namespace
 
+// qmail's users/cdb, or why it cannot be read (naming the setting that chose the path).
+Outcome VpopmailStore::open_assign(CdbCache::Result *c)
+{
+    *c = cdbs_.get(assign_path_);
+    if (c->file != nullptr)
+        return Outcome::ok();
+    return Outcome::fail(Verdict::StoreFault,
+                         "cannot open qmail's assign database: " + c->error +
+                             (c->missing ? " (run qmail-newu, or check qmail_dir=)" : " (qmail_dir=)"));
+}
+
+void VpopmailStore::note_alias(VpopmailAccount *out)
+{
+    if (out->domain.real_domain != out->login_domain)
+        out->notes.push_back("domain " + out->login_domain + " is an alias of " + out->domain.real_domain);
+}
+
 Outcome VpopmailStore::resolve_default_domain(std::string *domain)
 {
     if (!settings_.default_domain.empty()) {
@@ -95,15 +112,13 @@ Outcome VpopmailStore::domain_state(const std::string &domain, const DomainState
     }
     DomainState st;
     st.epoch = watcher_.epoch();
-    const std::string &path = assign_path_;
-    CdbCache::Result c = cdbs_.get(path);
-    if (c.file == nullptr)
-        return Outcome::fail(Verdict::StoreFault,
-                             "cannot open qmail's assign database: " + c.error +
-                                 (c.missing ? " (run qmail-newu, or check qmail_dir=)" : " (qmail_dir=)"));
-    st.sources.add(path, &c.stamp);
+    CdbCache::Result c;
+    Outcome o = open_assign(&c);
+    if (!o.is_ok())
+        return o;
+    st.sources.add(assign_path_, &c.stamp);
     bool cacheable = c.watched;
-    Outcome o = assign_record(*c.file, domain, &st.record);
+    o = assign_record(*c.file, domain, &st.record);
     if (!o.is_ok())
         return o;
     FsOwner owner;
@@ -214,8 +229,7 @@ Outcome VpopmailStore::lookup(std::string_view login, VpopmailAccount *out)
     if (!o.is_ok())
         return o;
     out->domain = d->record;
-    if (out->domain.real_domain != out->login_domain)
-        out->notes.push_back("domain " + out->login_domain + " is an alias of " + out->domain.real_domain);
+    note_alias(out);
     // the home check needs the real domain's directory: accept_record() (via lookup_user) runs after
     return lookup_user(*d, out->user, out);
 }
@@ -225,17 +239,13 @@ Outcome VpopmailStore::resolve(std::string_view login, VpopmailAccount *out)
     Outcome o = parse_login_domain(login, out);
     if (!o.is_ok())
         return o;
-    CdbCache::Result c = cdbs_.get(assign_path_);
-    if (c.file == nullptr)
-        return Outcome::fail(Verdict::StoreFault, "cannot open qmail's assign database: " + c.error +
-                                                      (c.missing ? " (run qmail-newu, or check qmail_dir=)"
-                                                                 : " (qmail_dir=)"));
-    o = assign_record(*c.file, out->login_domain, &out->domain);
-    if (!o.is_ok())
-        return o;
-    if (out->domain.real_domain != out->login_domain)
-        out->notes.push_back("domain " + out->login_domain + " is an alias of " + out->domain.real_domain);
-    return Outcome::ok();
+    CdbCache::Result c;
+    o = open_assign(&c);
+    if (o.is_ok())
+        o = assign_record(*c.file, out->login_domain, &out->domain);
+    if (o.is_ok())
+        note_alias(out);
+    return o;
 }
 
 Outcome VpopmailStore::assign_record(const CdbFile &assign, const std::string &domain, vpopmail::AssignRecord *out) const
@@ -455,9 +465,10 @@ bool VpopmailStore::real_domains(const CdbFile &assign, std::vector<AssignRecord
 bool VpopmailStore::real_domains(std::vector<AssignRecord> *out, std::string *error)
 {
     watcher_.poll();
-    CdbCache::Result c = cdbs_.get(assign_path());
-    if (c.file == nullptr) {
-        *error = "cannot open qmail's assign database: " + c.error;
+    CdbCache::Result c;
+    Outcome o = open_assign(&c);
+    if (!o.is_ok()) {
+        *error = o.reason;
         return false;
     }
     return real_domains(*c.file, out, error);
@@ -477,13 +488,7 @@ VpopmailStore::Iterator::Step VpopmailStore::Iterator::next(std::string *name, s
 {
     if (!started_) {
         started_ = true;
-        store_.watcher_.poll();
-        CdbCache::Result c = store_.cdbs_.get(store_.assign_path());
-        if (c.file == nullptr) {
-            *error = "cannot open qmail's assign database: " + c.error;
-            return Step::Fault;
-        }
-        if (!store_.real_domains(*c.file, &domains_, error))
+        if (!store_.real_domains(&domains_, error))
             return Step::Fault;
         domain_index_ = 0;
         if (!domains_.empty() && !open_domain(0, error))

@@ -129,6 +129,8 @@ private:
     Outcome domain_state(const std::string &domain, const DomainState **out);
     Outcome lookup_user(const DomainState &d, const std::string &user, VpopmailAccount *out);
     Outcome parse_login_domain(std::string_view login, VpopmailAccount *out);
+    Outcome open_assign(CdbCache::Result *c);
+    static void note_alias(VpopmailAccount *out);
     bool real_domains(const CdbFile &assign, std::vector<vpopmail::AssignRecord> *out, std::string *error) const;
     Outcome read_limits(const std::string &domain_dir, const FsOwner *reader, uint32_t *mask, bool *watched,
                         FileSources *sources);

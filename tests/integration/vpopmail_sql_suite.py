@@ -8,6 +8,7 @@ import time
 from dovecot_harness import Dovecot, is_24
 from mail_clients import imap_login, imap_cram_md5, pop3_login
 from mariadb import MariaDB, install_fixture
+import vpopmail_suite
 from vpopmail_suite import replay_verdicts
 
 ROOT = "/srv/vstore-fixtures"
@@ -18,18 +19,8 @@ REAL_DOMAINS = ("sqlmail.test", "limited.test", "bulk.test")
 
 
 def db_config(args=ARGS):
-    # Only driver and args: stock service settings (auth as dovecot, workers as root).
-    return f"""
-auth_mechanisms = plain login cram-md5
-passdb {{
-  driver = vpopmail
-  args = {args}
-}}
-userdb {{
-  driver = vpopmail
-  args = {args}
-}}
-"""
+    # Only driver and args (vpopmail_suite's), and CRAM-MD5 for the clear column.
+    return "auth_mechanisms = plain login cram-md5\n" + vpopmail_suite.db_config(args)
 
 
 def lastauth_row(db, user, domain):
