@@ -6,6 +6,8 @@
 
 #include <cerrno>
 
+#include "fs_identity.h"
+
 namespace vstore {
 
 namespace {
@@ -94,19 +96,23 @@ bool ChangeWatcher::watch_dir(const std::string &dir)
         return false;
     }
     if (shared_fs_ == SharedFs::Auto) {
-        struct statfs fs;
-        if (::statfs(dir.c_str(), &fs) < 0)
+        unsigned long type = 0;
+        if (const int err = owner_fs::statfs_type(dir, &type); err != 0) {
+            errno = err;
             return false;  // errno tells the caller whether the directory exists
-        if (!change_notification_trusted(static_cast<unsigned long>(fs.f_type))) {
+        }
+        if (!change_notification_trusted(type)) {
             if (shared_.size() < 100000)
                 shared_.insert(dir);
             errno = 0;
             return false;
         }
     }
-    int wd = inotify_add_watch(fd_.get(), dir.c_str(), kDirEvents);
-    if (wd < 0)
+    int wd = -1;
+    if (const int err = owner_fs::add_watch(fd_.get(), dir, kDirEvents, &wd); err != 0) {
+        errno = err;
         return false;
+    }
     // A moved directory keeps its wd under a new name; one wd may then serve two names.
     dirs_by_wd_[wd] = dir;
     watched_.insert(dir);

@@ -1,10 +1,16 @@
 #include "file_util.h"
 
 #include <fcntl.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
+
+#include "fs_broker.h"
+#include "fs_identity.h"
 
 namespace vstore {
 
@@ -48,7 +54,8 @@ bool FileStamp::operator==(const FileStamp &o) const
 
 std::string errno_message(const char *call, const std::string &path, int err)
 {
-    return std::string(call) + "(" + path + ") failed: " + std::strerror(err);
+    const std::string broker = fs_broker::explain(err);
+    return std::string(call) + "(" + path + ") failed: " + (broker.empty() ? std::strerror(err) : broker);
 }
 
 const char *file_kind(mode_t mode)
@@ -68,9 +75,8 @@ const char *file_kind(mode_t mode)
 UniqueFd open_regular_file(const std::string &path, struct stat *st, bool *missing, std::string *error)
 {
     *missing = false;
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
-    if (!fd) {
-        const int err = errno;
+    UniqueFd fd;
+    if (const int err = owner_fs::open_read(path, &fd); err != 0) {
         *missing = err == ENOENT;
         if (err == ELOOP)
             *error = path + " is a symbolic link: store files are opened without following links";
@@ -106,6 +112,62 @@ bool pread_full(int fd, void *buf, size_t len, off_t pos, const std::string &pat
             return false;
         }
         done += static_cast<size_t>(n);
+    }
+    return true;
+}
+
+namespace {
+
+// A name no other writer picks: host, pid and 64 random bits.
+std::string temp_name(const char *name)
+{
+    char host[256] = {};
+    if (::gethostname(host, sizeof(host) - 1) < 0 || host[0] == '\0')
+        std::snprintf(host, sizeof(host), "localhost");
+    for (char *p = host; *p != '\0'; p++)
+        if (*p == '/' || *p == '.' || static_cast<unsigned char>(*p) < 0x20)
+            *p = '_';
+    uint64_t rnd = 0;
+    if (::getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != static_cast<ssize_t>(sizeof(rnd)))
+        rnd = static_cast<uint64_t>(::time(nullptr)) ^ (reinterpret_cast<uintptr_t>(&rnd) << 16);
+    char out[400];
+    std::snprintf(out, sizeof(out), "%s.tmp.%s.%ld.%016llx", name, host, static_cast<long>(::getpid()),
+                  static_cast<unsigned long long>(rnd));
+    return out;
+}
+
+}  // namespace
+
+bool replace_file_in_dir(const std::string &dir, const char *name, const std::string &content, std::string *error)
+{
+    UniqueFd dirfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!dirfd) {
+        const int err = errno;
+        struct stat lst;
+        if ((err == ELOOP || err == ENOTDIR) && ::lstat(dir.c_str(), &lst) == 0 && !S_ISDIR(lst.st_mode))
+            *error = dir + " is " + file_kind(lst.st_mode) + ", not the user's directory";
+        else
+            *error = errno_message("open", dir, err);
+        return false;
+    }
+    const std::string tmp = temp_name(name);
+    UniqueFd fd(::openat(dirfd.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+                         0600));
+    if (!fd) {
+        *error = errno_message("open", join_path(dir, tmp), errno);
+        return false;
+    }
+    std::string failure;
+    if (::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()))
+        failure = errno_message("write", join_path(dir, tmp), errno);
+    else if (::close(fd.release()) < 0)
+        failure = errno_message("close", join_path(dir, tmp), errno);
+    else if (::renameat(dirfd.get(), tmp.c_str(), dirfd.get(), name) < 0)
+        failure = errno_message("rename", join_path(dir, name), errno);
+    if (!failure.empty()) {
+        ::unlinkat(dirfd.get(), tmp.c_str(), 0);
+        *error = failure;
+        return false;
     }
     return true;
 }

@@ -65,7 +65,13 @@ ReadResult read_file(const std::string &path, size_t max_bytes);
 // with *error set.
 bool pread_full(int fd, void *buf, size_t len, off_t pos, const std::string &path, std::string *error);
 
-// "syscall(path) failed: strerror"
+// Replaces dir/name with content, as the thread's file system identity: dir opened with
+// O_NOFOLLOW (a link is refused), a temporary file named by host, pid and 64 random bits
+// created O_CREAT|O_EXCL|O_NOFOLLOW mode 0600, renamed over name in that directory, removed
+// on every failure. false with *error.
+bool replace_file_in_dir(const std::string &dir, const char *name, const std::string &content, std::string *error);
+
+// "syscall(path) failed: strerror" (or what the store broker said, fs_broker.h)
 std::string errno_message(const char *call, const std::string &path, int err);
 
 std::string join_path(std::string_view dir, std::string_view name);

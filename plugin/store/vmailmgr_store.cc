@@ -145,7 +145,7 @@ Outcome VmailmgrStore::base_store(const BaseUser &base, std::shared_ptr<CdbFile>
                                                           base.home + " of base user " + base.name + " is missing)");
         return Outcome::fail(Verdict::StoreFault, "cannot open the user store: " + c.error);
     }
-    st.sources.add(st.cdb_path, &c.stamp);
+    st.sources.add(st.cdb_path, &c.stamp, &owner);
     st.file = c.file;
     st.cacheable = watched && c.watched;
     if (bases_.size() >= 100000)
@@ -183,7 +183,7 @@ Outcome VmailmgrStore::setting_file(const std::string &path, const FsOwner *read
     if (watched != nullptr)
         *watched = *watched && r.watched;
     if (sources != nullptr)
-        sources->add(path, r.content != nullptr ? &r.stamp : nullptr);
+        sources->add(path, r.content != nullptr ? &r.stamp : nullptr, reader);
     *found = false;
     if (r.content == nullptr && !r.missing)
         return Outcome::fail(Verdict::StoreFault, "cannot read the setting " + path + ": " + r.error);
@@ -616,6 +616,15 @@ std::vector<BaseUser> VmailmgrStore::named_base_users(std::string *error)
         if (base && seen.insert(base->name).second)
             out.push_back(*base);
     }
+    return out;
+}
+
+std::vector<FsOwner> VmailmgrStore::owners()
+{
+    std::string error;
+    std::vector<FsOwner> out;
+    for (const BaseUser &base : named_base_users(&error))
+        out.push_back(base_owner(base));
     return out;
 }
 

@@ -79,6 +79,10 @@ public:
     // qmail_dir). The first base user of control/virtualdomains stands for all.
     std::vector<std::string> startup_problems();
 
+    // Every owner whose rights the store reads files with: the base users above (the store
+    // broker serves these and no one else).
+    std::vector<FsOwner> owners();
+
     // The base users control/virtualdomains names (those getpwnam knows), for vstore.
     std::vector<BaseUser> named_base_users(std::string *error);
 

@@ -127,7 +127,7 @@ Outcome VpopmailStore::domain_state(const std::string &domain, const DomainState
     st.cdb_path = join_path(st.record.dir, "vpasswd.cdb");
     CdbCache::Result u = cdbs_.get(st.cdb_path, reader);
     cacheable = cacheable && u.watched;
-    st.sources.add(st.cdb_path, u.file != nullptr ? &u.stamp : nullptr);
+    st.sources.add(st.cdb_path, u.file != nullptr ? &u.stamp : nullptr, reader);
     if (u.file != nullptr) {
         st.users = u.file;
     } else if (u.missing) {
@@ -138,7 +138,7 @@ Outcome VpopmailStore::domain_state(const std::string &domain, const DomainState
             return Outcome::fail(Verdict::StoreFault, "domain " + st.record.real_domain +
                                                           " has no readable user store: " + u.error + "; " + t.error);
         cacheable = cacheable && t.watched;
-        st.sources.add(st.text_path, &t.stamp);
+        st.sources.add(st.text_path, &t.stamp, reader);
         st.users_text = t.content;
     } else {
         return Outcome::fail(Verdict::StoreFault, "cannot open the user store: " + u.error);
@@ -279,7 +279,7 @@ Outcome VpopmailStore::read_limits(const std::string &domain_dir, const FsOwner 
         TextFileCache::Result r = texts_.get(lpath, reader);
         *watched = *watched && r.watched;
         if (sources != nullptr)
-            sources->add(lpath, r.content != nullptr ? &r.stamp : nullptr);
+            sources->add(lpath, r.content != nullptr ? &r.stamp : nullptr, reader);
         if (r.content != nullptr) {
             *mask = vpopmail::parse_limits_mask(*r.content);
             return Outcome::ok();
@@ -336,29 +336,14 @@ Outcome VpopmailStore::check_service(const VpopmailAccount &account, std::string
 
 namespace {
 
-// A temporary name no other writer can guess or share: this host, this process, 64 random bits.
-std::string lastauth_temp_name()
+// Whether lastauth, written at `mtime`, is less than `interval` seconds older than `now`.
+bool young(time_t mtime, time_t now, unsigned interval)
 {
-    char host[256] = {};
-    if (::gethostname(host, sizeof(host) - 1) < 0 || host[0] == '\0')
-        std::snprintf(host, sizeof(host), "localhost");
-    for (char *p = host; *p != '\0'; p++)
-        if (*p == '/' || *p == '.' || static_cast<unsigned char>(*p) < 0x20)
-            *p = '_';
-    uint64_t rnd = 0;
-    if (::getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != static_cast<ssize_t>(sizeof(rnd)))
-        rnd = static_cast<uint64_t>(::time(nullptr)) ^ (reinterpret_cast<uintptr_t>(&rnd) << 16);
-    char name[400];
-    std::snprintf(name, sizeof(name), "lastauth.tmp.%s.%ld.%016llx", host, static_cast<long>(::getpid()),
-                  static_cast<unsigned long long>(rnd));
-    return name;
+    return mtime <= now && now - mtime < static_cast<time_t>(interval);
 }
 
-// Whether lastauth was written less than `interval` seconds before `now`.
-bool young(const struct stat &st, time_t now, unsigned interval)
-{
-    return st.st_mtime <= now && now - st.st_mtime < static_cast<time_t>(interval);
-}
+// Users whose lastauth age this process remembers; past it the old ones are forgotten.
+constexpr size_t kMaxRemembered = 200000;
 
 }  // namespace
 
@@ -369,12 +354,16 @@ Outcome VpopmailStore::touch_lastauth(const VpopmailAccount &account, std::strin
     const std::string &dir = account.pw.dir;
     if (dir.empty())
         return Outcome::fail(Verdict::StoreFault, "no user directory to write lastauth in");
-    // Most logins find lastauth young: one lstat() says so. It only decides whether to write;
-    // the write itself runs with the domain's rights, in the opened directory.
-    struct stat st;
-    if (settings_.lastauth_interval > 0 && ::lstat(join_path(dir, "lastauth").c_str(), &st) == 0 &&
-        young(st, now, settings_.lastauth_interval))
+    const unsigned interval = settings_.lastauth_interval;
+    auto known = lastauth_young_.find(dir);
+    if (interval > 0 && known != lastauth_young_.end() && young(known->second, now, interval))
         return Outcome::ok();
+    if (lastauth_young_.size() >= kMaxRemembered) {
+        for (auto it = lastauth_young_.begin(); it != lastauth_young_.end();)
+            it = young(it->second, now, interval) ? std::next(it) : lastauth_young_.erase(it);
+        if (lastauth_young_.size() >= kMaxRemembered)
+            lastauth_young_.clear();
+    }
     FsOwner owner;
     Outcome o = domain_owner(account.domain, &owner);
     if (!o.is_ok())
@@ -382,31 +371,17 @@ Outcome VpopmailStore::touch_lastauth(const VpopmailAccount &account, std::strin
     ScopedFsIdentity as_domain(owner);
     if (!as_domain.ok())
         return Outcome::fail(Verdict::StoreFault, as_domain.error());
-    UniqueFd dirfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!dirfd) {
-        const int err = errno;
-        struct stat lst;
-        if ((err == ELOOP || err == ENOTDIR) && ::lstat(dir.c_str(), &lst) == 0 && !S_ISDIR(lst.st_mode))
-            return Outcome::fail(Verdict::StoreFault, dir + " is " + file_kind(lst.st_mode) + ", not the user's directory");
-        return Outcome::fail(Verdict::StoreFault, errno_message("open", dir, err));
+    // Another process or host may have written it: one lstat() says so.
+    struct stat st;
+    if (interval > 0 && owner_fs::lstat(join_path(dir, "lastauth"), &st) == 0 && young(st.st_mtime, now, interval)) {
+        lastauth_young_[dir] = st.st_mtime;
+        return Outcome::ok();
     }
-    const std::string tmp = lastauth_temp_name();
-    UniqueFd fd(::openat(dirfd.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
-                         0600));
-    if (!fd)
-        return Outcome::fail(Verdict::StoreFault, errno_message("open", join_path(dir, tmp), errno));
     std::string failure;
-    const std::string content(remote_ip);
-    if (::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()))
-        failure = errno_message("write", join_path(dir, tmp), errno);
-    else if (::close(fd.release()) < 0)
-        failure = errno_message("close", join_path(dir, tmp), errno);
-    else if (::renameat(dirfd.get(), tmp.c_str(), dirfd.get(), "lastauth") < 0)
-        failure = errno_message("rename", join_path(dir, "lastauth"), errno);
-    if (!failure.empty()) {
-        ::unlinkat(dirfd.get(), tmp.c_str(), 0);
+    if (!owner_fs::replace_lastauth(dir, std::string(remote_ip), &failure))
         return Outcome::fail(Verdict::StoreFault, failure);
-    }
+    if (interval > 0)
+        lastauth_young_[dir] = now;
     *written = true;
     return Outcome::ok();
 }
@@ -460,6 +435,28 @@ bool VpopmailStore::real_domains(const CdbFile &assign, std::vector<AssignRecord
         out->push_back(std::move(*rec));
     }
     return r >= 0;
+}
+
+std::vector<FsOwner> VpopmailStore::owners()
+{
+    std::vector<FsOwner> out;
+    if (etc_owner_)
+        out.push_back(*etc_owner_);
+    watcher_.poll();
+    CdbCache::Result c;
+    if (!open_assign(&c).is_ok())
+        return out;
+    unsigned pos = 0;
+    std::string key, value, error;
+    while (c.file->next(&pos, &key, &value, &error) > 0) {
+        if (key.size() < 3 || key.front() != '!' || key.back() != '-')
+            continue;
+        auto rec = vpopmail::parse_assign_value(value, &error);
+        FsOwner owner;
+        if (rec && domain_owner(*rec, &owner).is_ok())
+            out.push_back(owner);
+    }
+    return out;
 }
 
 bool VpopmailStore::real_domains(std::vector<AssignRecord> *out, std::string *error)

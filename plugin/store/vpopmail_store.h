@@ -110,6 +110,11 @@ public:
     // cdb backend); limit_files: only its limits files (MySQL without the limits table).
     std::vector<std::string> startup_problems(bool user_files, bool limit_files);
 
+    // Every owner whose rights the store reads files with: the owner of vpopmail_dir and the
+    // uid/gid of every vpopmail domain of users/cdb, aliases included (the store broker
+    // serves these and no one else).
+    std::vector<FsOwner> owners();
+
     // The real domains of users/cdb (alias domains left out), for a listing from elsewhere.
     bool real_domains(std::vector<std::string> *out, std::string *error);
     bool real_domains(std::vector<vpopmail::AssignRecord> *out, std::string *error);
@@ -146,6 +151,10 @@ private:
     // Whose rights ~vpopmail/etc is read with: the owner of vpopmail_dir when that is not
     // root (found at start); unset: the process's own.
     std::optional<FsOwner> etc_owner_;
+    // When this process last found or made each user's lastauth young (by user directory):
+    // a login within lastauth_interval of that needs no lstat(), which for a store read
+    // through the broker or as the domain would cost more than the login.
+    mutable std::unordered_map<std::string, time_t> lastauth_young_;
     std::unordered_map<std::string, DomainState> domains_;
 };
 

@@ -29,27 +29,40 @@ namespace vstore {
 // state is still current, without opening or parsing anything.
 class FileSources {
 public:
-    void add(const std::string &path, const FileStamp *stamp)
+    // reader: whose rights the file was read with (null: the process's own)
+    void add(const std::string &path, const FileStamp *stamp, const FsOwner *reader = nullptr)
     {
-        files_.emplace_back(path, stamp == nullptr ? std::nullopt : std::optional<FileStamp>(*stamp));
+        files_.push_back(Source{path, stamp == nullptr ? std::nullopt : std::optional<FileStamp>(*stamp),
+                                reader == nullptr ? std::nullopt : std::optional<FsOwner>(*reader)});
     }
     bool unchanged() const
     {
         if (files_.empty())
             return false;
-        for (const auto &[path, stamp] : files_) {
+        for (const Source &f : files_) {
+            std::optional<ScopedFsIdentity> as_reader;
+            if (f.reader) {
+                as_reader.emplace(*f.reader);
+                if (!as_reader->ok())
+                    return false;
+            }
             struct stat st;
-            const bool exists = ::lstat(path.c_str(), &st) == 0;
-            if (exists != stamp.has_value() || (exists && FileStamp::of(st) != *stamp))
+            const int err = owner_fs::lstat(f.path, &st);
+            if ((err == 0) != f.stamp.has_value() || (err == 0 && FileStamp::of(st) != *f.stamp))
                 return false;
-            if (!exists && errno != ENOENT)
+            if (err != 0 && err != ENOENT)
                 return false;
         }
         return true;
     }
 
 private:
-    std::vector<std::pair<std::string, std::optional<FileStamp>>> files_;
+    struct Source {
+        std::string path;
+        std::optional<FileStamp> stamp;
+        std::optional<FsOwner> reader;
+    };
+    std::vector<Source> files_;
 };
 
 template <class T>
@@ -99,8 +112,7 @@ public:
         r.watched = watcher_ != nullptr && watcher_->watch_parent_of(path);
         const uint64_t epoch = watcher_ != nullptr ? watcher_->epoch() : 0;
         struct stat st;
-        if (::lstat(path.c_str(), &st) < 0) {
-            const int err = errno;
+        if (const int err = owner_fs::lstat(path, &st); err != 0) {
             r.missing = err == ENOENT;
             r.error = errno_message("stat", path, err);
             if (r.missing && r.watched && entries_.size() < max_entries_)

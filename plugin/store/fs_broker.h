@@ -1,0 +1,75 @@
+// The store broker: how an auth process that gave up root still reads the stores in-process.
+//
+// Dovecot runs the auth process as `dovecot`; vpopmail stores are 0600 vpopmail in 0700
+// directories, vmailmgr stores 0600 per base user. Rather than sending every lookup to a root
+// auth worker (a round trip that costs more than a cheap hash) or running the auth process as
+// a store owner, the drivers fork this small process while the auth process is still root
+// (preinit). It keeps only CAP_SETUID and CAP_SETGID and does one thing: open, stat, watch
+// and replace `lastauth` as a store owner (setfsuid, as the workers do), handing back
+// descriptors and results. The auth process parses everything it reads; the broker never
+// reads a byte a store owner wrote. OpenSSH's privilege separation: the smallest part holds
+// the rights, and only for what needs them.
+//
+// It serves only the owners of the stores registered at preinit, before any client could
+// speak to the auth process: the uid/gid pairs of qmail's users/cdb and the owner of
+// vpopmail_dir (vpopmail), the base users named in control/virtualdomains (vmailmgr). A
+// compromised auth process can reach what the store owners can, as a root worker can today,
+// and nothing of root's or of other users.
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "file_util.h"
+#include "fs_identity.h"
+
+namespace vstore {
+
+struct BrokeredStore {
+    enum class Kind { Vpopmail, Vmailmgr };
+    Kind kind = Kind::Vpopmail;
+    std::string qmail_dir;
+    std::string dir;  // vpopmail_dir, or vmailmgr's config_dir
+};
+
+namespace fs_broker {
+
+// Whether this process is root now and will give it up after start-up: Dovecot's
+// RESTRICT_SETUID names a non-root user (the auth process under stock settings).
+bool wanted();
+
+// Forks the broker, once per process; true when one runs (already, or now).
+bool start(std::string *error);
+bool active();
+pid_t pid();
+
+// Tells the broker about a store whose owners it serves. Refused once sealed.
+bool add_store(const BrokeredStore &store, std::string *error);
+// No more stores: sent when the drivers initialise (Dovecot has dropped root by then); the
+// broker also seals itself at the first file request.
+void seal();
+
+// The file calls, with `owner`'s rights. 0 or an errno: EPERM when the broker refuses the
+// request (an owner it does not serve, a bad path), ENOTCONN when it is gone or silent.
+int lstat(const FsOwner &owner, const std::string &path, struct stat *st);
+int open_read(const FsOwner &owner, const std::string &path, UniqueFd *fd);
+int statfs_type(const FsOwner &owner, const std::string &dir, unsigned long *type);
+int add_watch(const FsOwner &owner, int inotify_fd, const std::string &dir, uint32_t mask, int *wd);
+// replace_file_in_dir() (file_util.h) of `lastauth`; the broker writes no other name.
+int replace_lastauth(const FsOwner &owner, const std::string &dir, const std::string &content, std::string *error);
+
+// Called once, on the thread that found it, when the broker is gone or hung: a process that
+// gave up root cannot start another, so the glue has Dovecot start a new auth process.
+void set_lost_handler(void (*handler)(const std::string &why));
+
+// For errno_message(): what the broker said of this thread's last call when it refused it or
+// is gone ("" for any other error, or when the last call was local); note_local_call()
+// marks a call made without the broker.
+std::string explain(int err);
+void note_local_call();
+
+}  // namespace fs_broker
+}  // namespace vstore
