@@ -56,6 +56,8 @@ inline void set_userdb_quota(struct auth_request *r, std::optional<uint64_t> byt
 /* The driver's `blocking` arg decides whether it runs in auth workers. */
 inline void set_blocking(struct passdb_module *m, bool blocking) { m->blocking = blocking; }
 inline void set_blocking(struct userdb_module *m, bool blocking) { m->blocking = blocking; }
+/* Whether the auth process itself may look up in this module (known at preinit). */
+inline bool may_run_in_process(bool blocking) { return !blocking; }
 
 /* preinit of a passdb or userdb module: args as Dovecot gives them; a failure (bad args)
    stops Dovecot with the reason, as 2.3's own drivers do. */

@@ -64,10 +64,12 @@ inline void set_userdb_quota(struct auth_request *r, std::optional<uint64_t> byt
         auth_request_set_userdb_field(r, "quota_message_count", std::to_string(*messages).c_str());
 }
 
-/* 2.4 decides this from the passdb/userdb `use_worker` setting (default yes for these
-   drivers, see dovecot24_settings.c) after preinit; there is no `blocking` arg. */
+/* 2.4 decides this from the passdb/userdb `use_worker` setting (default no, as for
+   Dovecot's own drivers) after preinit; there is no `blocking` arg. */
 inline void set_blocking(struct passdb_module *, bool) {}
 inline void set_blocking(struct userdb_module *, bool) {}
+/* use_worker is not known at preinit: the auth process may look up. */
+inline bool may_run_in_process(bool) { return true; }
 
 /* preinit of a passdb or userdb module: the driver's named settings, by name, for the
    store's settings table. A failure (a bad setting) goes back to Dovecot, which stops with

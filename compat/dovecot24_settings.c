@@ -49,13 +49,11 @@ static const struct vstore_vpopmail_settings vpopmail_default_settings = {
 	VSTORE_VPOPMAIL_SETTINGS(DEFAULT)
 };
 
-/* The stores are mode 0600 (vpopmail's, or each vmailmgr base user's) and the auth process
-   runs as dovecot: lookups run in the root auth workers unless `use_worker = no`, as for
-   Dovecot's own passwd driver. Stored hashes without {SCHEME} are crypt(3). */
+/* Lookups run in the auth process (Dovecot's default, use_worker = no), which reads the
+   0600 stores through the store broker (plugin/store/fs_broker.h). Stored hashes without
+   {SCHEME} are crypt(3). */
 static const struct setting_keyvalue vpopmail_default_settings_keyvalue[] = {
-	{ "passdb_vpopmail/passdb_use_worker", "yes" },
 	{ "passdb_vpopmail/passdb_default_password_scheme", "CRYPT" },
-	{ "userdb_vpopmail/userdb_use_worker", "yes" },
 	{ NULL, NULL }
 };
 
@@ -80,9 +78,7 @@ static const struct vstore_vmailmgr_settings vmailmgr_default_settings = {
 };
 
 static const struct setting_keyvalue vmailmgr_default_settings_keyvalue[] = {
-	{ "passdb_vmailmgr/passdb_use_worker", "yes" },
 	{ "passdb_vmailmgr/passdb_default_password_scheme", "CRYPT" },
-	{ "userdb_vmailmgr/userdb_use_worker", "yes" },
 	{ NULL, NULL }
 };
 

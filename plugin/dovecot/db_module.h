@@ -9,6 +9,7 @@
 #include <vector>
 #include <utility>
 
+#include "fs_broker.h"
 #include "glue.h"
 #include "password_verify.h"
 #include "vmailmgr_store.h"
@@ -73,6 +74,7 @@ template <class Store, const char *driver>
 void init_passdb(struct passdb_module *module)
 {
     auto *m = reinterpret_cast<PassdbModule<Store> *>(module);
+    vstore::fs_broker::seal();  // every module's preinit has run: the broker serves no new store
     if (m->module.blocking && !compat::in_auth_worker())
         return;  // the workers read the store: they check it
     check_at_startup(driver, **m->store, m->module.blocking);
@@ -82,6 +84,7 @@ template <class Store, const char *driver>
 void init_userdb(struct userdb_module *module)
 {
     auto *m = reinterpret_cast<UserdbModule<Store> *>(module);
+    vstore::fs_broker::seal();
     if (m->module.blocking && !compat::in_auth_worker())
         return;
     check_at_startup(driver, **m->store, m->module.blocking);
@@ -93,6 +96,7 @@ struct passdb_module *create_passdb(pool_t pool, const compat::DriverConfig &con
                                     unsigned cache_key)
 {
     auto *m = p_new(pool, PassdbModule<Store>, 1);
+    broker_store(settings, compat::may_run_in_process(settings.blocking));  // forks: before the threads
     m->threads = new VerifyThreads(settings.verify_threads);
     compat::set_blocking(&m->module, settings.blocking);
     m->store = new std::shared_ptr<Store>(shared_store<Store>(config, std::move(settings)));
@@ -117,6 +121,7 @@ struct userdb_module *create_userdb(pool_t pool, const compat::DriverConfig &con
                                     unsigned cache_key)
 {
     auto *m = p_new(pool, UserdbModule<Store>, 1);
+    broker_store(settings, compat::may_run_in_process(settings.blocking));
     compat::set_blocking(&m->module, settings.blocking);
     m->store = new std::shared_ptr<Store>(shared_store<Store>(config, std::move(settings)));
     m->module.default_cache_key = compat::cache_key(pool, cache_key);

@@ -5,6 +5,8 @@
 
 #include <set>
 
+#include "fs_broker.h"
+
 namespace glue {
 
 void log_outcome(struct auth_request *r, const char *driver, const vstore::Outcome &o)
@@ -50,6 +52,39 @@ void log_notes(struct auth_request *r, const char *driver, const std::vector<std
 
 namespace {
 
+void broker_lost(const std::string &why)
+{
+    // Only a root process can start a broker: a new auth process, which Dovecot starts at once.
+    compat::log_global_error("store fault: " + why + "; ending this auth process so that Dovecot starts a new one");
+    compat::stop_process();
+}
+
+void broker(const vstore::BrokeredStore &store, bool in_process)
+{
+    if (!in_process || !vstore::fs_broker::wanted())
+        return;
+    std::string error;
+    vstore::fs_broker::set_lost_handler(broker_lost);
+    if (!vstore::fs_broker::start(&error) || !vstore::fs_broker::add_store(store, &error))
+        compat::log_global_error("cannot start the store broker: " + error +
+                                 " (the auth process will not read the store; blocking=yes, 2.4: use_worker = yes, "
+                                 "reads it in the auth workers)");
+}
+
+}  // namespace
+
+void broker_store(const vstore::VpopmailSettings &settings, bool in_process)
+{
+    broker({vstore::BrokeredStore::Kind::Vpopmail, settings.qmail_dir, settings.vpopmail_dir}, in_process);
+}
+
+void broker_store(const vstore::VmailmgrSettings &settings, bool in_process)
+{
+    broker({vstore::BrokeredStore::Kind::Vmailmgr, settings.qmail_dir, settings.config_dir}, in_process);
+}
+
+namespace {
+
 std::string process_identity()
 {
     const uid_t uid = geteuid();
@@ -74,9 +109,12 @@ void log_startup_problems(const char *driver, const void *store, const std::vect
         if (p.find("Permission denied") != std::string::npos)
             fix = blocking ? "; the auth workers read the store: leave service auth-worker { user } at root "
                              "(Dovecot's default) or set it to the store's owner"
-                           : "; with blocking=no (2.4: use_worker = no) the auth process reads the store: use "
-                             "blocking=yes (2.4: use_worker = yes), or run the auth process as the store's owner "
-                             "(service auth { user = ... })";
+                           : vstore::fs_broker::active()
+                                 ? "; the auth process reads the store through the store broker, as the store's "
+                                   "owners: see the broker's reason above"
+                                 : "; the auth process reads the store with its own rights (there is no store broker: "
+                                   "Dovecot did not start it as root): use blocking=yes (2.4: use_worker = yes), or run "
+                                   "the auth process as the store's owner (service auth { user = ... })";
         compat::log_global_warning(std::string(driver) + ": start-up check: " + p + " (" + process_identity() + ")" +
                                    fix);
     }

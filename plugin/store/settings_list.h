@@ -44,8 +44,8 @@
 	  "write <user dir>/lastauth after a login, as vchkpw")                                  \
 	X(BOTH, vpopmail_lastauth_interval, "lastauth_interval", apply_lastauth_interval, "60", \
 	  "skip the lastauth write when it is younger than this (s, m, h)")                      \
-	X(ARGS23, vpopmail_blocking, "blocking", apply_blocking, "auto",                       \
-	  "run in auth workers; auto: yes, but no for backend=mysql with mysql_limits=yes (2.4: passdb_use_worker / userdb_use_worker)") \
+	X(ARGS23, vpopmail_blocking, "blocking", apply_blocking, "no",                         \
+	  "run in auth workers (no: in the auth process, through the store broker; 2.4: passdb_use_worker / userdb_use_worker)") \
 	X(BOTH, vpopmail_backend, "backend", apply_backend, "cdb",                             \
 	  "where the users are: cdb (each domain's vpasswd.cdb) or mysql (vpopmail's MySQL backend)") \
 	X(BOTH, vpopmail_mysql_config, "mysql_config", apply_mysql_config, "",                 \
@@ -68,8 +68,8 @@
 	X(BOTH, vmailmgr_refuse_disabled_mailbox, "refuse_disabled_mailbox",                   \
 	  apply_refuse_disabled_mailbox, "no",                                                   \
 	  "refuse logins to a mailbox vmailmgr marks disabled (checkvpw allows them)")           \
-	X(ARGS23, vmailmgr_blocking, "blocking", apply_blocking, "yes",                        \
-	  "run in auth workers (2.4: passdb_use_worker / userdb_use_worker)")                    \
+	X(ARGS23, vmailmgr_blocking, "blocking", apply_blocking, "no",                         \
+	  "run in auth workers (no: in the auth process, through the store broker; 2.4: passdb_use_worker / userdb_use_worker)") \
 	VSTORE_ACCESS_SETTINGS(X, vmailmgr)
 
 #endif

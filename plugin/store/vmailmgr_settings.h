@@ -31,7 +31,7 @@ struct VmailmgrSettings {
     std::string default_domain;             // for logins without a separator; else the local name
     std::optional<std::string> separators;  // overrides <config_dir>/separators
     bool refuse_disabled_mailbox = false;
-    bool blocking = true;
+    bool blocking = false;
     // Threads verifying costly hashes when the passdb runs in the auth process (blocking=no).
     unsigned verify_threads = 0;
     StoreAccessSettings access;

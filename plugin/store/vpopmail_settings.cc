@@ -113,15 +113,13 @@ bool apply_lastauth_interval(const std::string &key, const std::string &value, S
     return parse_seconds(key, value, &s->lastauth_interval, error);
 }
 
-// "auto" is decided once the backend is known (VpopmailSettings::parse): in the auth process
-// where it can read all it needs (MySQL with limits in the database), in workers otherwise.
+// "auto", the default of earlier versions, is the default: the auth process.
 bool apply_blocking(const std::string &key, const std::string &value, S *s, std::string *error)
 {
     if (value == "auto") {
-        s->blocking = true;
+        s->blocking = false;
         return true;
     }
-    s->blocking_given = true;
     return parse_yes_no(key, value, &s->blocking, error);
 }
 
@@ -164,8 +162,6 @@ bool VpopmailSettings::parse(const SettingWords &words, SettingNames names, Vpop
     if (!apply_settings(table(), {}, words, names, out, error))
         return false;
     // the settings that depend on others
-    if (!out->blocking_given)
-        out->blocking = !(out->backend == Backend::Mysql && out->mysql_limits);
     if (out->mysql_config.empty())
         out->mysql_config = out->vpopmail_dir + "/etc/vpopmail.mysql";
     return true;

@@ -27,8 +27,7 @@ struct VpopmailSettings {
     std::string default_domain;  // empty: first line of <vpopmail_dir>/etc/defaultdomain
     std::vector<IpAddress> webmail_ips;
     bool clear_prefer = false;  // clear_password=prefer
-    bool blocking = true;
-    bool blocking_given = false;  // blocking=yes|no (else decided by the backend)
+    bool blocking = false;
     enum class Backend { Cdb, Mysql } backend = Backend::Cdb;
     std::string mysql_config;  // the connection file (backend=mysql)
     bool many_domains = true;

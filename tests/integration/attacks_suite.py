@@ -20,7 +20,7 @@ import warnings
 
 from auth_client import AuthClient
 from cdb_write import read_records, write_replace
-from dovecot_harness import Dovecot, in_process_threads
+from dovecot_harness import Dovecot, in_workers
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -735,19 +735,18 @@ def hash_cost(args, checks):
             ok, out, secs = attempt(dc, *ZOE)
             checks.check(names[6], ok == "ok" and secs < 5, f"{ok} in {secs:.1f} s: {out.strip()}")
 
-    # In the auth process (blocking=no), its two verification threads: three such hashes at
-    # once must not occupy them.
-    with in_process_threads(args, checks, lambda a: config("vpopmail", a), VP_ARGS, "vpopmail") as dc:
+    # In the auth workers (blocking=yes): three such hashes at once must not occupy them.
+    with in_workers(args, checks, lambda a: config("vpopmail", a), VP_ARGS) as dc:
         mark = log_mark(dc)
         results = concurrently(attempt, [(dc, *RITA)] * 3)
-        checks.check("in-process: 3 concurrent $6$ rounds=999999999 logins are temporary failures",
+        checks.check("workers: 3 concurrent $6$ rounds=999999999 logins are temporary failures",
                      all(r[0] == "tempfail" for r in results), str([r[0] for r in results]))
-        checks.check("in-process: each answered within 5 s", all(r[2] < 5 for r in results),
+        checks.check("workers: each answered within 5 s", all(r[2] < 5 for r in results),
                      str([round(r[2], 1) for r in results]))
-        checks.check("in-process: the log mentions max_crypt_rounds", logged(dc, mark, "max_crypt_rounds") is not None,
+        checks.check("workers: the log mentions max_crypt_rounds", logged(dc, mark, "max_crypt_rounds") is not None,
                      dc.tail(10))
         ok, out, secs = attempt(dc, *ZOE)
-        checks.check("in-process: then a normal login ($6$ on the threads) succeeds within 5 s",
+        checks.check("workers: then a normal login succeeds within 5 s",
                      ok == "ok" and secs < 5, f"{ok} in {secs:.1f} s: {out.strip()}")
 
 

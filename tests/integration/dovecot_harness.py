@@ -322,7 +322,9 @@ class Dovecot:
                 print("--- dovecot log tail ---\n" + self.tail(60))
 
     def child_pids(self, title):
-        """The pids of this Dovecot's processes titled <instance>/<title> (exactly)."""
+        """The pids of this Dovecot's processes titled <instance>/<title> (exactly); an auth
+        worker is "auth-worker", the store broker (a child of the auth process with its title)
+        "vstore-broker"."""
         parent, title_of = {}, {}
         for d in os.listdir("/proc"):
             if not d.isdigit():
@@ -331,7 +333,13 @@ class Dovecot:
                 with open(f"/proc/{d}/stat") as f:
                     parent[int(d)] = int(f.read().rsplit(")", 1)[1].split()[1])
                 with open(f"/proc/{d}/cmdline", "rb") as f:
-                    title_of[int(d)] = f.read().split(b"\0")[0].decode(errors="replace").split(" ")[0]
+                    argv = f.read().split(b"\0")
+                title_of[int(d)] = argv[0].decode(errors="replace").split(" ")[0]
+                if title_of[int(d)].endswith("/auth") and argv[1:2] == [b"-w"]:
+                    title_of[int(d)] += "-worker"  # 2.3 titles its auth workers "auth -w"
+                with open(f"/proc/{d}/comm") as f:
+                    if f.read().strip() == "vstore-broker":
+                        title_of[int(d)] = "/vstore-broker"
             except (OSError, IndexError, ValueError):
                 continue
 
@@ -393,17 +401,75 @@ class Dovecot:
 
 
 @contextlib.contextmanager
-def in_process_threads(args, checks, db_config, driver_args, auth_user, threads=2):
-    """A Dovecot whose passdb runs in the auth process (blocking=no) as auth_user, who must be
-    able to read the store, verifying crypt hashes on `threads` threads. After the block's
-    checks: the threads were used, and the log holds no sanitizer report."""
-    conf = db_config(f"{driver_args} blocking=no verify_threads={threads}")
-    conf += f"service auth {{\n  user = {auth_user}\n}}\n"
-    with Dovecot(args.work + "-inprocess", args.module_dir, conf) as dc, \
-            dc.checked(checks, "in-process: no sanitizer reports"):
+def in_workers(args, checks, db_config, driver_args):
+    """A Dovecot whose passdb and userdb run in the root auth workers (blocking=yes, 2.4:
+    use_worker = yes). After the block's checks: a worker served them, and the log holds no
+    sanitizer report."""
+    with Dovecot(args.work + "-workers", args.module_dir, db_config(f"{driver_args} blocking=yes")) as dc, \
+            dc.checked(checks, "workers: no sanitizer reports"):
         yield dc
-        checks.check("in-process: the verification threads were used",
-                     dc.wait_for_log(f"verifying crypt password hashes on {threads} threads"), dc.tail(20))
+        checks.check("workers: auth workers served the lookups", worker_lookups(dc) > 0, dc.tail(20))
+
+
+def worker_lookups(dc):
+    """How many passdb/userdb requests the auth workers handled (the log says, at auth_debug)."""
+    return len(re.findall(r"auth-worker\(\d+\): .*Handling (?:PASSV|PASSL|USER) request", dc.log_text()))
+
+
+def proc_status(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return line.split(":", 1)[1].split()
+    return []
+
+
+def check_store_broker(dc, checks, login, password, touch):
+    """The default (driver and args only, stock service settings): the auth process, running as
+    dovecot, reads the store itself through its store broker, verifies on its threads and never
+    looks up in an auth worker. The broker keeps only CAP_SETUID/CAP_SETGID. When it is killed, the
+    next lookup that reaches the file system (after `touch` changed a store file) is a temporary
+    failure, the auth process ends, and Dovecot's next one (with a new broker) logs in again."""
+    import pwd
+    auths, brokers = dc.child_pids("auth"), dc.child_pids("vstore-broker")
+    def describe(pid):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+            return f"{pid}: {cmdline} ppid {proc_status(pid, 'PPid')}"
+        except OSError:
+            return f"{pid}: gone"
+    checks.check("default: one auth process and one store broker", len(auths) == 1 and len(brokers) == 1,
+                 f"auth {[describe(p) for p in auths]}, brokers {brokers}")
+    if len(auths) != 1 or len(brokers) != 1:
+        return
+    dovecot_uid = str(pwd.getpwnam("dovecot").pw_uid)
+    checks.check("default: the auth process runs as dovecot", proc_status(auths[0], "Uid")[:1] == [dovecot_uid],
+                 proc_status(auths[0], "Uid"))
+    checks.check("default: the broker is the auth process's child, with CAP_SETUID and CAP_SETGID only",
+                 proc_status(brokers[0], "PPid") == [str(auths[0])] and
+                 proc_status(brokers[0], "CapEff") == ["00000000000000c0"],
+                 f"{proc_status(brokers[0], 'PPid')} {proc_status(brokers[0], 'CapEff')}")
+    checks.check("default: no lookup ran in an auth worker (2.3 lists users in one, as for every userdb)",
+                 worker_lookups(dc) == 0, dc.tail(20))
+    checks.check("default: the auth process verifies on its threads",
+                 dc.wait_for_log("verifying crypt password hashes on"), dc.tail(20))
+    os.kill(brokers[0], 9)
+    touch()
+    results = []
+    for _ in range(40):
+        results.append(dc.auth_test(login, password, "imap", "127.0.0.2")[0])
+        if results[-1] == "ok":
+            break
+        time.sleep(0.25)
+    checks.check("broker killed: temporary failures, then a new auth process logs in, never a wrong password",
+                 results[0] == "tempfail" and results[-1] == "ok" and set(results) <= {"ok", "tempfail"}, f"{results}\n{dc.tail(20)}")
+    checks.check("broker killed: the auth process says why it ends",
+                 dc.wait_for_log("is gone or did not answer") and dc.wait_for_log("ending this auth process"),
+                 dc.tail(20))
+    new = dc.child_pids("vstore-broker")
+    checks.check("broker killed: the new auth process has a broker of its own", len(new) == 1 and new != brokers,
+                 f"{brokers} -> {new}")
 
 
 def examples_dir(source):

@@ -57,16 +57,23 @@ def run(args, checks):
              f"vpopmail_dir={ROOT}/no-such-vpopmail qmail_dir={ROOT}/no-such-qmail",
              [("no-such-vpopmail is not a directory (vpopmail_dir=)", "a wrong vpopmail_dir is named"),
               ("(qmail_dir=", "a wrong qmail_dir is named"),
-              ("this auth worker runs as uid 0 (root)", "the Warning says which process")])
+              ("the auth process runs as uid", "the Warning says which process")])
 
-    # blocking=no: the auth process (dovecot) cannot read vpasswd.cdb (0600 vpopmail)
-    run_case(args, checks, "vpopmail-inprocess", "vpopmail", VP + " blocking=no",
-             [("Permission denied", "the auth process cannot read the store: said at start"),
-              ("the auth process runs as uid", "the Warning names the auth process's uid"),
-              ("use blocking=yes", "the Warning gives the fix")])
+    # the auth process (dovecot) reads through its store broker, as the store's owner: a file
+    # even the owner may not read is named, with who read it
+    defaultdomain = f"{ROOT}/vpopmail/etc/defaultdomain"
+    mode = os.stat(defaultdomain).st_mode & 0o7777
+    os.chmod(defaultdomain, 0)
+    try:
+        run_case(args, checks, "vpopmail-inprocess", "vpopmail", VP,
+                 [("Permission denied", "a file the store's owner cannot read: said at start"),
+                  ("the auth process runs as uid", "the Warning names the auth process's uid"),
+                  ("through the store broker", "the Warning says the broker read it as the owner")])
+    finally:
+        os.chmod(defaultdomain, mode)
 
     # workers as dovecot
-    run_case(args, checks, "vpopmail-worker-user", "vpopmail", VP,
+    run_case(args, checks, "vpopmail-worker-user", "vpopmail", VP + " blocking=yes",
              [("Permission denied", "workers that cannot read the store: said when one starts"),
               ("this auth worker runs as uid", "the Warning names the worker's uid"),
               ("service auth-worker { user }", "the Warning gives the fix")],

@@ -256,9 +256,8 @@ def check_config_check(a, checks):
     checks.check("config-check: the fixture configuration has no problem", r.returncode == 0, r.stdout + r.stderr)
     for name, body, head, needle in [
         ("a misspelt argument", dbs(vp + " webmail_ip=127.0.0.1"), None, "unknown argument 'webmail_ip'"),
-        ("the auth process cannot read the store", dbs(vp + " blocking=no"), None,
-         "read by the auth process as dovecot: domain d001.test: cannot open the user store"),
-        ("workers that cannot read the store", dbs(vp) + "service auth-worker {\n  user = dovecot\n}\n", None,
+        ("workers that cannot read the store", dbs(vp + " blocking=yes") + "service auth-worker {\n  user = dovecot\n}\n",
+         None,
          "read by the auth workers as dovecot"),
         ("first_valid_uid above the store's uid", dbs(vp), "auth_username_chars =\n",
          "belongs to uid 89, below first_valid_uid = 500"),
@@ -271,6 +270,17 @@ def check_config_check(a, checks):
     ]:
         r = conf(body) if head is None else conf(body, head)
         checks.check(f"config-check finds {name}", r.returncode == 1 and needle in r.stdout, r.stdout + r.stderr)
+    # the auth process reads through a store broker, as the store's owners: a file even the
+    # owner may not read is found, as that process would find it
+    defaultdomain = f"{ROOT}/vpopmail/etc/defaultdomain"
+    os.chmod(defaultdomain, 0)
+    try:
+        r = conf(dbs(vp))
+    finally:
+        os.chmod(defaultdomain, 0o644)
+    checks.check("config-check finds a store file its owner cannot read, through the store broker",
+                 r.returncode == 1 and "read by the auth process (store broker) as dovecot" in r.stdout and
+                 "defaultdomain" in r.stdout and "Permission denied" in r.stdout, r.stdout + r.stderr)
 
 
 def run(args, checks):

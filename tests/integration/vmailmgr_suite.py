@@ -8,7 +8,7 @@ import subprocess
 import time
 
 from dovecot_harness import (Dovecot, doveconf_n, base_config, examples_dir, expected_mail_fields,
-                              expected_quota_fields, in_process_threads, is_24)
+                              expected_quota_fields, in_workers, check_store_broker, is_24)
 from mail_clients import IMAP, imap_login, pop3_login
 from auth_client import AuthClient
 
@@ -277,13 +277,13 @@ def check_both_drivers(args, checks):
                      rc == 0 and f.get("home", "").endswith("users/Bob:Smith"), out)
 
 
-def check_in_process_threads(args, checks):
-    """blocking=no: the passdb in the auth process, which must then read every base user's
-    passwd.cdb (here it runs as root), verifying crypt hashes on its threads."""
-    with in_process_threads(args, checks, db_config, ARGS, "root") as dc:
-        replay_verdicts(dc, args.fixtures, checks, label="in-process, 2 threads: ")
+def check_in_workers(args, checks):
+    """blocking=yes: the passdb and userdb in the root auth workers, which read each base
+    user's passwd.cdb as that user. Every verdict, again."""
+    with in_workers(args, checks, db_config, ARGS) as dc:
+        replay_verdicts(dc, args.fixtures, checks, label="workers: ")
         ok, detail, _ = imap_login(dc.imap_port, "bob.smith@example.org", "B0b-second")
-        checks.check("in-process, threads: IMAP LOGIN bob.smith@example.org", ok, detail)
+        checks.check("workers: IMAP LOGIN bob.smith@example.org", ok, detail)
 
 
 def run(args, checks):
@@ -294,9 +294,11 @@ def run(args, checks):
         check_iteration(dc, checks)
         check_clients(dc, checks)
         check_log_reasons(dc, checks)
+        store = f"{ROOT}/vmailmgr/exorg/passwd.cdb"
+        check_store_broker(dc, checks, "bob.smith@example.org", "B0b-second", lambda: os.utime(store))
     check_auth_client(args.module_dir, args.work, checks)
     check_both_drivers(args, checks)
-    check_in_process_threads(args, checks)
+    check_in_workers(args, checks)
     # Documented limitation of stock Dovecot 2.3: mail_location built from %h cuts the path at
     # ':' ("Unknown setting: Smith"). patches/ fixes it; the userdb's own mail field avoids it.
     # 2.4 has no location string to cut: mail_path = %{home} opens users/Bob:Smith as it is.

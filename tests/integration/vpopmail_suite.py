@@ -8,7 +8,8 @@ import re
 import subprocess
 
 from dovecot_harness import (Dovecot, doveconf_n, base_config, examples_dir, expected_mail_fields,
-                              expected_quota_fields, in_process_threads, unknown_arg_error, is_24)
+                              expected_quota_fields, in_workers, check_store_broker, unknown_arg_error,
+                              is_24)
 from mail_clients import imap_login, imap_cram_md5, pop3_login
 from auth_client import AuthClient
 
@@ -257,18 +258,16 @@ userdb vpopmail {{
                      out)
 
 
-def check_in_process_threads(args, checks):
-    """blocking=no: the passdb runs in the auth process, here as the vpopmail user so that it
-    can read the store, and verifies crypt hashes on its threads. Every verdict, again."""
-    with in_process_threads(args, checks, db_config, ARGS, "vpopmail") as dc:
-        replay_verdicts(dc, args.fixtures, checks, label="in-process, 2 threads: ")
+def check_in_workers(args, checks):
+    """blocking=yes: the passdb and userdb in the root auth workers, which read the store with
+    its owners' rights. Every verdict, again."""
+    with in_workers(args, checks, db_config, ARGS) as dc:
+        replay_verdicts(dc, args.fixtures, checks, label="workers: ")
         ok, detail, _ = imap_login(dc.imap_port, "zoe@deep.example", "Zoe-deep-1")
-        checks.check("in-process, threads: IMAP LOGIN zoe@deep.example (SHA-512)", ok, detail)
+        checks.check("workers: IMAP LOGIN zoe@deep.example (SHA-512)", ok, detail)
         ok, detail, _ = imap_login(dc.imap_port, "zoe@deep.example", "wrong")
-        checks.check("in-process, threads: a wrong password is refused", not ok, detail)
-        checks.check("in-process, threads: the mismatch is logged",
-                     dc.wait_for_log("Password mismatch"), dc.tail(20))
-        check_one_store(dc, checks)
+        checks.check("workers: a wrong password is refused", not ok, detail)
+        checks.check("workers: the mismatch is logged", dc.wait_for_log("Password mismatch"), dc.tail(20))
 
 
 def inotify_instances(pid):
@@ -285,10 +284,10 @@ def check_one_store(dc, checks):
     """The passdb and the userdb in the auth process, with the same args, share one store: one
     cache and one inotify instance, not one each."""
     rc, _, out = dc.user("frank@example.com")
-    checks.check("in-process: the userdb answers from the auth process", rc == 0, out)
+    checks.check("default: the userdb answers from the auth process", rc == 0, out)
     pids = dc.child_pids("auth")
     counts = [inotify_instances(p) for p in pids]
-    checks.check("in-process: passdb and userdb share one store (one inotify instance in the auth process)",
+    checks.check("default: passdb and userdb share one store (one inotify instance in the auth process)",
                  counts == [1], f"auth pids {pids}, inotify instances {counts}")
 
 
@@ -302,9 +301,12 @@ def run(args, checks):
         check_clients(dc, checks)
         check_log_reasons(dc, checks)
         check_rewrite(dc, checks)
+        check_one_store(dc, checks)
+        deep = "/srv/vstore-fixtures/vpopmail/domains/0/deep.example/vpasswd.cdb"
+        check_store_broker(dc, checks, "zoe@deep.example", "Zoe-deep-1", lambda: os.utime(deep))
     check_auth_client(args.module_dir, args.work, checks)
     check_bad_args(args.module_dir, args.work, checks)
-    check_in_process_threads(args, checks)
+    check_in_workers(args, checks)
     if is_24():
         check_24_settings(args.module_dir, args.work, checks)
     # leave the installed fixture as the tools wrote it for the next suite

@@ -81,7 +81,7 @@ TEST(DriverArgs, EveryDefaultParses)
     EXPECT_EQ(v.access.hash_limits.max_bcrypt_cost, 14u);
     EXPECT_EQ(v.access.hash_limits.max_yescrypt_mib, 64u);
     EXPECT_EQ(v.verify_threads, default_verify_threads());
-    EXPECT_TRUE(v.blocking);
+    EXPECT_FALSE(v.blocking);  // the auth process, through the store broker
 }
 
 TEST(VpopmailSettings, Defaults)
@@ -94,7 +94,7 @@ TEST(VpopmailSettings, Defaults)
     EXPECT_EQ(s.default_domain, "");
     EXPECT_TRUE(s.webmail_ips.empty());
     EXPECT_FALSE(s.clear_prefer);
-    EXPECT_TRUE(s.blocking);
+    EXPECT_FALSE(s.blocking);
 }
 
 TEST(VpopmailSettings, AllKeys)
@@ -102,14 +102,14 @@ TEST(VpopmailSettings, AllKeys)
     VpopmailSettings s;
     std::string err;
     ASSERT_TRUE(VpopmailSettings::parse("vpopmail_dir=/vp qmail_dir=/q default_domain=Ex.COM "
-                                        "webmail_ips=127.0.0.1,::1 clear_password=prefer blocking=no",
+                                        "webmail_ips=127.0.0.1,::1 clear_password=prefer blocking=yes",
                                         &s, &err))
         << err;
     EXPECT_EQ(s.qmail_dir, "/q");
     EXPECT_EQ(s.default_domain, "ex.com");
     ASSERT_EQ(s.webmail_ips.size(), 2u);
     EXPECT_TRUE(s.clear_prefer);
-    EXPECT_FALSE(s.blocking);
+    EXPECT_TRUE(s.blocking);
 }
 
 TEST(VpopmailSettings, BadValuesAreErrors)

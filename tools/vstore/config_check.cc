@@ -8,12 +8,14 @@
 #include <cstdio>
 #include <ctime>
 #include <functional>
+#include <optional>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "cli.h"
+#include "fs_broker.h"
 #include "file_util.h"
 #include "vmailmgr_store.h"
 #include "vpopmail_store.h"
@@ -96,8 +98,10 @@ DovecotConfig parse_doveconf(const std::string &text)
     return c;
 }
 
-// The store's start-up problems as `user` sees them: checked in a child that became that user.
-std::vector<std::string> problems_as(const std::string &user, const std::function<std::vector<std::string>()> &check)
+// The store's start-up problems as `user` sees them: checked in a child that became that user
+// (after starting a store broker for `brokered`, as the drivers do in the auth process).
+std::vector<std::string> problems_as(const std::string &user, const std::function<std::vector<std::string>()> &check,
+                                     const std::optional<vstore::BrokeredStore> &brokered)
 {
     int fds[2];
     if (pipe(fds) < 0)
@@ -106,9 +110,12 @@ std::vector<std::string> problems_as(const std::string &user, const std::functio
     if (pid == 0) {
         close(fds[0]);
         struct passwd *pw = getpwnam(user.c_str());
-        std::string out;
+        std::string out, error;
         if (pw == nullptr) {
             out = "there is no system user " + user + "\n";
+        } else if (brokered && pw->pw_uid != 0 && getuid() == 0 &&
+                   (!vstore::fs_broker::start(&error) || !vstore::fs_broker::add_store(*brokered, &error))) {
+            out = "cannot start the store broker: " + error + "\n";
         } else if (pw->pw_uid != 0 && (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
                                        setuid(pw->pw_uid) < 0)) {
             out = "cannot become " + user + " to check (run vstore config-check as root)\n";
@@ -204,6 +211,7 @@ int cmd_config_check(const Options &o)
         std::string error;
         bool blocking = true;
         std::function<std::vector<std::string>()> check;
+        vstore::BrokeredStore brokered;
         std::vector<std::string> extra;
         if (db.driver == "vpopmail") {
             vstore::VpopmailSettings s;
@@ -212,6 +220,7 @@ int cmd_config_check(const Options &o)
                 continue;
             }
             blocking = s.blocking;
+            brokered = {vstore::BrokeredStore::Kind::Vpopmail, s.qmail_dir, s.vpopmail_dir};
             const bool mysql = s.backend == vstore::VpopmailSettings::Backend::Mysql;
             check = [s, mysql] { return vstore::VpopmailStore(s).startup_problems(!mysql, mysql && !s.mysql_limits); };
             vstore::VpopmailStore store(s);
@@ -245,6 +254,7 @@ int cmd_config_check(const Options &o)
             }
             s.first_valid_uid = static_cast<uid_t>(first_valid_uid);
             blocking = s.blocking;
+            brokered = {vstore::BrokeredStore::Kind::Vmailmgr, s.qmail_dir, s.config_dir};
             check = [s] { return vstore::VmailmgrStore(s).startup_problems(); };
             vstore::VmailmgrSettings all = s;
             all.first_valid_uid = 0;
@@ -268,13 +278,17 @@ int cmd_config_check(const Options &o)
             }
         }
         if (is24)
-            blocking = db.use_worker.empty() ? true : db.use_worker == "yes";
+            blocking = db.use_worker == "yes";
         const std::string reader = blocking ? worker_user : auth_user;
         const std::string key = db.driver + " " + reader + " " + std::to_string(db.words.size());
         if (checked.insert(key).second) {
-            for (const std::string &p : problems_as(reader, check))
-                problems.push_back(where + ", read by the " + (blocking ? "auth workers" : "auth process") + " as " +
-                                   reader + ": " + p);
+            // the auth process reads through its store broker (root, as the store's owners)
+            const bool broker = !blocking && reader != "root";
+            for (const std::string &p :
+                 problems_as(reader, check, broker ? std::optional<vstore::BrokeredStore>(brokered) : std::nullopt))
+                problems.push_back(where + ", read by the " +
+                                   (blocking ? "auth workers" : broker ? "auth process (store broker)" : "auth process") +
+                                   " as " + reader + ": " + p);
             problems.insert(problems.end(), extra.begin(), extra.end());
         }
     }
