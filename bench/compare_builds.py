@@ -193,22 +193,22 @@ def groups(scheme, vp, vm):
     inproc = vp_args + " blocking=no lastauth=no"
     g = [
         ("vpopmail, workers (stock, blocking=yes)", [
-            ("base", "base", p("vpopmail", vp_args)),
-            ("head", "head", p("vpopmail", vp_args)),
-            ("shared", "head", p("vpopmail", vp_args + " shared_fs=yes"))]),
+            ("base", "base", p("vpopmail", vp_args + " blocking=yes")),
+            ("head", "head", p("vpopmail", vp_args + " blocking=yes")),
+            ("shared", "head", p("vpopmail", vp_args + " blocking=yes shared_fs=yes"))]),
         # the same without lastauth: what the lookup alone costs on the workers (HEAD checks
         # lastauth's age with the domain's rights, a switch of fs identity on every login)
         ("vpopmail, workers, lastauth=no", [
-            ("base", "base", p("vpopmail", vp_args + " lastauth=no")),
-            ("head", "head", p("vpopmail", vp_args + " lastauth=no"))]),
+            ("base", "base", p("vpopmail", vp_args + " blocking=yes lastauth=no")),
+            ("head", "head", p("vpopmail", vp_args + " blocking=yes lastauth=no"))]),
         ("vpopmail, in-process (blocking=no, auth as vpopmail)", [
             ("base", "base", p("vpopmail", inproc) + AUTH_AS_VPOPMAIL),
             ("head", "head", p("vpopmail", inproc) + AUTH_AS_VPOPMAIL),
             ("shared", "head", p("vpopmail", inproc + " shared_fs=yes") + AUTH_AS_VPOPMAIL)]),
         ("vmailmgr, workers (stock, blocking=yes)", [
-            ("base", "base", p("vmailmgr", vm_args)),
-            ("head", "head", p("vmailmgr", vm_args)),
-            ("shared", "head", p("vmailmgr", vm_args + " shared_fs=yes"))]),
+            ("base", "base", p("vmailmgr", vm_args + " blocking=yes")),
+            ("head", "head", p("vmailmgr", vm_args + " blocking=yes")),
+            ("shared", "head", p("vmailmgr", vm_args + " blocking=yes shared_fs=yes"))]),
     ]
     if scheme == "sha512":
         # the hash dominates (about 1 ms a login): one check that nothing else moved
