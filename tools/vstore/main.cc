@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli.h"
+#include "sql_source.h"
 
 namespace {
 
@@ -28,6 +29,7 @@ const char kUsage[] =
 
 int main(int argc, char **argv)
 {
+    vstore_cli::set_process_args(argc, argv);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         fputs(kUsage, stdout);
         return 0;
