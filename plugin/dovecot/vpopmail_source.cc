@@ -68,6 +68,7 @@ void VpopmailSource::found_row(const compat::SqlResult &result, vstore::Vpopmail
                                   ? std::string("table vpopmail")
                                   : "table " + vstore::vpopmail_sql::munch_domain(a->domain.real_domain);
     if (result.failed) {
+        // (vstore check tells a failed query from a bad row by this "MySQL query" prefix)
         *o = Outcome::fail(Verdict::StoreFault, "MySQL query for " + a->user + "@" + a->domain.real_domain +
                                                     " failed: " + result.error);
         return;
