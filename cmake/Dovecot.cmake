@@ -2,6 +2,7 @@
 #   DOVECOT_CONFIG       path of dovecot-config (cache variable)
 #   DOVECOT_INCLUDE_DIR  -I directory of Dovecot's headers
 #   DOVECOT_MODULE_DIR   Dovecot's module dir; auth modules go in ${DOVECOT_MODULE_DIR}/auth
+#   DOVECOT_LIB_DIR      Dovecot's private library dir (libdovecot.so.0, libdovecot-sql.so.0)
 #   DOVECOT_VERSION      from config.h (DOVECOT_VERSION)
 #   DOVECOT_API          23 or 24: which auth API the headers have (compat/ follows it too)
 #
@@ -31,6 +32,8 @@ if(_inc STREQUAL "")
 endif()
 set(DOVECOT_INCLUDE_DIR "${DOVECOT_ROOT}${_inc}" CACHE PATH "Dovecot's header directory")
 set(DOVECOT_MODULE_DIR "${_DOVECOT_CFG_dovecot_moduledir}" CACHE PATH "Dovecot's module directory")
+# Where libdovecot.so.0 and libdovecot-sql.so.0 are at run time (vstore loads them for MySQL)
+set(DOVECOT_LIB_DIR "${_DOVECOT_CFG_dovecot_pkglibdir}" CACHE PATH "Dovecot's private library directory")
 
 if(NOT EXISTS "${DOVECOT_INCLUDE_DIR}/auth-request.h")
   message(FATAL_ERROR "Dovecot's auth headers are not in ${DOVECOT_INCLUDE_DIR}")

@@ -14,8 +14,9 @@
 #include "login.h"
 #include "settings_table.h"
 
+#include "dovecot_version.h"
+
 extern "C" {
-#include "config.h"
 #include "auth-common.h"
 #include "auth-settings.h"
 #include "auth-request.h"
@@ -27,12 +28,6 @@ extern "C" {
 #include "ioloop.h"
 #include "master-service.h"
 }
-
-#if DOVECOT_VERSION_MAJOR == 2 && DOVECOT_VERSION_MINOR <= 3
-#define VSTORE_DOVECOT_23 1
-#else
-#define VSTORE_DOVECOT_24 1
-#endif
 
 namespace compat {
 

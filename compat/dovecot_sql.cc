@@ -1,8 +1,10 @@
 #include "dovecot_sql.h"
 
-#include "dovecot_api.h"
+#include "dovecot_version.h"
 
 extern "C" {
+#include "lib.h"
+#include "ioloop.h"
 #include "sql-api.h"
 #ifdef VSTORE_DOVECOT_24
 #include "master-service.h"
@@ -162,7 +164,7 @@ struct sql_db *SqlDb::init(std::string *error)
     // 2.4 configures SQL with settings (sql_driver, a mysql { } filter): the connection
     // file's fields become those settings, in an instance of our own.
     const auto &c = conn_;
-    struct event *event = event_create(auth_event);
+    struct event *event = event_create(sql_parent_event());
     struct settings_instance *parent = settings_instance_find(event);
     struct settings_instance *inst =
         parent != nullptr ? settings_instance_dup(parent)
@@ -216,13 +218,13 @@ struct sql_db *SqlDb::init(std::string *error)
     i_zero(&set);
     set.driver = "mysql";
     set.connect_string = connect.c_str();
-    set.event_parent = auth_event;
+    set.event_parent = sql_parent_event();
     struct sql_db *db = nullptr;
     const char *err = nullptr;
     if (sql_init_full(&set, &db, &err) < 0) {
         // the auth process loads the SQL drivers of its module dir at start; if it has not
         // (no dovecot-mysql when it started), load it now and try once more
-        auth_module_load("driver_mysql");
+        sql_load_mysql_driver();
         if (sql_init_full(&set, &db, &err) < 0) {
             *error = std::string("Dovecot's SQL layer: ") + err + " (is dovecot-mysql installed?)";
             return nullptr;

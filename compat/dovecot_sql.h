@@ -12,6 +12,7 @@
 
 #include "vpopmail_sql.h"
 
+struct event;
 struct sql_db;
 struct settings_instance;
 
@@ -65,5 +66,10 @@ private:
 
 /* Calls fn from the ioloop as soon as the current callback has returned. */
 void run_soon(std::function<void()> fn);
+
+/* The process lib-sql runs in, given by what links dovecot_sql.cc: the auth process
+   (dovecot_sql_auth.cc, in the module) or vstore's MySQL helper (dovecot_standalone.cc). */
+struct event *sql_parent_event();  // the parent of the SQL handles' events
+void sql_load_mysql_driver();      // loads driver_mysql when lib-sql does not know it yet
 
 }  // namespace compat

@@ -9,10 +9,11 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "dovecot_api.h"
 #include "dovecot_sql.h"
 #include "vpopmail_sql.h"
 #include "vpopmail_store.h"
+
+struct auth_request;
 
 namespace glue {
 
@@ -32,6 +33,7 @@ public:
 
     // vchkpw's lastauth after a successful login: <user dir>/lastauth, or a row of table
     // lastauth. Logged, never failing the login; the database write runs after the reply.
+    // (vpopmail_lastauth.cc: the auth process only; vstore never writes lastauth.)
     void write_lastauth(struct auth_request *r, const vstore::VpopmailAccount &account);
 
     // The store's start-up problems for this backend, checked on a store of its own: the

@@ -48,6 +48,7 @@ mount -t tmpfs tmpfs "$root/run"
 echo "Dovecot in the root: $(chroot "$root" dovecot --version)"
 files=(/usr/lib/dovecot/modules/auth/lib20_authdb_vpopmail.so /usr/lib/dovecot/modules/auth/lib20_authdb_vmailmgr.so
        /usr/lib/dovecot/modules/settings/libvstore_auth_settings.so /usr/bin/vstore /usr/share/man/man1/vstore.1.gz
+       /usr/lib/x86_64-linux-gnu/dovecot-vstore-auth/vstore-mysql.so
        /usr/share/doc/dovecot-vstore-auth/copyright /usr/share/doc/dovecot-vstore-auth/changelog.gz)
 echo "dpkg -i $deb in the root"
 in_root dpkg -i "/vstore/deb/$deb"

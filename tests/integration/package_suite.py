@@ -13,7 +13,7 @@ import vpopmail_suite
 
 PKG = "dovecot-vstore-auth"
 FILES = ["/usr/lib/dovecot/modules/auth/lib20_authdb_vpopmail.so", "/usr/lib/dovecot/modules/auth/lib20_authdb_vmailmgr.so",
-         "/usr/bin/vstore", "/usr/share/man/man1/vstore.1.gz", f"/usr/share/doc/{PKG}/examples/auth-vpopmail.conf.ext",
+         "/usr/bin/vstore", "/usr/lib/x86_64-linux-gnu/dovecot-vstore-auth/vstore-mysql.so", "/usr/share/man/man1/vstore.1.gz", f"/usr/share/doc/{PKG}/examples/auth-vpopmail.conf.ext",
          f"/usr/share/doc/{PKG}/examples/auth-vmailmgr.conf.ext", f"/usr/share/doc/{PKG}/docs/configuration.md",
          f"/usr/share/doc/{PKG}/copyright", f"/usr/share/doc/{PKG}/changelog.gz"]
 APT_ENV = dict(os.environ, DEBIAN_FRONTEND="noninteractive")

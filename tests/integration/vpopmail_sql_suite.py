@@ -2,7 +2,9 @@
 vpopmail-sql fixture through a real Dovecot with only driver and args (stock service settings),
 the lastauth rows vchkpw writes, IMAP/POP3/CRAM-MD5 clients, doveadm user '*', logins that
 try SQL, the server killed and started again under Dovecot, and the table-per-domain layout."""
+import json
 import os
+import subprocess
 import time
 
 from dovecot_harness import Dovecot, is_24
@@ -138,9 +140,142 @@ def make_per_domain_tables(db):
     db.sql("RENAME TABLE vpopmail TO vpopmail_unused", db=DB)
 
 
+def vstore_path(args):
+    """The vstore of this build (next to its vstore-mysql.so), or the installed one when the
+    suite tests the installed package (the Debian 13 root)."""
+    if os.environ.get("VSTORE_MODULE_INSTALLED"):
+        return "/usr/bin/vstore"
+    return os.path.abspath(os.path.join(args.module_dir, "..", "..", "tools", "vstore", "vstore"))
+
+
+def vstore(args, *words, stdin=None):
+    return subprocess.run([vstore_path(args), *words], input=stdin, capture_output=True, text=True, timeout=120)
+
+
+def lastauth_rows(db):
+    return db.sql("SELECT user, domain, remote_ip, timestamp FROM lastauth ORDER BY user, domain", db=DB)
+
+
+def check_vstore_lookup(args, db, checks, label="", driver_args=ARGS):
+    """Every vchkpw verdict through `vstore lookup vpopmail backend=mysql`: the verdict, the
+    exit code's kind, and the home; lookups never write lastauth."""
+    rows = [json.loads(l) for l in open(os.path.join(args.fixtures, "vpopmail-sql", "verdicts.jsonl"))]
+    before = lastauth_rows(db)
+    agreed = 0
+    for n, row in enumerate(rows, 1):
+        r = vstore(args, "lookup", "vpopmail", *driver_args.split(), row["login"], "--service", row["service"],
+                   "--rip", row["remote_ip"], "--password-stdin", stdin=row["password"] + "\n")
+        problems = []
+        if row["ok"]:
+            if r.returncode != 0:
+                problems.append(f"exit {r.returncode}, want 0")
+            else:
+                home = row["expected"]["home"]
+                if f", dir {home}, " not in r.stdout:
+                    problems.append(f"home {home} not in the record line")
+        elif r.returncode not in (1, 2):
+            problems.append(f"exit {r.returncode}, want 1 or 2")
+        agreed += not problems
+        checks.check(f"{label}vstore lookup row {n} ({row['why'][:60]})", not problems,
+                     "; ".join(problems) + f"\n{r.stdout}{r.stderr}")
+    print(f"{label}vstore lookup vpopmail backend=mysql: agreed {agreed}/{len(rows)}")
+    checks.check(f"{label}vstore lookup writes no lastauth row", lastauth_rows(db) == before)
+    r = vstore(args, "lookup", "vpopmail", *driver_args.split(), "uma@limited.test", "--service", "imap",
+               "--rip", "127.0.0.2", "--password-stdin", stdin="Uma-lim1\n")
+    print(f"$ vstore lookup vpopmail {driver_args} uma@limited.test --service imap --rip 127.0.0.2 "
+          f"--password-stdin\n{r.stdout}(exit {r.returncode})\n")
+    checks.check(f"{label}vstore lookup prints the MySQL steps and the limits refusal",
+                 r.returncode == 1 and "store:" in r.stdout and "MySQL, table" in r.stdout and "record:" in r.stdout
+                 and "NO_IMAP" in r.stdout, r.stdout + r.stderr)
+
+
+def sql_users(db, per_domain=False):
+    users = set()
+    for domain in REAL_DOMAINS:
+        q = (f"SELECT pw_name FROM `{domain.replace('.', '_')}`" if per_domain
+             else f"SELECT pw_name FROM vpopmail WHERE pw_domain = '{domain}'")
+        users |= {f"{u}@{domain}" for u in db.sql(q, db=DB).split()}
+    return users
+
+
+def check_vstore_check_export(args, db, checks, label="", driver_args=ARGS, per_domain=False):
+    """check scans every user of the SQL store (the fixture's are all sound: no error);
+    export prints every user that can log in, like for a cdb store."""
+    want = sql_users(db, per_domain)
+    r = vstore(args, "check", "vpopmail", *driver_args.split())
+    errors = [l for l in r.stdout.splitlines() if l.startswith("error:")]
+    summary = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
+    print(f"{label}$ vstore check vpopmail {driver_args}\n{r.stdout}{r.stderr}(exit {r.returncode})")
+    checks.check(f"{label}vstore check on the SQL store: exit 0, no error", r.returncode == 0 and not errors,
+                 r.stdout + r.stderr)
+    checks.check(f"{label}vstore check scans every user ({len(want)})",
+                 f"{len(REAL_DOMAINS)} domains, {len(want)} users checked" in summary, summary)
+    r = vstore(args, "export", "vpopmail", *driver_args.split(), "--format", "passwd-file")
+    exported = {l.split(":", 1)[0] for l in r.stdout.splitlines()}
+    skipped = {l.split()[2].rstrip(":") for l in r.stderr.splitlines() if l.startswith("vstore: skipped ")}
+    checks.check(f"{label}vstore export on the SQL store exits 0", r.returncode == 0, r.stderr)
+    checks.check(f"{label}vstore export: every user exported or skipped with its reason",
+                 exported | skipped == want and not exported & skipped,
+                 f"missing {sorted(want - exported - skipped)[:10]}, extra {sorted((exported | skipped) - want)[:10]}"
+                 f"\n{r.stderr[-2000:]}")
+    line = next((l for l in r.stdout.splitlines() if l.startswith("anna@sqlmail.test:")), "")
+    checks.check(f"{label}vstore export: anna's line has her hash, uid/gid and home",
+                 ":89:89::/srv/vstore-fixtures/vpopmail-sql/domains/sqlmail.test/anna::" in line
+                 and line.split(":")[1].startswith("{CRYPT}$6$"), line)
+    sql = vstore(args, "export", "vpopmail", *driver_args.split(), "--format", "sql")
+    checks.check(f"{label}vstore export --format sql on the SQL store",
+                 sql.returncode == 0 and sql.stdout.count("INSERT INTO") == len(exported), sql.stderr[-2000:])
+
+
+def check_vstore_check_damage(args, db, checks):
+    """Rows that would make a login fail are errors of vstore check (exit 1), named by user."""
+    db.sql("UPDATE vpopmail SET pw_dir = 'relative/finn' WHERE pw_name = 'finn' AND pw_domain = 'sqlmail.test'; "
+           "UPDATE vpopmail SET pw_passwd = '' WHERE pw_name = 'b002' AND pw_domain = 'bulk.test'", db=DB)
+    try:
+        r = vstore(args, "check", "vpopmail", *ARGS.split())
+        errors = [l for l in r.stdout.splitlines() if l.startswith("error:")]
+        print(f"$ vstore check vpopmail ... (two damaged rows)\n{r.stdout}(exit {r.returncode})")
+        checks.check("vstore check on damaged rows: exit 1", r.returncode == 1, r.stdout + r.stderr)
+        checks.check("vstore check: a relative pw_dir is an error of finn",
+                     any(l.startswith("error: finn@sqlmail.test:") and "not an absolute path" in l for l in errors),
+                     r.stdout)
+        checks.check("vstore check: an empty pw_passwd is an error of b002",
+                     any(l.startswith("error: b002@bulk.test:") and "no password" in l for l in errors), r.stdout)
+        checks.check("vstore check: nothing else is an error", len(errors) == 2, r.stdout)
+    finally:
+        install_fixture(db, args.fixtures)
+
+
+def check_vstore_dead_server(args, db, checks):
+    """The server killed: lookup, check and export are temporary failures (75) with the reason."""
+    db.kill()
+    try:
+        t0 = time.time()
+        r = vstore(args, "lookup", "vpopmail", *ARGS.split(), "anna@sqlmail.test", "--password-stdin",
+                   stdin="Anna-sql1\n")
+        print(f"$ vstore lookup vpopmail ... anna@sqlmail.test (server down)\n{r.stdout}{r.stderr}"
+              f"(exit {r.returncode}, {time.time() - t0:.1f} s)\n")
+        checks.check("server down: vstore lookup exits 75", r.returncode == 75, r.stdout + r.stderr)
+        checks.check("server down: vstore lookup says why",
+                     "temporary failure: store fault: MySQL query for anna@sqlmail.test failed" in r.stdout,
+                     r.stdout + r.stderr)
+        r = vstore(args, "check", "vpopmail", *ARGS.split())
+        checks.check("server down: vstore check exits 75 with the reason",
+                     r.returncode == 75 and "MySQL" in r.stderr, r.stdout + r.stderr)
+        r = vstore(args, "export", "vpopmail", *ARGS.split(), "--format", "passwd-file")
+        checks.check("server down: vstore export exits 75 with the reason",
+                     r.returncode == 75 and "MySQL" in r.stderr and not r.stdout, r.stdout + r.stderr)
+    finally:
+        db.start()
+
+
 def run(args, checks):
     with MariaDB(args.work + "-mariadb") as db:
         install_fixture(db, args.fixtures)
+        check_vstore_lookup(args, db, checks)
+        check_vstore_check_export(args, db, checks)
+        check_vstore_check_damage(args, db, checks)
+        check_vstore_dead_server(args, db, checks)
         with Dovecot(args.work, args.module_dir, db_config()) as dc, dc.checked(checks):
             after = lastauth_checker(db, checks)
             replay_verdicts(dc, args.fixtures, checks, store="vpopmail-sql", after_row=after)
@@ -155,11 +290,15 @@ def run(args, checks):
                 dc.checked(checks, f"{other}: "):
             replay_verdicts(dc, args.fixtures, checks, label=f"{other}: ", store="vpopmail-sql")
         make_per_domain_tables(db)
+        per_domain = ARGS + " many_domains=no"
+        check_vstore_lookup(args, db, checks, "per-domain tables: ", per_domain)
+        check_vstore_check_export(args, db, checks, "per-domain tables: ", per_domain, per_domain=True)
         with Dovecot(args.work + "-perdomain", args.module_dir, db_config(ARGS + " many_domains=no")) as dc, \
                 dc.checked(checks, "per-domain tables: "):
             replay_verdicts(dc, args.fixtures, checks, label="per-domain tables: ", store="vpopmail-sql")
             check_iteration_per_domain(dc, db, checks)
             check_unassigned_domain(dc, db, checks)
+            dc.args = args
             check_read_only_and_missing_table(dc, db, checks)
         install_fixture(db, args.fixtures)
 
@@ -202,3 +341,7 @@ def check_read_only_and_missing_table(dc, db, checks):
     result, out = dc.auth_test("b001@bulk.test", "Bulk-pw-001", "imap", "127.0.0.2")
     checks.check("a missing table is a temporary failure", result == "tempfail", out)
     checks.check("the missing table is logged", dc.wait_for_log("bulk_test' doesn't exist"), dc.tail(10))
+    r = vstore(dc.args, "lookup", "vpopmail", *(ARGS + " many_domains=no").split(), "b001@bulk.test",
+               "--password-stdin", stdin="Bulk-pw-001\n")
+    checks.check("a missing table: vstore lookup exits 75 with the server's reason",
+                 r.returncode == 75 and "bulk_test' doesn't exist" in r.stdout, r.stdout + r.stderr)

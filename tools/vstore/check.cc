@@ -7,15 +7,18 @@
 #include <cstdio>
 #include <ctime>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 
 #include "cdb_file.h"
 #include "cli.h"
 #include "file_util.h"
+#include "sql_source.h"
 #include "vmailmgr_format.h"
 #include "vmailmgr_store.h"
 #include "vpopmail_format.h"
+#include "vpopmail_sql.h"
 #include "vpopmail_store.h"
 
 namespace vstore_cli {
@@ -84,6 +87,17 @@ std::string printable(std::string_view s)
     return out;
 }
 
+// warnings about a user's home, as for vpasswd.cdb records
+void check_home(Report &rep, const std::string &who, const std::string &dir)
+{
+    if (dir.empty())
+        rep.warning(who, "no home directory in the record");
+    else if (!exists(dir))
+        rep.warning(who, "home " + dir + " does not exist");
+    else if (!exists(dir + "/Maildir"))
+        rep.warning(who, "Maildir " + dir + "/Maildir does not exist");
+}
+
 void check_vpopmail_domain(Report &rep, const std::string &domain, const vstore::vpopmail::AssignRecord &rec)
 {
     rep.domain();
@@ -148,12 +162,7 @@ void check_vpopmail_domain(Report &rep, const std::string &domain, const vstore:
                 rep.error(key + "@" + domain, err);
                 continue;
             }
-            if (rec_v->dir.empty())
-                rep.warning(key + "@" + domain, "no home directory in the record");
-            else if (!exists(rec_v->dir))
-                rep.warning(key + "@" + domain, "home " + rec_v->dir + " does not exist");
-            else if (!exists(rec_v->dir + "/Maildir"))
-                rep.warning(key + "@" + domain, "Maildir " + rec_v->dir + "/Maildir does not exist");
+            check_home(rep, key + "@" + domain, rec_v->dir);
             auto it = text.find(key);
             if (t.status == vstore::ReadStatus::Ok && it == text.end())
                 rep.warning(key + "@" + domain, "in vpasswd.cdb but not in vpasswd");
@@ -173,6 +182,63 @@ void check_vpopmail_domain(Report &rep, const std::string &domain, const vstore:
                 rep.error(name + "@" + domain, err);
         }
     }
+}
+
+// backend=mysql: every user the driver's iteration lists, looked up as a login is (the same
+// source and store rules as the driver): what would fail is an error. false when the database
+// cannot be read at all (*fault says why).
+bool check_vpopmail_sql(Report &rep, const vstore::VpopmailSettings &s,
+                        const std::map<std::string, vstore::vpopmail::AssignRecord> &real, std::string *fault)
+{
+    auto sql = open_sql_source(s, fault);
+    if (sql == nullptr)
+        return false;
+    for (const std::string &p : sql->startup_problems())
+        rep.error("start-up", p);
+    for (const auto &[domain, rec] : real) {
+        rep.domain();
+        bool is_dir = false;
+        if (!exists(rec.dir, &is_dir) || !is_dir)
+            rep.error(domain, "assign entry's directory " + rec.dir + " is gone");
+        if (!s.many_domains)
+            if (auto why = vstore::vpopmail_sql::table_refusal(domain))
+                rep.error(domain, *why + ": its users cannot log in");
+    }
+    std::vector<std::string> users;
+    const vstore::Outcome listed = sql->list(&users);
+    if (!listed.is_ok()) {
+        *fault = listed.reason;
+        return false;
+    }
+    vstore::VpopmailStore store(s);
+    for (const std::string &name : users) {
+        rep.progress(name);
+        if (has_upper(name))
+            rep.warning(name, "upper-case pw_name: logins are lowercased before the query");
+        vstore::VpopmailAccount a;
+        const vstore::Outcome found = sql->find(name, &a);
+        // a failed query (the server went away) is no fact about this user
+        if (found.verdict == vstore::Verdict::StoreFault && found.reason.rfind("MySQL query", 0) == 0) {
+            *fault = found.reason;
+            return false;
+        }
+        const vstore::LoginDecision d =
+            store.decide_found(found, vstore::LoginRequest{name, "imap", "", ""}, vstore::PasswordUse::Plain, &a);
+        if (!d.before.is_ok()) {
+            rep.error(name, d.before.reason);
+            continue;
+        }
+        vstore::UserdbView view;
+        const vstore::Outcome u = vstore::VpopmailStore::userdb_found(found, a, &view);
+        if (!u.is_ok()) {
+            rep.error(name, u.reason);
+            continue;
+        }
+        for (const std::string &w : view.warnings)
+            rep.warning(name, w);
+        check_home(rep, name, a.pw.dir);
+    }
+    return true;
 }
 
 int check_vpopmail(const Options &o)
@@ -210,6 +276,13 @@ int check_vpopmail(const Options &o)
     for (const auto &[domain, rec] : alias)
         if (real.count(rec.real_domain) == 0)
             rep.error(domain, "alias of " + rec.real_domain + ", which is not a domain in " + assign);
+    if (s.backend == vstore::VpopmailSettings::Backend::Mysql) {
+        if (!check_vpopmail_sql(rep, s, real, &error)) {
+            fprintf(stderr, "vstore check: temporary failure: %s\n", error.c_str());
+            return kTempFail;
+        }
+        return rep.finish("vpopmail (MySQL)");
+    }
     for (const auto &[domain, rec] : real)
         check_vpopmail_domain(rep, domain, rec);
     return rep.finish("vpopmail");

@@ -2,11 +2,13 @@
 // benchmark baseline. What a format cannot express is skipped and said on stderr.
 #include <cstdio>
 #include <ctime>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "cli.h"
 #include "dovecot_formats.h"
+#include "sql_source.h"
 #include "vmailmgr_store.h"
 #include "vpopmail_store.h"
 
@@ -33,25 +35,16 @@ std::string sql_quote(const std::string &s)
     return out + "'";
 }
 
-vstore::Outcome userdb_of(vstore::VpopmailStore &store, const std::string &name, vstore::UserdbView *view)
-{
-    return store.userdb(name, view);
-}
-vstore::Outcome userdb_of(vstore::VmailmgrStore &store, const std::string &name, vstore::UserdbView *view)
-{
-    return store.userdb(name, "", view);
-}
-
 // A row from what the passdb and the userdb answer for this name: the same decision and view
 // the drivers give Dovecot. Refused or unknown names are skipped, with the store's reason.
-template <class Store, class Decide>
-bool add_row(Store &store, const std::string &name, Decide decide, std::vector<Row> *rows, int *skipped)
+template <class Decide, class Userdb>
+bool add_row(const std::string &name, Decide decide, Userdb userdb, std::vector<Row> *rows, int *skipped)
 {
     vstore::LoginDecision d = decide(vstore::LoginRequest{name, "imap", "", ""});
     vstore::UserdbView view;
     vstore::Outcome o = d.before;
     if (o.is_ok())
-        o = userdb_of(store, name, &view);
+        o = userdb(&view);
     if (!o.is_ok()) {
         fprintf(stderr, "vstore: skipped %s: %s\n", name.c_str(), o.reason.c_str());
         ++*skipped;
@@ -78,6 +71,38 @@ int collect_vpopmail(const Options &o, std::vector<Row> *rows, int *skipped)
         return kUsage;
     std::string error;
     vstore::VpopmailStore store(s);
+    auto add = [&](const std::string &name, vstore::VpopmailAccount &a, auto decide, auto userdb) {
+        if (add_row(name, decide, userdb, rows, skipped) &&
+            (a.flags & (vstore::vpopmail::NO_POP | vstore::vpopmail::NO_IMAP | vstore::vpopmail::NO_SMTP |
+                        vstore::vpopmail::NO_WEBMAIL)) != 0)
+            fprintf(stderr, "vstore: note: %s has service flags (%s) that passwd-file/SQL rows do not carry\n",
+                    name.c_str(), vstore::vpopmail::flags_to_string(a.flags).c_str());
+    };
+    if (s.backend == vstore::VpopmailSettings::Backend::Mysql) {
+        // the driver's listing and lookups on the database, the store's rules on each account
+        auto sql = open_sql_source(s, &error);
+        if (sql == nullptr) {
+            fprintf(stderr, "vstore: %s\n", error.c_str());
+            return kTempFail;
+        }
+        std::vector<std::string> names;
+        const vstore::Outcome listed = sql->list(&names);
+        if (!listed.is_ok()) {
+            fprintf(stderr, "vstore: %s\n", listed.reason.c_str());
+            return kTempFail;
+        }
+        for (const std::string &name : names) {
+            vstore::VpopmailAccount a;
+            vstore::Outcome found;
+            auto decide = [&](const vstore::LoginRequest &req) {
+                found = sql->find(std::string(req.login), &a);
+                return store.decide_found(found, req, vstore::PasswordUse::Plain, &a);
+            };
+            auto userdb = [&](vstore::UserdbView *view) { return vstore::VpopmailStore::userdb_found(found, a, view); };
+            add(name, a, decide, userdb);
+        }
+        return kOk;
+    }
     auto it = store.iterate();
     std::string name;
     vstore::VpopmailStore::Iterator::Step st;
@@ -86,11 +111,7 @@ int collect_vpopmail(const Options &o, std::vector<Row> *rows, int *skipped)
         auto decide = [&](const vstore::LoginRequest &req) {
             return store.decide(req, vstore::PasswordUse::Plain, &a);
         };
-        if (add_row(store, name, decide, rows, skipped) &&
-            (a.flags & (vstore::vpopmail::NO_POP | vstore::vpopmail::NO_IMAP | vstore::vpopmail::NO_SMTP |
-                        vstore::vpopmail::NO_WEBMAIL)) != 0)
-            fprintf(stderr, "vstore: note: %s has service flags (%s) that passwd-file/SQL rows do not carry\n",
-                    name.c_str(), vstore::vpopmail::flags_to_string(a.flags).c_str());
+        add(name, a, decide, [&](vstore::UserdbView *view) { return store.userdb(name, view); });
     }
     if (st == vstore::VpopmailStore::Iterator::Step::Fault) {
         fprintf(stderr, "vstore: %s\n", error.c_str());
@@ -119,8 +140,9 @@ int collect_vmailmgr(const Options &o, std::vector<Row> *rows, int *skipped)
     }
     for (const auto &name : names) {
         vstore::VmailmgrAccount a;
-        add_row(store, name, [&](const vstore::LoginRequest &req) { return store.decide(req, time(nullptr), &a); },
-                rows, skipped);
+        add_row(
+            name, [&](const vstore::LoginRequest &req) { return store.decide(req, time(nullptr), &a); },
+            [&](vstore::UserdbView *view) { return store.userdb(name, "", view); }, rows, skipped);
     }
     return kOk;
 }

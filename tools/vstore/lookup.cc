@@ -4,10 +4,12 @@
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <memory>
 #include <string>
 
 #include "cli.h"
 #include "password_check.h"
+#include "sql_source.h"
 #include "vmailmgr_store.h"
 #include "vpopmail_store.h"
 
@@ -83,7 +85,18 @@ int lookup_vpopmail(const Options &o, const std::string &login)
     vstore::VpopmailStore store(s);
     vstore::VpopmailAccount a;
     step("login:", login);
-    vstore::LoginDecision d = store.decide(request(o, login), vstore::PasswordUse::Plain, &a);
+    // backend=mysql: the account as the driver finds it in the database, decided on by the
+    // same store rules (decide_found) as a cdb account
+    std::unique_ptr<SqlSource> sql;
+    if (s.backend == vstore::VpopmailSettings::Backend::Mysql) {
+        std::string error;
+        sql = open_sql_source(s, &error);
+        if (sql == nullptr)
+            return verdict(Outcome::fail(Verdict::StoreFault, error));
+    }
+    vstore::LoginDecision d =
+        sql == nullptr ? store.decide(request(o, login), vstore::PasswordUse::Plain, &a)
+                       : store.decide_found(sql->find(login, &a), request(o, login), vstore::PasswordUse::Plain, &a);
     if (!a.user.empty())
         step("parsed:", "user " + a.user + ", domain " + (a.login_domain.empty() ? "(none)" : a.login_domain));
     for (const auto &n : d.notes)
@@ -92,7 +105,7 @@ int lookup_vpopmail(const Options &o, const std::string &login)
         const auto &dom = a.domain;
         step("assign:", "!" + a.login_domain + "- -> " + dom.real_domain + " uid " + std::to_string(dom.uid) +
                             " gid " + std::to_string(dom.gid) + " dir " + dom.dir);
-        step("store:", dom.dir + "/vpasswd.cdb");
+        step("store:", sql == nullptr ? dom.dir + "/vpasswd.cdb" : "MySQL, " + sql->where(dom.real_domain));
     }
     if (!d.user.empty()) {
         step("record:", "passwd " + a.pw.passwd.substr(0, 12) + "..., flags " + std::to_string(a.pw.flags) + " (" +

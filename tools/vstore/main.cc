@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli.h"
+#include "sql_source.h"
 
 namespace {
 
@@ -20,6 +21,8 @@ const char kUsage[] =
     "exit 0 ok, 1 refused, 2 user unknown, 75 temporary failure (store fault).\n"
     "check scans every domain and user like fsck; exit 1 when something would make a login fail.\n"
     "export prints every user as Dovecot passwd-file lines or SQL.\n"
+    "With backend=mysql (vpopmail) lookup, check and export read vpopmail's database as the driver\n"
+    "does, through Dovecot's own SQL layer (dovecot-mysql); lookup never writes lastauth.\n"
     "settings lists the driver's settings: 2.3 arg, 2.4 setting, default, meaning.\n"
     "config-check checks Dovecot's configuration (doveconf -n) against the drivers and the stores,\n"
     "as the processes that read them; exit 1 with one line per problem. See vstore(1).\n";
@@ -28,6 +31,7 @@ const char kUsage[] =
 
 int main(int argc, char **argv)
 {
+    vstore_cli::set_process_args(argc, argv);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         fputs(kUsage, stdout);
         return 0;

@@ -8,14 +8,6 @@
 
 namespace vstore_cli {
 
-bool supported(const vstore::VpopmailSettings &s)
-{
-    if (s.backend != vstore::VpopmailSettings::Backend::Mysql)
-        return true;
-    fprintf(stderr, "vstore: backend=mysql: vstore reads cdb stores only (the drivers read MySQL)\n");
-    return false;
-}
-
 int cmd_settings(const Options &o)
 {
     if (!o.words.empty() || !o.driver_args.empty()) {
