@@ -80,6 +80,8 @@ UniqueFd open_regular_file(const std::string &path, struct stat *st, bool *missi
         *missing = err == ENOENT;
         if (err == ELOOP)
             *error = path + " is a symbolic link: store files are opened without following links";
+        else if (err == EISDIR)  // the store broker hands over no directory
+            *error = path + " is a directory, not a regular file";
         else
             *error = errno_message("open", path, err);
         return fd;

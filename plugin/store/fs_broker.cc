@@ -4,6 +4,7 @@
 #include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/fsuid.h>
 #include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -16,6 +17,7 @@
 #include <cstring>
 #include <ctime>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <utility>
 #include <vector>
@@ -122,17 +124,29 @@ public:
 private:
     int handle(const Request &rq, const std::string &path, const std::string &data, int passed_fd, Reply *rp,
                UniqueFd *out_fd, std::string *msg);
-    bool serves(uint32_t uid, uint32_t gid);
+    bool allowed(Op op, uint32_t uid, uint32_t gid, const std::string &path, std::string *msg);
+    void read_areas();
 
     int sock_;
     bool sealed_ = false;
     std::vector<BrokeredStore> stores_;
-    std::set<std::pair<uint32_t, uint32_t>> owners_;
-    time_t owners_read_ = 0;
+    std::vector<BrokerArea> areas_;
+    std::string areas_problem_;  // why a store serves nothing
+    time_t areas_read_ = 0;
 };
+
+// The broker acts between requests, and reads users/cdb and virtualdomains, as nobody.
+constexpr uid_t kRestingId = 65534;
+
+void rest()
+{
+    ::setfsuid(kRestingId);
+    ::setfsgid(kRestingId);
+}
 
 void Server::run()
 {
+    const pid_t parent = ::getppid();
     std::vector<char> buf(sizeof(Request) + kMaxPath + kMaxData + 1);
     for (;;) {
         UniqueFd passed;
@@ -158,6 +172,11 @@ void Server::run()
             rp.err = EIO;
             msg = "the store broker failed";
         }
+        rest();
+        // a change of fsuid clears the parent-death signal: set it again
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent)
+            return;
         if (msg.size() > kMaxData)
             msg.resize(kMaxData);
         rp.msg_len = static_cast<uint32_t>(msg.size());
@@ -166,62 +185,183 @@ void Server::run()
     }
 }
 
-// The owners of the registered stores, from files root writes (users/cdb, virtualdomains,
-// the passwd database), read again at most once a second when a request names another.
-bool Server::serves(uint32_t uid, uint32_t gid)
+// A file that decides whom the broker serves must be root's, and so must its directory,
+// neither writable by group or others: else its writer could name any uid and gid.
+std::optional<std::string> not_roots(const std::string &path)
 {
-    if (uid == 0 || gid == 0)
-        return false;
-    if (owners_.count({uid, gid}) != 0)
-        return true;
-    const time_t now = ::time(nullptr);
-    if (now == owners_read_)
-        return false;
-    owners_read_ = now;
-    owners_.clear();
+    for (const std::string &p : {path, parent_dir(path)}) {
+        struct stat st;
+        if (::lstat(p.c_str(), &st) < 0)
+            return errno_message("stat", p, errno);
+        if (st.st_uid != 0 || (st.st_mode & 022) != 0)
+            return p + " is not root's alone (uid " + std::to_string(st.st_uid) + ", mode " +
+                   std::to_string(st.st_mode & 07777) + "): the store broker takes no owners from it";
+    }
+    return std::nullopt;
+}
+
+// The areas of the registered stores, from files root writes (users/cdb, virtualdomains,
+// the passwd database), read again at most once a second when a request is outside them.
+void Server::read_areas()
+{
+    areas_.clear();
+    areas_problem_.clear();
     for (const BrokeredStore &s : stores_) {
-        std::vector<FsOwner> owners;
+        std::vector<BrokerArea> areas;
         if (s.kind == BrokeredStore::Kind::Vpopmail) {
             VpopmailSettings settings;
             settings.qmail_dir = s.qmail_dir;
             settings.vpopmail_dir = s.dir;
-            owners = VpopmailStore(settings).owners();
+            settings.access.home_roots = s.home_roots;
+            if (auto why = not_roots(join_path(s.qmail_dir, "users/cdb"))) {
+                areas_problem_ = *why;
+                continue;
+            }
+            areas = VpopmailStore(settings).broker_areas();
         } else {
             VmailmgrSettings settings;
             settings.qmail_dir = s.qmail_dir;
             settings.config_dir = s.dir;
-            owners = VmailmgrStore(settings).owners();
+            settings.first_valid_uid = s.first_valid_uid;
+            VmailmgrStore store(settings);
+            std::string qmail_dir;
+            if (!store.resolved_qmail_dir(&qmail_dir).is_ok())
+                continue;
+            if (auto why = not_roots(join_path(qmail_dir, "control/virtualdomains"))) {
+                areas_problem_ = *why;
+                continue;
+            }
+            areas = store.broker_areas();
         }
-        for (const FsOwner &o : owners)
-            if (o.uid != 0 && o.gid != 0)
-                owners_.insert({o.uid, o.gid});
+        for (BrokerArea &a : areas)
+            if (a.owner.uid != 0 && a.owner.gid != 0)
+                areas_.push_back(std::move(a));
     }
-    return owners_.count({uid, gid}) != 0;
+}
+
+// A path the store itself would name: absolute, no empty, "." or ".." component.
+bool plain_path(const std::string &path)
+{
+    if (path.size() < 2 || path[0] != '/' || path.back() == '/' || path.find('\0') != std::string::npos)
+        return false;
+    size_t start = 1;
+    while (start <= path.size()) {
+        size_t end = path.find('/', start);
+        if (end == std::string::npos)
+            end = path.size();
+        const std::string_view c(path.data() + start, end - start);
+        if (c.empty() || c == "." || c == "..")
+            return false;
+        start = end + 1;
+    }
+    return true;
+}
+
+std::string_view base_name(const std::string &path) { return std::string_view(path).substr(path.rfind('/') + 1); }
+
+// Whether `op` on `path` for this area is one of the store's own file accesses.
+bool area_allows(const BrokerArea &a, Op op, const std::string &path)
+{
+    const std::string parent = parent_dir(path);
+    const std::string_view name = base_name(path);
+    const bool file_op = op == Op::Open || op == Op::Lstat;
+    const bool dir_op = op == Op::Statfs || op == Op::Watch;
+    const bool below = path_is_below(path, a.root) && path != a.root;
+    switch (a.kind) {
+    case BrokerArea::Kind::VpopmailDomain:
+        if (file_op && parent == a.root && (name == "vpasswd.cdb" || name == "vpasswd" || name == ".qmailadmin-limits"))
+            return true;
+        if (op == Op::Lstat && below && name == "lastauth")
+            return true;
+        if (op == Op::Lastauth && below)
+            return true;
+        return dir_op && (path == a.root || path == parent_dir(a.root));
+    case BrokerArea::Kind::VpopmailEtc: {
+        const std::string etc = join_path(a.root, "etc");
+        if (file_op && parent == etc && (name == "defaultdomain" || name == "vlimits.default"))
+            return true;
+        return dir_op && (path == etc || path == a.root);
+    }
+    case BrokerArea::Kind::VpopmailHomes:
+        return (op == Op::Lstat && below && name == "lastauth") || (op == Op::Lastauth && below);
+    case BrokerArea::Kind::VmailmgrHome: {
+        const std::string settings = join_path(a.root, ".vmailmgr");
+        const bool cdb = name.size() > 4 && name.substr(name.size() - 4) == ".cdb";
+        if (file_op && ((parent == a.root && cdb) || parent == settings))
+            return true;
+        if (op == Op::Lstat && path == a.root)
+            return true;
+        return dir_op && (path == a.root || path == settings || path == parent_dir(a.root));
+    }
+    }
+    return false;
+}
+
+bool Server::allowed(Op op, uint32_t uid, uint32_t gid, const std::string &path, std::string *msg)
+{
+    if (!plain_path(path)) {
+        *msg = "the store broker refuses the path " + path + ": not absolute, or with an empty, . or .. part";
+        return false;
+    }
+    for (int attempt = 0; attempt < 2; attempt++) {
+        for (const BrokerArea &a : areas_)
+            if (a.owner.uid == uid && a.owner.gid == gid && area_allows(a, op, path))
+                return true;
+        const time_t now = ::time(nullptr);
+        if (attempt == 1 || now == areas_read_)
+            break;
+        areas_read_ = now;
+        read_areas();
+    }
+    *msg = "the store broker refuses " + path + " for uid " + std::to_string(uid) + " gid " + std::to_string(gid) +
+           ": not a file of a store it serves as that owner" +
+           (areas_problem_.empty() ? std::string() : " (" + areas_problem_ + ")");
+    return false;
+}
+
+// Lastauth holds the client's address, as vchkpw writes it.
+bool address_text(const std::string &s)
+{
+    if (s.size() > 64)
+        return false;
+    for (char c : s)
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '.' || c == ':'))
+            return false;
+    return true;
 }
 
 int Server::handle(const Request &rq, const std::string &path, const std::string &data, int passed_fd, Reply *rp,
                    UniqueFd *out_fd, std::string *msg)
 {
     if (rq.op == Op::AddStore) {
-        if (sealed_ || rq.mask > 1 || data.empty())
+        // path: qmail_dir; data: dir, first_valid_uid, home_roots..., NUL-separated
+        std::vector<std::string> fields;
+        size_t start = 0;
+        for (size_t end; (end = data.find('\0', start)) != std::string::npos; start = end + 1)
+            fields.push_back(data.substr(start, end - start));
+        fields.push_back(data.substr(start));
+        if (sealed_ || rq.mask > 1 || fields.size() < 2 || fields[0].empty())
             return EPERM;
         BrokeredStore s;
         s.kind = rq.mask == 0 ? BrokeredStore::Kind::Vpopmail : BrokeredStore::Kind::Vmailmgr;
         s.qmail_dir = path;
-        s.dir = data;
+        s.dir = fields[0];
+        s.first_valid_uid = static_cast<uid_t>(std::strtoul(fields[1].c_str(), nullptr, 10));
+        s.home_roots.assign(fields.begin() + 2, fields.end());
         stores_.push_back(std::move(s));
-        owners_read_ = 0;
+        areas_read_ = 0;
         return 0;
     }
     sealed_ = true;
     if (rq.op == Op::Seal)
         return 0;
-    if (path.empty() || path[0] != '/' || path.find('\0') != std::string::npos) {
-        *msg = "the store broker refuses a path that is not absolute";
+    if (rq.uid == 0 || rq.gid == 0 || !allowed(rq.op, rq.uid, rq.gid, path, msg)) {
+        if (msg->empty())
+            *msg = "the store broker acts for no uid or gid 0";
         return EPERM;
     }
-    if (!serves(rq.uid, rq.gid)) {
-        *msg = "the store broker serves no store owner uid " + std::to_string(rq.uid) + " gid " + std::to_string(rq.gid);
+    if (rq.op == Op::Lastauth && !address_text(data)) {
+        *msg = "the store broker writes only an address to lastauth";
         return EPERM;
     }
     const FsOwner owner{rq.uid, rq.gid, "uid " + std::to_string(rq.uid)};
@@ -233,9 +373,18 @@ int Server::handle(const Request &rq, const std::string &path, const std::string
     switch (rq.op) {
     case Op::Lstat:
         return ::lstat(path.c_str(), &rp->st) == 0 ? 0 : errno;
-    case Op::Open:
+    case Op::Open: {
         *out_fd = UniqueFd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
-        return *out_fd ? 0 : errno;
+        if (!*out_fd)
+            return errno;
+        // a directory's descriptor would list it: the caller wants a file
+        struct stat st;
+        if (::fstat(out_fd->get(), &st) < 0 || S_ISDIR(st.st_mode)) {
+            *out_fd = UniqueFd();
+            return EISDIR;
+        }
+        return 0;
+    }
     case Op::Statfs: {
         struct statfs fs;
         if (::statfs(path.c_str(), &fs) < 0)
@@ -300,6 +449,10 @@ bool keep_only_id_capabilities()
     ::prctl(PR_SET_DUMPABLE, 0);
     if (!keep_only_id_capabilities() || ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         _exit(1);
+    // no group of root's, and nobody's file rights between requests
+    if (::syscall(SYS_setgroups, 0, nullptr) != 0)
+        _exit(1);
+    rest();
     Server(sock).run();
     _exit(0);
 }
@@ -312,6 +465,7 @@ struct Client {
     pid_t pid = -1;
     uint32_t seq = 0;
     bool lost = false;
+    unsigned users = 0;  // modules that registered a store and may look up in this process
     void (*on_lost)(const std::string &why) = nullptr;
 };
 
@@ -449,11 +603,26 @@ bool add_store(const BrokeredStore &store, std::string *error)
 {
     Reply rp;
     std::string msg;
-    const int err = call(Op::AddStore, nullptr, store.qmail_dir, store.dir,
+    std::string data = store.dir + '\0' + std::to_string(store.first_valid_uid);
+    for (const std::string &root : store.home_roots)
+        data += '\0' + root;
+    const int err = call(Op::AddStore, nullptr, store.qmail_dir, data,
                          store.kind == BrokeredStore::Kind::Vpopmail ? 0 : 1, -1, &rp, nullptr, &msg);
+    if (err == 0)
+        client()->users++;
     if (err != 0)
         *error = "the store broker did not take the store: " + (msg.empty() ? std::string(std::strerror(err)) : msg);
     return err == 0;
+}
+
+void release()
+{
+    Client *c = client();
+    std::lock_guard<std::mutex> hold(c->lock);
+    if (c->users > 0 && --c->users == 0 && c->sock) {
+        c->sock = UniqueFd();  // the broker ends at end of file
+        c->lost = true;
+    }
 }
 
 void seal()

@@ -10,11 +10,12 @@
 // reads a byte a store owner wrote. OpenSSH's privilege separation: the smallest part holds
 // the rights, and only for what needs them.
 //
-// It serves only the owners of the stores registered at preinit, before any client could
-// speak to the auth process: the uid/gid pairs of qmail's users/cdb and the owner of
-// vpopmail_dir (vpopmail), the base users named in control/virtualdomains (vmailmgr). A
-// compromised auth process can reach what the store owners can, as a root worker can today,
-// and nothing of root's or of other users.
+// It serves only the stores registered at preinit, before any client could speak to the auth
+// process, and for each only the store's own files (BrokerArea): each vpopmail domain of
+// users/cdb below <vpopmail_dir>/domains, as its uid/gid, and vpopmail_dir's etc/; each
+// vmailmgr base user named in control/virtualdomains that the driver accepts, in its home.
+// A compromised auth process can read the store files a root worker reads for it today and
+// write lastauth, and nothing else: no mail, no file of root's or of other users.
 #pragma once
 
 #include <sys/stat.h>
@@ -22,6 +23,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "file_util.h"
 #include "fs_identity.h"
@@ -33,6 +35,24 @@ struct BrokeredStore {
     Kind kind = Kind::Vpopmail;
     std::string qmail_dir;
     std::string dir;  // vpopmail_dir, or vmailmgr's config_dir
+    std::vector<std::string> home_roots;  // home_roots=
+    uid_t first_valid_uid = 500;          // vmailmgr: base users below it are not served
+};
+
+// A directory where the broker acts for an owner, and what it may do there (the store's
+// files and nothing else; fs_broker.cc, allowed()):
+//   VpopmailDomain  root = a domain directory: open/lstat vpasswd.cdb, vpasswd,
+//                   .qmailadmin-limits; lstat and replace lastauth in a user directory below
+//   VpopmailEtc     root = vpopmail_dir: open/lstat etc/defaultdomain, etc/vlimits.default
+//   VpopmailHomes   root = a home_roots directory: lastauth in user directories below
+//   VmailmgrHome    root = a base user's home: open/lstat <name>.cdb and .vmailmgr/<name>;
+//                   lstat of the home
+// and statfs/watch on the directories holding those files (and their parents).
+struct BrokerArea {
+    enum class Kind { VpopmailDomain, VpopmailEtc, VpopmailHomes, VmailmgrHome };
+    FsOwner owner;
+    Kind kind;
+    std::string root;
 };
 
 namespace fs_broker {
@@ -46,8 +66,11 @@ bool start(std::string *error);
 bool active();
 pid_t pid();
 
-// Tells the broker about a store whose owners it serves. Refused once sealed.
+// Tells the broker about a store whose files it serves. Refused once sealed.
 bool add_store(const BrokeredStore &store, std::string *error);
+// A module that registered a store turned out to look up in the auth workers (2.4 knows
+// use_worker only after preinit): when no module needs the broker any more, it is ended.
+void release();
 // No more stores: sent when the drivers initialise (Dovecot has dropped root by then); the
 // broker also seals itself at the first file request.
 void seal();

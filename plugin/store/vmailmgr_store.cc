@@ -138,7 +138,8 @@ Outcome VmailmgrStore::base_store(const BaseUser &base, std::shared_ptr<CdbFile>
     CdbCache::Result c = cdbs_.get(st.cdb_path, &owner);
     if (c.file == nullptr) {
         struct stat home;
-        if (c.missing && ::stat(base.home.c_str(), &home) == 0)  // an account without virtual users
+        ScopedFsIdentity as_base(owner);
+        if (c.missing && as_base.ok() && owner_fs::lstat(base.home, &home) == 0)  // an account without virtual users
             return Outcome::fail(Verdict::UserUnknown, "base user " + base.name + " has no " + st.cdb_path);
         if (c.missing)  // the home itself is gone: an unmounted or moved store
             return Outcome::fail(Verdict::StoreFault, "cannot open the user store: " + c.error + " (the home " +
@@ -619,12 +620,13 @@ std::vector<BaseUser> VmailmgrStore::named_base_users(std::string *error)
     return out;
 }
 
-std::vector<FsOwner> VmailmgrStore::owners()
+std::vector<BrokerArea> VmailmgrStore::broker_areas()
 {
     std::string error;
-    std::vector<FsOwner> out;
+    std::vector<BrokerArea> out;
     for (const BaseUser &base : named_base_users(&error))
-        out.push_back(base_owner(base));
+        if (!base_refusal(base))
+            out.push_back({base_owner(base), BrokerArea::Kind::VmailmgrHome, base.home});
     return out;
 }
 

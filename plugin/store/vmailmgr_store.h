@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "cdb_file.h"
+#include "fs_broker.h"
 #include "fs_identity.h"
 #include "login.h"
 #include "outcome.h"
@@ -79,9 +80,9 @@ public:
     // qmail_dir). The first base user of control/virtualdomains stands for all.
     std::vector<std::string> startup_problems();
 
-    // Every owner whose rights the store reads files with: the base users above (the store
-    // broker serves these and no one else).
-    std::vector<FsOwner> owners();
+    // What the store broker may do for whom (fs_broker.h): each base user above that the
+    // driver accepts (base_refusal), in its home.
+    std::vector<BrokerArea> broker_areas();
 
     // The base users control/virtualdomains names (those getpwnam knows), for vstore.
     std::vector<BaseUser> named_base_users(std::string *error);

@@ -377,11 +377,13 @@ Outcome VpopmailStore::touch_lastauth(const VpopmailAccount &account, std::strin
         lastauth_young_[dir] = st.st_mtime;
         return Outcome::ok();
     }
+    // Tried now, written or not: a directory the write fails in is tried (and logged) again
+    // after the interval, not at every login.
+    if (interval > 0)
+        lastauth_young_[dir] = now;
     std::string failure;
     if (!owner_fs::replace_lastauth(dir, std::string(remote_ip), &failure))
         return Outcome::fail(Verdict::StoreFault, failure);
-    if (interval > 0)
-        lastauth_young_[dir] = now;
     *written = true;
     return Outcome::ok();
 }
@@ -437,24 +439,26 @@ bool VpopmailStore::real_domains(const CdbFile &assign, std::vector<AssignRecord
     return r >= 0;
 }
 
-std::vector<FsOwner> VpopmailStore::owners()
+std::vector<BrokerArea> VpopmailStore::broker_areas()
 {
-    std::vector<FsOwner> out;
+    std::vector<BrokerArea> out;
     if (etc_owner_)
-        out.push_back(*etc_owner_);
-    watcher_.poll();
-    CdbCache::Result c;
-    if (!open_assign(&c).is_ok())
+        out.push_back({*etc_owner_, BrokerArea::Kind::VpopmailEtc, settings_.vpopmail_dir});
+    std::vector<AssignRecord> domains;
+    std::string error;
+    if (!real_domains(&domains, &error))
         return out;
-    unsigned pos = 0;
-    std::string key, value, error;
-    while (c.file->next(&pos, &key, &value, &error) > 0) {
-        if (key.size() < 3 || key.front() != '!' || key.back() != '-')
-            continue;
-        auto rec = vpopmail::parse_assign_value(value, &error);
+    // only the domains vpopmail keeps under its own directory: users/cdb also maps qmail
+    // users (+joe-) to their homes, which are not the store's
+    const std::string domains_dir = join_path(settings_.vpopmail_dir, "domains");
+    for (const AssignRecord &d : domains) {
         FsOwner owner;
-        if (rec && domain_owner(*rec, &owner).is_ok())
-            out.push_back(owner);
+        if (path_is_below(d.dir, domains_dir) && domain_owner(d, &owner).is_ok()) {
+            out.push_back({owner, BrokerArea::Kind::VpopmailDomain, d.dir});
+            out.push_back({owner, BrokerArea::Kind::VpopmailEtc, settings_.vpopmail_dir});
+            for (const std::string &root : settings_.access.home_roots)
+                out.push_back({owner, BrokerArea::Kind::VpopmailHomes, root});
+        }
     }
     return out;
 }

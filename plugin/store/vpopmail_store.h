@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cdb_file.h"
+#include "fs_broker.h"
 #include "fs_identity.h"
 #include "login.h"
 #include "outcome.h"
@@ -110,10 +111,10 @@ public:
     // cdb backend); limit_files: only its limits files (MySQL without the limits table).
     std::vector<std::string> startup_problems(bool user_files, bool limit_files);
 
-    // Every owner whose rights the store reads files with: the owner of vpopmail_dir and the
-    // uid/gid of every vpopmail domain of users/cdb, aliases included (the store broker
-    // serves these and no one else).
-    std::vector<FsOwner> owners();
+    // What the store broker may do for whom (fs_broker.h): the owner of vpopmail_dir in its
+    // etc/, each real domain's uid/gid in its directory (only domains below
+    // <vpopmail_dir>/domains), in etc/ and in home_roots.
+    std::vector<BrokerArea> broker_areas();
 
     // The real domains of users/cdb (alias domains left out), for a listing from elsewhere.
     bool real_domains(std::vector<std::string> *out, std::string *error);
@@ -151,9 +152,10 @@ private:
     // Whose rights ~vpopmail/etc is read with: the owner of vpopmail_dir when that is not
     // root (found at start); unset: the process's own.
     std::optional<FsOwner> etc_owner_;
-    // When this process last found or made each user's lastauth young (by user directory):
+    // When this process last found lastauth young or tried to write it, by user directory:
     // a login within lastauth_interval of that needs no lstat(), which for a store read
-    // through the broker or as the domain would cost more than the login.
+    // through the broker or as the domain would cost more than the login (and a directory
+    // the write fails in is logged once an interval, not at every login).
     mutable std::unordered_map<std::string, time_t> lastauth_young_;
     std::unordered_map<std::string, DomainState> domains_;
 };

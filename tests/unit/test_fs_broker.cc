@@ -1,5 +1,6 @@
-// The store broker, spoken to as a compromised auth process would: it must serve the store's
-// owners and no one else, hold no right beyond switching to them, and be noticed when gone.
+// The store broker, spoken to as a compromised auth process would: it must act only for the
+// stores' owners, only on the stores' own files, hold no right beyond switching to them, and
+// be noticed when gone.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/inotify.h>
@@ -9,7 +10,6 @@
 
 #include <cerrno>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -53,33 +53,37 @@ void on_lost(const std::string &) { lost_calls++; }
 }  // namespace
 
 // One test: the broker is one per process, and the last step kills it.
-TEST(FsBroker, ServesTheStoreOwnersOnly)
+TEST(FsBroker, ServesTheStoresFilesOnly)
 {
     if (::geteuid() != 0)
         GTEST_SKIP() << "the broker needs root";
     testsupport::TempDir t;
-    const std::string qm = t / "qmail", vp = t / "vpopmail", dom = vp + "/domains/ex.org";
+    const std::string qm = t / "qmail", vp = t / "vpopmail", dom = vp + "/domains/ex.org", joe = t / "joe";
     testsupport::make_dirs(qm + "/users");
-    testsupport::write_cdb(qm + "/users/cdb", {{"!ex.org-", assign_value("ex.org", 89, dom)}});
-    testsupport::make_dirs(dom);
+    // a vpopmail domain, and a qmail user (+joe-) whose home is not the store's
+    testsupport::write_cdb(qm + "/users/cdb", {{"!ex.org-", assign_value("ex.org", 89, dom)},
+                                               {"!joe-", assign_value("joe", 4321, joe)}});
+    ::chmod((qm + "/users/cdb").c_str(), 0644);  // as qmail-newu leaves it
+    testsupport::make_dirs(dom + "/alice/Maildir/cur");
+    testsupport::make_dirs(vp + "/etc/defaultdomain");  // a directory where a file belongs
     testsupport::write_file(dom + "/vpasswd", "secret of ex.org\n");
+    testsupport::write_file(dom + "/alice/Maildir/cur/1.msg", "mail\n");
     testsupport::chown_tree(vp, 89, 89);
     ::chmod(vp.c_str(), 0700);
     ::chmod((dom + "/vpasswd").c_str(), 0600);
-    ::symlink((dom + "/vpasswd").c_str(), (dom + "/link").c_str());
-    ::lchown((dom + "/link").c_str(), 89, 89);
-    // a file of another user, and one of root's, both where uid 89 may look
-    const std::string other = t / "other", roots = t / "roots";
-    testsupport::write_file(other, "another user's\n");
-    ::chown(other.c_str(), 4321, 4321);
-    ::chmod(other.c_str(), 0600);
-    testsupport::write_file(roots, "root's\n");
-    ::chmod(roots.c_str(), 0600);
+    ::symlink((dom + "/vpasswd").c_str(), (dom + "/vpasswd.cdb").c_str());
+    ::lchown((dom + "/vpasswd.cdb").c_str(), 89, 89);
+    testsupport::write_file(joe + "/vpasswd", "joe's\n");
+    testsupport::chown_tree(joe, 4321, 4321);
+    // a store file of root's: the domain's rights do not open it
+    testsupport::write_file(dom + "/.qmailadmin-limits", "root's\n");
+    ::chown((dom + "/.qmailadmin-limits").c_str(), 0, 0);
+    ::chmod((dom + "/.qmailadmin-limits").c_str(), 0600);
 
     std::string error;
     ASSERT_TRUE(fs_broker::start(&error)) << error;
     fs_broker::set_lost_handler(on_lost);
-    ASSERT_TRUE(fs_broker::add_store({BrokeredStore::Kind::Vpopmail, qm, vp}, &error)) << error;
+    ASSERT_TRUE(fs_broker::add_store({BrokeredStore::Kind::Vpopmail, qm, vp, {}, 0}, &error)) << error;
     const pid_t pid = fs_broker::pid();
     ASSERT_GT(pid, 0);
 
@@ -95,44 +99,63 @@ TEST(FsBroker, ServesTheStoreOwnersOnly)
 
     const FsOwner vpopmail{89, 89, "domain ex.org"};
     UniqueFd fd;
-    ASSERT_EQ(fs_broker::open_read(vpopmail, dom + "/vpasswd", &fd), 0);
+    ASSERT_EQ(fs_broker::open_read(vpopmail, dom + "/vpasswd", &fd), 0) << errno_message("open", dom + "/vpasswd", EPERM);
     EXPECT_EQ(read_fd(fd.get()), "secret of ex.org\n");
     struct stat st;
     ASSERT_EQ(fs_broker::lstat(vpopmail, dom + "/vpasswd", &st), 0);
     EXPECT_EQ(st.st_uid, 89u);
-    EXPECT_EQ(fs_broker::lstat(vpopmail, dom + "/none", &st), ENOENT);
-    EXPECT_EQ(fs_broker::open_read(vpopmail, dom + "/link", &fd), ELOOP);  // O_NOFOLLOW
+    // between requests it has nobody's file rights (real, effective, saved, fs uid)
+    EXPECT_EQ(status_line(pid, "Uid"), "\t0\t0\t0\t65534");
+    EXPECT_EQ(fs_broker::lstat(vpopmail, dom + "/alice/lastauth", &st), ENOENT);
+    EXPECT_EQ(fs_broker::open_read(vpopmail, dom + "/vpasswd.cdb", &fd), ELOOP);  // O_NOFOLLOW
+    EXPECT_EQ(fs_broker::open_read(vpopmail, vp + "/etc/defaultdomain", &fd), EISDIR);
     unsigned long type = 0;
     EXPECT_EQ(fs_broker::statfs_type(vpopmail, dom, &type), 0);
     EXPECT_NE(type, 0ul);
 
-    // the store owner's rights, not root's: another user's file and root's stay closed
-    EXPECT_EQ(fs_broker::open_read(vpopmail, other, &fd), EACCES);
-    EXPECT_EQ(fs_broker::open_read(vpopmail, roots, &fd), EACCES);
-    // owners the store does not name are refused, whatever the file
-    EXPECT_EQ(fs_broker::open_read(FsOwner{4321, 4321, "x"}, other, &fd), EPERM);
-    EXPECT_NE(errno_message("open", other, EPERM).find("serves no store owner uid 4321"), std::string::npos);
-    EXPECT_EQ(fs_broker::open_read(FsOwner{89, 42, "x"}, dom + "/vpasswd", &fd), EPERM);  // gid shadow
-    EXPECT_EQ(fs_broker::open_read(FsOwner{0, 0, "root"}, roots, &fd), EPERM);
-    EXPECT_EQ(fs_broker::lstat(vpopmail, "relative/path", &st), EPERM);
+    // the store owner's rights, not root's
+    EXPECT_EQ(fs_broker::open_read(vpopmail, dom + "/.qmailadmin-limits", &fd), EACCES);
+    // the owner's files that are not the store's: mail, directories, other names
+    EXPECT_EQ(fs_broker::open_read(vpopmail, dom + "/alice/Maildir/cur/1.msg", &fd), EPERM);
+    EXPECT_NE(errno_message("open", dom, EPERM).find("not a file of a store it serves"), std::string::npos);
+    EXPECT_EQ(fs_broker::open_read(vpopmail, dom + "/alice/Maildir/cur", &fd), EPERM);
+    EXPECT_EQ(fs_broker::lstat(vpopmail, dom + "/alice/Maildir", &st), EPERM);
+    EXPECT_EQ(fs_broker::open_read(vpopmail, dom + "/../ex.org/vpasswd", &fd), EPERM);
+    EXPECT_EQ(fs_broker::open_read(vpopmail, "/proc/self/environ", &fd), EPERM);
+    // owners the stores do not have: a qmail user of users/cdb, gid shadow, root
+    EXPECT_EQ(fs_broker::open_read(FsOwner{4321, 4321, "x"}, joe + "/vpasswd", &fd), EPERM);
+    EXPECT_EQ(fs_broker::open_read(FsOwner{89, 42, "x"}, dom + "/vpasswd", &fd), EPERM);
+    EXPECT_EQ(fs_broker::open_read(FsOwner{0, 0, "root"}, dom + "/vpasswd", &fd), EPERM);
+    EXPECT_EQ(fs_broker::lstat(vpopmail, "relative/vpasswd", &st), EPERM);
     // no store can be added once a file was asked for
-    EXPECT_FALSE(fs_broker::add_store({BrokeredStore::Kind::Vpopmail, t / "evil", t.path()}, &error));
+    EXPECT_FALSE(fs_broker::add_store({BrokeredStore::Kind::Vpopmail, t / "evil", t.path(), {}, 0}, &error));
 
-    // a watch set by the broker reports to this process's inotify instance
+    // a watch set by the broker reports to this process's inotify instance; directories of
+    // the store only
     UniqueFd in(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
     int wd = -1;
     ASSERT_EQ(fs_broker::add_watch(vpopmail, in.get(), dom, IN_CREATE | IN_MOVED_TO, &wd), 0);
     EXPECT_GE(wd, 0);
-    EXPECT_EQ(fs_broker::add_watch(vpopmail, in.get(), dom + "/vpasswd", IN_CREATE, &wd), ENOTDIR);
+    EXPECT_EQ(fs_broker::add_watch(vpopmail, in.get(), dom + "/alice/Maildir/cur", IN_CREATE, &wd), EPERM);
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe(pipe_fds), 0);
+    EXPECT_EQ(fs_broker::add_watch(vpopmail, pipe_fds[0], dom, IN_CREATE, &wd), EINVAL);  // not an inotify fd
+    ::close(pipe_fds[0]);
+    ::close(pipe_fds[1]);
 
-    // lastauth, written as the domain, and announced by the watch
-    ASSERT_EQ(fs_broker::replace_lastauth(vpopmail, dom, "127.0.0.1", &error), 0) << error;
-    ASSERT_EQ(::lstat((dom + "/lastauth").c_str(), &st), 0);
+    // lastauth: in a user's directory, as the domain, an address only; announced by the watch
+    ASSERT_EQ(fs_broker::replace_lastauth(vpopmail, dom + "/alice", "127.0.0.1", &error), 0) << error;
+    ASSERT_EQ(::lstat((dom + "/alice/lastauth").c_str(), &st), 0);
     EXPECT_EQ(st.st_uid, 89u);
     EXPECT_EQ(st.st_mode & 07777, 0600u);
+    EXPECT_EQ(fs_broker::replace_lastauth(vpopmail, dom + "/alice", "#!/bin/sh", &error), EPERM);
+    EXPECT_EQ(fs_broker::replace_lastauth(vpopmail, dom, "127.0.0.1", &error), EPERM);  // the domain dir itself
+    EXPECT_EQ(fs_broker::replace_lastauth(vpopmail, t.path(), "127.0.0.1", &error), EPERM);
+    EXPECT_EQ(fs_broker::lstat(vpopmail, dom + "/alice/lastauth", &st), 0);
     char ev[4096];
+    EXPECT_EQ(::read(in.get(), ev, sizeof(ev)), -1);  // alice's directory is not watched
+    testsupport::write_file(dom + "/new", "x");
     EXPECT_GT(::read(in.get(), ev, sizeof(ev)), 0);
-    EXPECT_EQ(fs_broker::replace_lastauth(vpopmail, t.path(), "x", &error), EIO);  // not the domain's to write
 
     // gone: every call fails at once, the glue hears of it once
     ::kill(pid, SIGKILL);

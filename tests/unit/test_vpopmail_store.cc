@@ -317,7 +317,10 @@ TEST_F(VpopmailStoreTest, LastauthNeverFollowsALinkOrLeavesATempFile)
         EXPECT_NE(o.reason.find("Permission denied"), std::string::npos) << o.reason;
         ASSERT_EQ(::chown(a.pw.dir.c_str(), 89, 89), 0);
     }
+    // tried within lastauth_interval of that failure: not again (nor logged again)
     ASSERT_TRUE(store.touch_lastauth(a, "192.0.2.7", time(nullptr), &written).is_ok());
+    EXPECT_FALSE(written);
+    ASSERT_TRUE(store.touch_lastauth(a, "192.0.2.7", time(nullptr) + 120, &written).is_ok());
     EXPECT_TRUE(written);
     std::string names;
     for (const auto &e : std::filesystem::directory_iterator(a.pw.dir))
