@@ -84,9 +84,14 @@ inline void log_error(struct auth_request *r, const std::string &msg)
 inline void log_global_error(const std::string &msg) { i_error("%s", msg.c_str()); }
 inline void log_global_info(const std::string &msg) { i_info("%s", msg.c_str()); }
 inline void log_global_warning(const std::string &msg) { i_warning("%s", msg.c_str()); }
-/* Ends this process cleanly after the current ioloop round; Dovecot's master starts a new
-   one when a client connects again. */
-inline void stop_process() { master_service_stop(master_service); }
+/* Ends this process cleanly after the current ioloop round (Dovecot's master starts a new
+   one when a client connects again); before the ioloop runs, a Fatal with why. */
+inline void stop_process(const std::string &why)
+{
+    if (current_ioloop == nullptr || !io_loop_is_running(current_ioloop))
+        i_fatal("%s", why.c_str());  // before the loop runs a stop would be forgotten
+    master_service_stop(master_service);
+}
 
 /* The passdb/userdb reply. A `user` equal to the request's user is not set: Dovecot keeps
    every `user` field as a hidden extra field, and 2.3 then ends the client's reply with an

@@ -21,12 +21,14 @@ struct PassdbModule {
     struct passdb_module module;  // first: Dovecot hands back a pointer to it
     std::shared_ptr<Store> *store;
     VerifyThreads *threads;
+    bool brokered;  // registered with the store broker at preinit
 };
 
 template <class Store>
 struct UserdbModule {
     struct userdb_module module;  // first, as above
     std::shared_ptr<Store> *store;
+    bool brokered;
 };
 
 template <class Store>
@@ -75,6 +77,8 @@ void init_passdb(struct passdb_module *module)
 {
     auto *m = reinterpret_cast<PassdbModule<Store> *>(module);
     vstore::fs_broker::seal();  // every module's preinit has run: the broker serves no new store
+    if (m->brokered && m->module.blocking)
+        vstore::fs_broker::release();  // 2.4 with use_worker = yes: the auth process reads nothing
     if (m->module.blocking && !compat::in_auth_worker())
         return;  // the workers read the store: they check it
     check_at_startup(driver, **m->store, m->module.blocking);
@@ -85,6 +89,8 @@ void init_userdb(struct userdb_module *module)
 {
     auto *m = reinterpret_cast<UserdbModule<Store> *>(module);
     vstore::fs_broker::seal();
+    if (m->brokered && m->module.blocking)
+        vstore::fs_broker::release();
     if (m->module.blocking && !compat::in_auth_worker())
         return;
     check_at_startup(driver, **m->store, m->module.blocking);
@@ -96,7 +102,7 @@ struct passdb_module *create_passdb(pool_t pool, const compat::DriverConfig &con
                                     unsigned cache_key)
 {
     auto *m = p_new(pool, PassdbModule<Store>, 1);
-    broker_store(settings, compat::may_run_in_process(settings.blocking));  // forks: before the threads
+    m->brokered = broker_store(settings, compat::may_run_in_process(settings.blocking));  // forks: before the threads
     m->threads = new VerifyThreads(settings.verify_threads);
     compat::set_blocking(&m->module, settings.blocking);
     m->store = new std::shared_ptr<Store>(shared_store<Store>(config, std::move(settings)));
@@ -121,7 +127,7 @@ struct userdb_module *create_userdb(pool_t pool, const compat::DriverConfig &con
                                     unsigned cache_key)
 {
     auto *m = p_new(pool, UserdbModule<Store>, 1);
-    broker_store(settings, compat::may_run_in_process(settings.blocking));
+    m->brokered = broker_store(settings, compat::may_run_in_process(settings.blocking));
     compat::set_blocking(&m->module, settings.blocking);
     m->store = new std::shared_ptr<Store>(shared_store<Store>(config, std::move(settings)));
     m->module.default_cache_key = compat::cache_key(pool, cache_key);

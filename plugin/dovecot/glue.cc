@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <set>
+#include <stdexcept>
 
 #include "fs_broker.h"
 
@@ -55,32 +56,36 @@ namespace {
 void broker_lost(const std::string &why)
 {
     // Only a root process can start a broker: a new auth process, which Dovecot starts at once.
-    compat::log_global_error("store fault: " + why + "; ending this auth process so that Dovecot starts a new one");
-    compat::stop_process();
+    const std::string message = "store fault: " + why + "; ending this auth process so that Dovecot starts a new one";
+    compat::log_global_error(message);
+    compat::stop_process(message);
 }
 
-void broker(const vstore::BrokeredStore &store, bool in_process)
+bool broker(const vstore::BrokeredStore &store, bool in_process)
 {
-    if (!in_process || !vstore::fs_broker::wanted())
-        return;
+    if (!in_process || compat::in_auth_worker() || !vstore::fs_broker::wanted())
+        return false;
     std::string error;
     vstore::fs_broker::set_lost_handler(broker_lost);
     if (!vstore::fs_broker::start(&error) || !vstore::fs_broker::add_store(store, &error))
-        compat::log_global_error("cannot start the store broker: " + error +
-                                 " (the auth process will not read the store; blocking=yes, 2.4: use_worker = yes, "
-                                 "reads it in the auth workers)");
+        throw std::runtime_error("cannot start the store broker: " + error);
+    return true;
 }
 
 }  // namespace
 
-void broker_store(const vstore::VpopmailSettings &settings, bool in_process)
+bool broker_store(const vstore::VpopmailSettings &settings, bool in_process)
 {
-    broker({vstore::BrokeredStore::Kind::Vpopmail, settings.qmail_dir, settings.vpopmail_dir}, in_process);
+    return broker({vstore::BrokeredStore::Kind::Vpopmail, settings.qmail_dir, settings.vpopmail_dir,
+                   settings.access.home_roots, 0},
+                  in_process);
 }
 
-void broker_store(const vstore::VmailmgrSettings &settings, bool in_process)
+bool broker_store(const vstore::VmailmgrSettings &settings, bool in_process)
 {
-    broker({vstore::BrokeredStore::Kind::Vmailmgr, settings.qmail_dir, settings.config_dir}, in_process);
+    return broker({vstore::BrokeredStore::Kind::Vmailmgr, settings.qmail_dir, settings.config_dir,
+                   settings.access.home_roots, settings.first_valid_uid},
+                  in_process);
 }
 
 namespace {

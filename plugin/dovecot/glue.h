@@ -74,9 +74,9 @@ std::shared_ptr<Store> shared_store(const compat::DriverConfig &config, Settings
 
 // At preinit (root, before any thread), for a module the auth process itself may look up
 // in: when the process will give up root, starts the store broker (fs_broker.h) and tells it
-// which store's owners to serve. A failure is logged; lookups then report it as a store fault.
-void broker_store(const vstore::VpopmailSettings &settings, bool in_process);
-void broker_store(const vstore::VmailmgrSettings &settings, bool in_process);
+// which store to serve; true when it did. A broker that cannot start throws (a preinit error).
+bool broker_store(const vstore::VpopmailSettings &settings, bool in_process);
+bool broker_store(const vstore::VmailmgrSettings &settings, bool in_process);
 
 // Whether the store's rule refuses this password whatever is stored (an empty one); logs it
 // and wipes the password to check.

@@ -220,7 +220,7 @@ int cmd_config_check(const Options &o)
                 continue;
             }
             blocking = s.blocking;
-            brokered = {vstore::BrokeredStore::Kind::Vpopmail, s.qmail_dir, s.vpopmail_dir};
+            brokered = {vstore::BrokeredStore::Kind::Vpopmail, s.qmail_dir, s.vpopmail_dir, s.access.home_roots, 0};
             const bool mysql = s.backend == vstore::VpopmailSettings::Backend::Mysql;
             check = [s, mysql] { return vstore::VpopmailStore(s).startup_problems(!mysql, mysql && !s.mysql_limits); };
             vstore::VpopmailStore store(s);
@@ -254,7 +254,8 @@ int cmd_config_check(const Options &o)
             }
             s.first_valid_uid = static_cast<uid_t>(first_valid_uid);
             blocking = s.blocking;
-            brokered = {vstore::BrokeredStore::Kind::Vmailmgr, s.qmail_dir, s.config_dir};
+            brokered = {vstore::BrokeredStore::Kind::Vmailmgr, s.qmail_dir, s.config_dir, s.access.home_roots,
+                        s.first_valid_uid};
             check = [s] { return vstore::VmailmgrStore(s).startup_problems(); };
             vstore::VmailmgrSettings all = s;
             all.first_valid_uid = 0;
