@@ -1,12 +1,21 @@
 // vchkpw's lastauth after a login through the driver, from the auth process (vstore, which
 // also reads VpopmailSource, never writes it).
+#include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <ctime>
 
 #include "dovecot_api.h"
 #include "vpopmail_source.h"
 
 namespace glue {
+
+namespace {
+
+// Logins whose lastauth rows one statement writes at most.
+constexpr size_t kMaxLastauthRows = 64;
+
+}  // namespace
 
 using vstore::Outcome;
 
@@ -34,16 +43,36 @@ void VpopmailSource::write_lastauth(struct auth_request *r, const vstore::Vpopma
     if (lastauth_written_.size() > 100000)
         lastauth_written_.clear();
     lastauth_written_[key] = now;
-    auto st = vstore::vpopmail_sql::lastauth_statement(account.user, account.domain.real_domain,
-                                                        compat::request_remote_ip(r), now);
-    compat::SqlDb *db = update_ != nullptr ? update_.get() : read_.get();
-    // After the reply: the login never waits for this write.
-    compat::run_soon([db, st = std::move(st), key] {
-        db->update(st, [key](const std::string &error) {
-            if (!error.empty())
-                i_warning("vpopmail: cannot update lastauth of %s: %s", key.c_str(), error.c_str());
-        });
+    lastauth_pending_.push_back({account.user, account.domain.real_domain, compat::request_remote_ip(r), now});
+    if (lastauth_scheduled_)
+        return;
+    // After the reply: the login never waits for this write. The logins of one ioloop round
+    // share one statement (the database answers in this process, each write a round trip).
+    lastauth_scheduled_ = true;
+    compat::run_soon([this, alive = std::weak_ptr<char>(alive_)] {
+        if (alive.lock() != nullptr)
+            write_pending_lastauth();
     });
+}
+
+void VpopmailSource::write_pending_lastauth()
+{
+    lastauth_scheduled_ = false;
+    auto rows = std::move(lastauth_pending_);
+    lastauth_pending_.clear();
+    compat::SqlDb *db = update_ != nullptr ? update_.get() : read_.get();
+    for (size_t i = 0; i < rows.size(); i += kMaxLastauthRows) {
+        const std::vector<vstore::vpopmail_sql::LastauthRow> part(
+            rows.begin() + static_cast<std::ptrdiff_t>(i),
+            rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), i + kMaxLastauthRows)));
+        std::string who;
+        for (const auto &row : part)
+            who += (who.empty() ? "" : ", ") + row.user + "@" + row.real_domain;
+        db->update(vstore::vpopmail_sql::lastauth_statement(part), [who](const std::string &error) {
+            if (!error.empty())
+                i_warning("vpopmail: cannot update lastauth of %s: %s", who.c_str(), error.c_str());
+        });
+    }
 }
 
 }  // namespace glue

@@ -1,10 +1,20 @@
 #include "vpopmail_source.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <ctime>
 #include <stdexcept>
 
 namespace glue {
+
+namespace {
+
+// Lookups in one query at most (each its own SELECT of a UNION ALL).
+constexpr size_t kMaxBatch = 64;
+
+}  // namespace
 
 using vstore::Outcome;
 using vstore::Verdict;
@@ -54,11 +64,67 @@ void VpopmailSource::find(std::string_view login, Found done)
         done(o, *account);
         return;
     }
-    const auto st = vstore::vpopmail_sql::user_statement(layout_, account->user, account->domain.real_domain);
-    read_->query(st, [this, account, done = std::move(done)](compat::SqlResult result) {
-        Outcome found;
-        found_row(result, account.get(), &found);
-        done(found, *account);
+    pending_[layout_.many_domains ? std::string() : account->domain.real_domain].push_back({account, std::move(done)});
+    if (query_scheduled_)
+        return;
+    query_scheduled_ = true;
+    compat::run_soon([this, alive = std::weak_ptr<char>(alive_)] {
+        if (alive.lock() != nullptr)
+            query_pending();
+    });
+}
+
+void VpopmailSource::query_pending()
+{
+    query_scheduled_ = false;
+    auto pending = std::move(pending_);
+    pending_.clear();
+    for (auto &[table, lookups] : pending) {
+        for (size_t i = 0; i < lookups.size(); i += kMaxBatch) {
+            const auto end = lookups.begin() + static_cast<std::ptrdiff_t>(std::min(lookups.size(), i + kMaxBatch));
+            query_batch(std::vector<Pending>(std::make_move_iterator(lookups.begin() + static_cast<std::ptrdiff_t>(i)),
+                                             std::make_move_iterator(end)));
+        }
+    }
+}
+
+void VpopmailSource::query_batch(std::vector<Pending> batch)
+{
+    auto lookups = std::make_shared<std::vector<Pending>>(std::move(batch));
+    if (lookups->size() == 1) {
+        const vstore::VpopmailAccount &a = *lookups->front().account;
+        read_->query(vstore::vpopmail_sql::user_statement(layout_, a.user, a.domain.real_domain),
+                     [this, lookups](compat::SqlResult result) {
+                         Pending &p = lookups->front();
+                         Outcome found;
+                         found_row(result, p.account.get(), &found);
+                         p.done(found, *p.account);
+                     });
+        return;
+    }
+    std::vector<vstore::vpopmail_sql::UserKey> keys;
+    for (const Pending &p : *lookups)
+        keys.push_back({p.account->user, p.account->domain.real_domain});
+    read_->query(vstore::vpopmail_sql::users_statement(layout_, keys), [this, lookups](compat::SqlResult result) {
+        // each lookup gets what its own query would have returned: its tagged rows, in order
+        std::vector<compat::SqlResult> own(lookups->size());
+        for (compat::SqlResult &r : own) {
+            r.failed = result.failed;
+            r.error = result.error;
+        }
+        for (compat::SqlRow &row : result.rows) {
+            const auto tag = row.get(vstore::vpopmail_sql::kRequestColumn);
+            char *end = nullptr;
+            const unsigned long i = tag ? std::strtoul(tag->c_str(), &end, 10) : 0;
+            if (tag && *end == '\0' && i < own.size())
+                own[i].rows.push_back(std::move(row));
+        }
+        for (size_t i = 0; i < lookups->size(); i++) {
+            Pending &p = (*lookups)[i];
+            Outcome found;
+            found_row(own[i], p.account.get(), &found);
+            p.done(found, *p.account);
+        }
     });
 }
 

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "dovecot_sql.h"
 #include "vpopmail_sql.h"
@@ -28,7 +30,8 @@ public:
 
     using Found = std::function<void(const vstore::Outcome &, vstore::VpopmailAccount &)>;
     // The account of a login: users/cdb first, then its record (done may run before find()
-    // returns, or later from Dovecot's ioloop).
+    // returns, or later from Dovecot's ioloop). With backend=mysql the lookups asked for in
+    // one round of the ioloop go to the server together, one query per table.
     void find(std::string_view login, Found done);
 
     // vchkpw's lastauth after a successful login: <user dir>/lastauth, or a row of table
@@ -50,11 +53,26 @@ public:
 private:
     void found_row(const compat::SqlResult &result, vstore::VpopmailAccount *account, vstore::Outcome *o);
 
+    // Dovecot's mysql driver answers in the calling process: a query per login would hold the
+    // auth process for a round trip each. Lookups wait for the end of the ioloop round.
+    struct Pending {
+        std::shared_ptr<vstore::VpopmailAccount> account;
+        Found done;
+    };
+    void query_pending();
+    void query_batch(std::vector<Pending> batch);
+    void write_pending_lastauth();
+
     vstore::VpopmailStore store_;
     vstore::vpopmail_sql::Layout layout_;
     std::unique_ptr<compat::SqlDb> read_, update_;  // update_ unset: read_ writes too
     // when this process last wrote a user's lastauth row (lastauth_interval)
     std::unordered_map<std::string, time_t> lastauth_written_;
+    std::map<std::string, std::vector<Pending>> pending_;  // by table ("" for table vpopmail)
+    bool query_scheduled_ = false;
+    std::vector<vstore::vpopmail_sql::LastauthRow> lastauth_pending_;
+    bool lastauth_scheduled_ = false;
+    std::shared_ptr<char> alive_ = std::make_shared<char>();  // for the scheduled query
 };
 
 }  // namespace glue

@@ -105,11 +105,15 @@ std::optional<std::string> table_refusal(std::string_view real_domain)
     return std::nullopt;
 }
 
-Statement user_statement(const Layout &layout, std::string_view user, std::string_view real_domain)
+namespace {
+
+// user_statement(), its SELECT starting with `prefix` ("SELECT " or a tagged one)
+Statement user_select(const Layout &layout, std::string_view user, std::string_view real_domain,
+                      const std::string &prefix)
 {
     Statement st;
     // The user's columns first, by name; the limits row's columns after, prefixed.
-    std::string select = "SELECT u.*";
+    std::string select = prefix + "u.*";
     std::string join;
     if (layout.limits_table) {
         select += ", l.domain AS limits_domain";
@@ -126,6 +130,26 @@ Statement user_statement(const Layout &layout, std::string_view user, std::strin
         // the caller checked table_refusal(): the name needs no quoting inside the backticks
         st.text = select + " FROM `" + munch_domain(real_domain) + "` u" + join + " WHERE u.pw_name = ?";
         st.values.emplace_back(user);
+    }
+    return st;
+}
+
+}  // namespace
+
+Statement user_statement(const Layout &layout, std::string_view user, std::string_view real_domain)
+{
+    return user_select(layout, user, real_domain, "SELECT ");
+}
+
+Statement users_statement(const Layout &layout, const std::vector<UserKey> &keys)
+{
+    Statement st;
+    for (size_t i = 0; i < keys.size(); i++) {
+        Statement one = user_select(layout, keys[i].user, keys[i].real_domain,
+                                    "SELECT " + std::to_string(i) + " AS " + kRequestColumn + ", ");
+        st.text += (i == 0 ? "(" : " UNION ALL (") + one.text + ")";
+        for (std::string &v : one.values)
+            st.values.push_back(std::move(v));
     }
     return st;
 }
@@ -183,9 +207,19 @@ std::optional<uint32_t> limits_mask_from_row(const Row &row)
 Statement lastauth_statement(std::string_view user, std::string_view real_domain, std::string_view remote_ip,
                              time_t now)
 {
-    return {"REPLACE INTO `lastauth` (user, domain, remote_ip, timestamp) VALUES (?, ?, ?, " +
-                std::to_string(static_cast<long long>(now)) + ")",
-            {std::string(user), std::string(real_domain), std::string(remote_ip)}};
+    return lastauth_statement({{std::string(user), std::string(real_domain), std::string(remote_ip), now}});
+}
+
+Statement lastauth_statement(const std::vector<LastauthRow> &rows)
+{
+    Statement st{"REPLACE INTO `lastauth` (user, domain, remote_ip, timestamp) VALUES ", {}};
+    for (size_t i = 0; i < rows.size(); i++) {
+        st.text += (i == 0 ? "(?, ?, ?, " : ", (?, ?, ?, ") + std::to_string(static_cast<long long>(rows[i].now)) + ")";
+        st.values.push_back(rows[i].user);
+        st.values.push_back(rows[i].real_domain);
+        st.values.push_back(rows[i].remote_ip);
+    }
+    return st;
 }
 
 Statement list_statement(const Layout &layout, std::string_view real_domain)

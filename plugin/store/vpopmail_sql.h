@@ -59,6 +59,15 @@ std::optional<std::string> table_refusal(std::string_view real_domain);
 // read, so that pw_clear_passwd comes when the table has it (--enable-clear-passwd).
 Statement user_statement(const Layout &layout, std::string_view user, std::string_view real_domain);
 
+// Several users of one table (many_domains=yes, or one domain's table) in one round trip:
+// each one's user_statement(), tagged with its index in keys as column kRequestColumn and
+// joined by UNION ALL, so that the server matches each name exactly as for it alone.
+struct UserKey {
+    std::string user, real_domain;
+};
+constexpr const char *kRequestColumn = "vstore_request";
+Statement users_statement(const Layout &layout, const std::vector<UserKey> &keys);
+
 // The row as vpasswd fields (NULL columns are empty, as vpopmail copies them). The flags are
 // pw_gid; pw_uid is vpopmail's unused "apop" value.
 std::optional<vpopmail::VpasswdRecord> record_from_row(const Row &row, std::string *error);
@@ -70,6 +79,13 @@ std::optional<uint32_t> limits_mask_from_row(const Row &row);
 // vset_lastauth after a successful login.
 Statement lastauth_statement(std::string_view user, std::string_view real_domain, std::string_view remote_ip,
                              time_t now);
+// The same for several logins in one statement (a row each, in order: a later row of the
+// same user wins, as a later statement would).
+struct LastauthRow {
+    std::string user, real_domain, remote_ip;
+    time_t now = 0;
+};
+Statement lastauth_statement(const std::vector<LastauthRow> &rows);
 
 // The users of a real domain, for iteration: rows with column pw_name.
 Statement list_statement(const Layout &layout, std::string_view real_domain);

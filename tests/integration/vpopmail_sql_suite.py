@@ -8,6 +8,7 @@ import subprocess
 import time
 
 from dovecot_harness import Dovecot, is_24
+from auth_client import AuthClient
 from mail_clients import imap_login, imap_cram_md5, pop3_login
 from mariadb import MariaDB, install_fixture
 import vpopmail_suite
@@ -279,13 +280,13 @@ def run(args, checks):
         with Dovecot(args.work, args.module_dir, db_config()) as dc, dc.checked(checks):
             after = lastauth_checker(db, checks)
             replay_verdicts(dc, args.fixtures, checks, store="vpopmail-sql", after_row=after)
+            check_batched(dc, db, args.fixtures, checks)
             check_clients(dc, checks)
             check_iteration(dc, db, checks)
             check_hostile_logins(dc, checks)
             check_server_down(dc, db, checks)
-        # the other place: workers on 2.3 (the default is the auth process), the auth process
-        # on 2.4 (the default is workers)
-        other = "blocking=no" if is_24() else "blocking=yes"
+        # the other place: the auth workers (the default is the auth process)
+        other = "blocking=yes"
         with Dovecot(args.work + "-other", args.module_dir, db_config(ARGS + " " + other)) as dc, \
                 dc.checked(checks, f"{other}: "):
             replay_verdicts(dc, args.fixtures, checks, label=f"{other}: ", store="vpopmail-sql")
@@ -296,11 +297,36 @@ def run(args, checks):
         with Dovecot(args.work + "-perdomain", args.module_dir, db_config(ARGS + " many_domains=no")) as dc, \
                 dc.checked(checks, "per-domain tables: "):
             replay_verdicts(dc, args.fixtures, checks, label="per-domain tables: ", store="vpopmail-sql")
+            check_batched(dc, db, args.fixtures, checks, "per-domain tables: ")
             check_iteration_per_domain(dc, db, checks)
             check_unassigned_domain(dc, db, checks)
             dc.args = args
             check_read_only_and_missing_table(dc, db, checks)
         install_fixture(db, args.fixtures)
+
+
+def check_batched(dc, db, fixtures, checks, label=""):
+    """Every verdict row at once on one auth-client connection, as a busy login process sends
+    them: the lookups of one ioloop round go to the server together (a UNION ALL of each one's
+    own query), and each login still gets vchkpw's verdict."""
+    rows = [json.loads(l) for l in open(os.path.join(fixtures, "vpopmail-sql", "verdicts.jsonl"))]
+    selects = lambda: int(db.sql("SHOW GLOBAL STATUS LIKE 'Com_select'").split()[-1])  # noqa: E731
+    before = selects()
+    client = AuthClient(os.path.join(dc.work, "run", "auth-client"))
+    ids = {client.send_plain(r["login"], r["password"], service=r["service"], rip=r["remote_ip"]): r for r in rows}
+    results = {}
+    for _ in rows:
+        rid, result, _fields = client.read_result()
+        results[rid] = result
+    client.close()
+    queries = selects() - before
+    wrong = [f"{r['login']} {r['service']} {r['remote_ip']}: {results.get(i)}" for i, r in ids.items()
+             if results.get(i) != ("ok" if r["ok"] else "fail")]
+    checks.check(f"{label}{len(rows)} logins at once on one connection: every vchkpw verdict", not wrong,
+                 "; ".join(wrong[:10]))
+    checks.check(f"{label}... in fewer queries than logins (lookups of one round batched)", 0 < queries < len(rows) // 2,
+                 f"{queries} SELECTs for {len(rows)} logins")
+    print(f"{label}{len(rows)} pipelined logins: {queries} SELECT statements")
 
 
 def check_iteration_per_domain(dc, db, checks):

@@ -62,6 +62,22 @@ TEST(VpopmailSql, QueriesBindEveryValue)
     EXPECT_EQ(st.text, "REPLACE INTO `lastauth` (user, domain, remote_ip, timestamp) VALUES (?, ?, ?, 1700000000)");
 }
 
+TEST(VpopmailSql, SeveralLookupsInOneStatement)
+{
+    // each lookup's own query, tagged, in a UNION ALL: the server compares each name as alone
+    Layout many{true, true};
+    Statement one = user_statement(many, "anna", "ex.com");
+    Statement st = users_statement(many, {{"anna", "ex.com"}, {"o'neil", "ex.org"}});
+    const std::string tagged0 = "SELECT 0 AS vstore_request, " + one.text.substr(std::string("SELECT ").size());
+    EXPECT_EQ(st.text.find("(" + tagged0 + ") UNION ALL (SELECT 1 AS vstore_request, u.*"), 0u) << st.text;
+    EXPECT_EQ(st.values, (std::vector<std::string>{"ex.com", "anna", "ex.com", "ex.org", "o'neil", "ex.org"}));
+    EXPECT_EQ(st.text.find("o'neil"), std::string::npos);
+    Layout per_domain{false, false};
+    st = users_statement(per_domain, {{"anna", "pd-one.org"}, {"bob", "pd-one.org"}});
+    EXPECT_EQ(st.text, "(SELECT 0 AS vstore_request, u.* FROM `pd_one_org` u WHERE u.pw_name = ?) UNION ALL "
+                       "(SELECT 1 AS vstore_request, u.* FROM `pd_one_org` u WHERE u.pw_name = ?)");
+}
+
 TEST(VpopmailSql, RowsAsVpasswdRecords)
 {
     std::string err;
