@@ -89,6 +89,16 @@ def make_stores(a, scheme, users, domains, hashed):
         d = i % domains
         dom_dir = f"{vp}/vpopmail/domains/d{d:04d}.bench" if d < 99 else f"{vp}/vpopmail/domains/{(d - 99) // 100}/d{d:04d}.bench"
         os.makedirs(f"{dom_dir}/u{i:07d}", exist_ok=True)
+    # the owners and modes a real site has: vpopmail's tree vpopmail's (users/cdb says uid 89),
+    # each base user's home its own, the stores readable by their owners only
+    if subprocess.run(["id", "vpopmail"], capture_output=True).returncode != 0:
+        sh("useradd", "-r", "-u", "89", "-U", "-M", "-d", "/nonexistent", "-s", "/usr/sbin/nologin", "vpopmail")
+    sh("chown", "-R", "89:89", f"{vp}/vpopmail")
+    sh("chmod", "-R", "go-rwx", f"{vp}/vpopmail/domains")
+    for d in range(domains):
+        name = f"vb{d:04d}"
+        sh("chown", "-R", f"{name}:", f"{vm}/home/{name}")
+        sh("chmod", "-R", "go-rwx", f"{vm}/home/{name}")
     logins = f"{base}/logins.txt"
     with open(logins, "w") as f:
         for i in range(hashed):

@@ -29,15 +29,16 @@ cache off; userdb static, which an auth-client login does not consult):
   Mail-Toaster-6's password_query with pw_passwd as the password (default_pass_scheme CRYPT)
   and vpopmail's flags and domain limits checked in SQL; and Mail-Toaster-6's query as shipped
   (pw_clear_passwd, PLAIN: no hash verified at all; detail table only);
-- vpopmail mysql: driver vpopmail, backend=mysql mysql_limits=yes, in the auth process as
-  blocking=auto has it, verify_threads one per CPU; lastauth=no, so that it does the work the
+- vpopmail mysql: driver vpopmail, backend=mysql mysql_limits=yes, in the auth process (the
+  default; the lookups of one ioloop round batched into one statement), verify_threads one per CPU; lastauth=no, so that it does the work the
   sql driver does (look up, verify); variants: verify_threads=0, blocking=yes (auth workers),
   lastauth_interval=0 (vchkpw's lastauth row written at every login: what real traffic, where a
   user logs in less than once a minute, costs) and the stock lastauth (at most once a minute
   per user and process: in this benchmark each user logs in every second or so, so the writes
   come in bursts of --logins when the minute is up, and the figure depends on where they fall);
-- vpopmail cdb: the same users from vpasswd.cdb, lastauth=no too: in the auth process
-  (blocking=no, service auth as vpopmail) and on stock auth workers.
+- vpopmail cdb: the same users from vpasswd.cdb, lastauth=no too: in the auth process (the
+  default: as dovecot, through the store broker) and on auth workers (blocking=yes);
+- passwd-file: Dovecot's passwd-file with the same users and hashes (scheme=CRYPT).
 
 Before every measured run the configuration gets a short warm-up (0.5 s): Dovecot stops auth
 workers idle for a minute, and a round takes about that long.
@@ -81,7 +82,6 @@ DB = "vpopmail"
 RO_USER, RW_USER = "vpopmail_ro", "vpopmail_rw"
 HZ = os.sysconf("SC_CLK_TCK")
 VPOPMAIL_UID = 89
-AUTH_AS_VPOPMAIL = "service auth {\n  user = vpopmail\n}\n"
 
 # vpopmail 5.6.13's tables (vmysql.h, as the tools create them in a utf8mb4 database; the
 # fixture's dump.sql shows the same).
@@ -173,8 +173,9 @@ VP_MYSQL_NOTHREADS = "vpopmail mysql, verify_threads=0, lastauth=no"
 VP_MYSQL_WORKERS = "vpopmail mysql, blocking=yes (workers), lastauth=no"
 VP_MYSQL_LASTAUTH0 = "vpopmail mysql, lastauth at every login (lastauth_interval=0)"
 VP_MYSQL_STOCK = "vpopmail mysql, stock lastauth (once a minute per user)"
-VP_CDB_INPROC = "vpopmail cdb, in-process (auth as vpopmail), lastauth=no"
-VP_CDB_WORKERS = "vpopmail cdb, workers (stock), lastauth=no"
+VP_CDB_INPROC = "vpopmail cdb, in-process (auth process + store broker), lastauth=no"
+VP_CDB_WORKERS = "vpopmail cdb, workers (blocking=yes), lastauth=no"
+PASSWD_FILE = "passwd-file (the same users and hashes)"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -256,6 +257,9 @@ def make_store(a, db, scheme, ro_pass, rw_pass):
     with open(tsv, "w") as f:
         for r in rows:
             f.write("\t".join(r) + "\n")
+    with open(passwd_file(scheme), "w") as f:
+        for r in rows:
+            f.write(f"{r[0]}@{r[1]}:{r[2]}\n")
     now = int(time.time())
     db.sql(f"TRUNCATE vpopmail; TRUNCATE lastauth; TRUNCATE limits; "
            f"LOAD DATA INFILE '{tsv}' INTO TABLE vpopmail FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n'; "
@@ -286,6 +290,10 @@ def make_store(a, db, scheme, ro_pass, rw_pass):
 # configurations
 
 
+def passwd_file(scheme):
+    return f"{ROOT}/users-{scheme}.passwd"
+
+
 def sql_conf_file(scheme, name, db, ro_pass, query, pass_scheme):
     path = f"{ROOT}/dovecot-sql-{scheme}-{name}.conf.ext"
     with open(path, "w") as f:
@@ -302,8 +310,9 @@ def configs(a, scheme, vp, db, ro_pass):
     c = [
         (SQL_DRIVER, p("sql", sql_conf_file(scheme, "crypt", db, ro_pass, MT6_CRYPT_QUERY, "CRYPT"))),
         (VP_MYSQL, p("vpopmail", my_args + " lastauth=no")),
-        (VP_CDB_INPROC, p("vpopmail", vp_args + " blocking=no lastauth=no") + AUTH_AS_VPOPMAIL),
-        (VP_CDB_WORKERS, p("vpopmail", vp_args + " lastauth=no")),
+        (VP_CDB_INPROC, p("vpopmail", vp_args + " lastauth=no")),
+        (VP_CDB_WORKERS, p("vpopmail", vp_args + " blocking=yes lastauth=no")),
+        (PASSWD_FILE, p("passwd-file", f"scheme=CRYPT {passwd_file(scheme)}")),
         (VP_MYSQL_LASTAUTH0, p("vpopmail", my_args + " lastauth_interval=0")),
         (VP_MYSQL_STOCK, p("vpopmail", my_args)),
         (VP_MYSQL_NOTHREADS, p("vpopmail", my_args + " lastauth=no verify_threads=0")),
@@ -471,15 +480,15 @@ def report(a, results):
     L.append("")
     L.append("| hash | ceiling/s | sql driver (MT6 query) logins/s (p99 ms) | vpopmail mysql logins/s (p99 ms) | "
              "vpopmail mysql + lastauth (p99 ms) | vpopmail cdb in-process (p99 ms) | vpopmail cdb workers (p99 ms) | "
-             "mysql/ceiling | mysql/sql-driver | mysql/cdb-in-process |")
-    L.append("|---|---|---|---|---|---|---|---|---|---|")
+             "passwd-file (p99 ms) | mysql/ceiling | mysql/sql-driver | mysql/cdb-in-process | mysql/passwd-file |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for scheme, c in results["crypt_ceiling"].items():
-        sq, my, la, ci, cw = (get(rows, scheme, k) for k in (SQL_DRIVER, VP_MYSQL, VP_MYSQL_LASTAUTH0, VP_CDB_INPROC,
-                                                              VP_CDB_WORKERS))
+        sq, my, la, ci, cw, pf = (get(rows, scheme, k) for k in (SQL_DRIVER, VP_MYSQL, VP_MYSQL_LASTAUTH0,
+                                                                  VP_CDB_INPROC, VP_CDB_WORKERS, PASSWD_FILE))
         f = lambda r: f"{r['logins_per_s']:.0f} ({r['p99_ms']:.2f})"  # noqa: E731
-        L.append(f"| {scheme} | {c['ceiling_per_s']:.0f} | {f(sq)} | {f(my)} | {f(la)} | {f(ci)} | {f(cw)} | "
+        L.append(f"| {scheme} | {c['ceiling_per_s']:.0f} | {f(sq)} | {f(my)} | {f(la)} | {f(ci)} | {f(cw)} | {f(pf)} | "
                  f"{my['logins_per_s'] / c['ceiling_per_s']:.2f} | {my['logins_per_s'] / sq['logins_per_s']:.2f} | "
-                 f"{my['logins_per_s'] / ci['logins_per_s']:.2f} |")
+                 f"{my['logins_per_s'] / ci['logins_per_s']:.2f} | {my['logins_per_s'] / pf['logins_per_s']:.2f} |")
     L.append("")
     L.append("Every configuration (range = min-max of the rounds; CPU = CPU time per login of the Dovecot's auth "
              "process and workers, and of the MariaDB server, medians; workers = auth worker processes at the end; log = "
