@@ -115,6 +115,9 @@ CACHE = "auth_cache_size = 64M\nauth_cache_ttl = 1 hour\n"
 # with workers, keep cached verifications on the workers too
 CACHE_WORKERS = CACHE + "auth_cache_verify_password_with_worker = yes\n"
 WORKERS_2N = f"auth_worker_max_count = {2 * os.cpu_count()}\n"
+# Dovecot runs the checkpassword program as the auth process's user: it must read the 0600
+# store (vchkpw sites make it setuid root, or run the auth process as vpopmail)
+CHECKPASSWORD_AUTH = "service auth {\n  user = vpopmail\n}\n"
 
 
 def configs(a, vp, vm, pwfile, scheme):
@@ -131,12 +134,13 @@ def configs(a, vp, vm, pwfile, scheme):
         ("vpopmail, workers, max 2 x nproc", passdb("vpopmail", vp_args + " blocking=yes") + WORKERS_2N),
         ("vmailmgr, workers", passdb("vmailmgr", vm_args + " blocking=yes")),
         ("passwd-file", passdb("passwd-file", f"scheme=CRYPT {pwfile}")),
-        ("checkpassword", passdb("checkpassword", cp)),
+        ("checkpassword", passdb("checkpassword", cp) + CHECKPASSWORD_AUTH),
         ("vpopmail, workers + cache", passdb("vpopmail", vp_args + " blocking=yes") + CACHE_WORKERS),
         ("passwd-file + cache", passdb("passwd-file", f"scheme=CRYPT {pwfile}") + CACHE),
     ]
     if scheme == "sha512" and not a.smoke:
-        c = [x for x in c if "checkpassword" not in x[0]] + [("checkpassword", passdb("checkpassword", cp))]
+        c = [x for x in c if "checkpassword" not in x[0]] + [("checkpassword", passdb("checkpassword", cp) +
+                                                                CHECKPASSWORD_AUTH)]
     return c
 
 

@@ -26,6 +26,8 @@ void VpopmailSource::write_lastauth(struct auth_request *r, const vstore::Vpopma
         return;
     const time_t now = time(nullptr);
     if (read_ == nullptr) {
+        if (store_.lastauth_recent(account, now))
+            return;  // most logins: nothing to format, nothing to open
         bool written = false;
         Outcome o = store_.touch_lastauth(account, compat::request_remote_ip(r), now, &written);
         if (!o.is_ok())

@@ -1,5 +1,7 @@
 #include "cdb_file.h"
 
+#include <atomic>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,9 +40,38 @@ uint32_t cdb_hash_signed(std::string_view key)
     return h;
 }
 
+namespace {
+
+// A small cdb is read whole at open and looked up in memory: no system call per lookup, and a
+// snapshot that an in-place rewrite cannot change. Larger ones, and any past the budget of
+// copies this process holds, are read with pread() at each lookup.
+constexpr uint32_t kCopyMax = 8u << 20;
+constexpr size_t kCopyBudget = 256u << 20;
+std::atomic<size_t> copied_bytes{0};
+
+}  // namespace
+
 CdbFile::CdbFile(std::string path, UniqueFd fd, const FileStamp &stamp, uint32_t size)
     : path_(std::move(path)), fd_(std::move(fd)), stamp_(stamp), size_(size)
 {
+}
+
+CdbFile::~CdbFile()
+{
+    if (!copy_.empty())
+        copied_bytes -= copy_.size();
+}
+
+bool CdbFile::read(void *buf, size_t len, uint32_t pos, std::string *error) const
+{
+    if (copy_.empty())
+        return pread_full(fd_.get(), buf, len, pos, path_, error);
+    if (pos > copy_.size() || len > copy_.size() - pos) {
+        *error = path_ + " is shorter than its header says";
+        return false;
+    }
+    std::memcpy(buf, copy_.data() + pos, len);
+    return true;
 }
 
 std::shared_ptr<CdbFile> CdbFile::open(const std::string &path, bool *missing, std::string *error)
@@ -59,7 +90,14 @@ std::shared_ptr<CdbFile> CdbFile::open(const std::string &path, bool *missing, s
         return nullptr;
     }
     std::shared_ptr<CdbFile> f(new CdbFile(path, std::move(fd), FileStamp::of(st), static_cast<uint32_t>(st.st_size)));
-    if (!pread_full(f->fd_.get(), f->header_, kHeaderSize, 0, path, error))
+    if (f->size_ <= kCopyMax && copied_bytes + f->size_ <= kCopyBudget) {
+        std::string copy(f->size_, '\0');
+        if (!pread_full(f->fd_.get(), &copy[0], copy.size(), 0, path, error))
+            return nullptr;
+        f->copy_ = std::move(copy);
+        copied_bytes += f->size_;
+    }
+    if (!f->read(f->header_, kHeaderSize, 0, error))
         return nullptr;
     // The records end where the first hash table starts. An empty table's position is not
     // used by any lookup, and not every writer sets it: only tables with slots count.
@@ -89,7 +127,7 @@ bool CdbFile::read_record(uint32_t pos, std::string_view key, bool *matches, std
     }
     unsigned char buf[8 + 256 + kRecordReadAhead];
     const size_t want = std::min<size_t>(8 + std::min<size_t>(key.size(), 256) + kRecordReadAhead, data_end_ - pos);
-    if (!pread_full(fd_.get(), buf, want, pos, path_, error))
+    if (!read(buf, want, pos, error))
         return false;
     const uint32_t klen = le32(buf), dlen = le32(buf + 4);
     if (static_cast<uint64_t>(klen) + dlen > data_end_ - pos - 8) {
@@ -102,7 +140,7 @@ bool CdbFile::read_record(uint32_t pos, std::string_view key, bool *matches, std
     const unsigned char *k = buf + 8;
     if (8 + static_cast<size_t>(klen) + dlen > want) {
         whole.resize(static_cast<size_t>(klen) + dlen);
-        if (!pread_full(fd_.get(), &whole[0], whole.size(), pos + 8, path_, error))
+        if (!read(&whole[0], whole.size(), pos + 8, error))
             return false;
         k = reinterpret_cast<const unsigned char *>(whole.data());
     }
@@ -123,7 +161,8 @@ CdbFile::Hit CdbFile::find_hashed(std::string_view key, uint32_t h) const
     unsigned char buf[kSlotsPerRead * 8];
     for (uint32_t seen = 0; seen < nslots;) {
         const size_t n = std::min<size_t>({kSlotsPerRead, nslots - slot, nslots - seen});
-        if (!pread_full(fd_.get(), buf, n * 8, static_cast<off_t>(table) + slot * 8ULL, path_, &hit.error)) {
+        // (open() checked that every table lies inside the file, which is below 4 GiB)
+        if (!read(buf, n * 8, static_cast<uint32_t>(table + slot * 8ULL), &hit.error)) {
             hit.status = Status::Corrupt;
             return hit;
         }
@@ -171,7 +210,7 @@ int CdbFile::next(unsigned *pos, std::string *key, std::string *value, std::stri
         // One read for the header and, usually, the whole record.
         char buf[4096];
         const size_t got = std::min<size_t>(sizeof(buf), data_end_ - *pos);
-        if (pread_full(fd_.get(), buf, got, *pos, path_, &err)) {
+        if (read(buf, got, *pos, &err)) {
             const uint32_t klen = le32(reinterpret_cast<unsigned char *>(buf));
             const uint32_t dlen = le32(reinterpret_cast<unsigned char *>(buf) + 4);
             const uint64_t total = 8ULL + klen + dlen;
@@ -184,7 +223,7 @@ int CdbFile::next(unsigned *pos, std::string *key, std::string *value, std::stri
                 return 1;
             } else {
                 std::string whole(static_cast<size_t>(klen) + dlen, '\0');
-                if (pread_full(fd_.get(), &whole[0], whole.size(), *pos + 8, path_, &err)) {
+                if (read(&whole[0], whole.size(), *pos + 8, &err)) {
                     key->assign(whole, 0, klen);
                     value->assign(whole, klen, dlen);
                     *pos += static_cast<unsigned>(total);

@@ -1,9 +1,10 @@
-// A read-only cdb file read with pread(), and a cache that reopens it when it is replaced.
+// A read-only cdb file, read whole into memory at open when small (up to 8 MiB, 256 MiB in
+// all), else with pread() at each lookup; and a cache that reopens it when it is replaced.
 //
 // Not mmap(): a store file is writable by its owner, who can truncate it in place, and a
 // mapped page past the new end kills the reader with SIGBUS (on NFS, so can a file replaced
-// on another host). pread() turns both into a short read or an error: a store fault for
-// this lookup, and the next lookup reopens the file.
+// on another host). A copy is a snapshot; pread() turns a truncation into a short read or an
+// error: a store fault for this lookup, and the next lookup reopens the file.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +33,7 @@ public:
 
     CdbFile(const CdbFile &) = delete;
     CdbFile &operator=(const CdbFile &) = delete;
+    ~CdbFile();
 
     const std::string &path() const { return path_; }
     const FileStamp &stamp() const { return stamp_; }
@@ -52,6 +54,8 @@ private:
     // Reads the record at pos; *matches tells whether its key is `key` (value filled then).
     bool read_record(uint32_t pos, std::string_view key, bool *matches, std::string *value,
                      std::string *error) const;
+    // len bytes at pos, from the copy or the file; false with *error on a short read.
+    bool read(void *buf, size_t len, uint32_t pos, std::string *error) const;
 
     std::string path_;
     UniqueFd fd_;
@@ -59,6 +63,7 @@ private:
     uint32_t size_;
     uint32_t data_end_ = 0;  // where the records end and the hash tables begin
     unsigned char header_[2048] = {};
+    std::string copy_;  // the whole file, when small enough (cdb_file.cc)
 };
 
 // Keeps recently used cdb files open; a file replaced by rename() (vadduser, vmkpasswd and

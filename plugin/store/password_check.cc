@@ -108,12 +108,15 @@ PasswordMatch verify_password(std::string_view scheme, const std::string &hash, 
     if (scheme == "PLAIN-MD5" || scheme == "LDAP-MD5-HEX")
         return constant_time_equal(hash, md5_hex(plain)) ? PasswordMatch::Match : PasswordMatch::Mismatch;
     if (is_crypt_scheme(scheme)) {
-        struct crypt_data data;
-        std::memset(&data, 0, sizeof(data));
+        // One scratch area per thread, zeroed once as crypt_r() asks: zeroing its 32 KiB at
+        // every call cost more than a DES hash. Its copy of the passphrase is wiped after use.
+        thread_local struct crypt_data data {};
         const char *out = crypt_r(plain.c_str(), hash.c_str(), &data);
-        if (out == nullptr || out[0] == '*' || hash.empty())
-            return PasswordMatch::Mismatch;
-        return constant_time_equal(out, hash) ? PasswordMatch::Match : PasswordMatch::Mismatch;
+        const PasswordMatch match = out == nullptr || out[0] == '*' || hash.empty() || !constant_time_equal(out, hash)
+                                        ? PasswordMatch::Mismatch
+                                        : PasswordMatch::Match;
+        explicit_bzero(data.input, sizeof(data.input));
+        return match;
     }
     return PasswordMatch::Unsupported;
 }

@@ -347,6 +347,13 @@ constexpr size_t kMaxRemembered = 200000;
 
 }  // namespace
 
+bool VpopmailStore::lastauth_recent(const VpopmailAccount &account, time_t now) const
+{
+    auto known = lastauth_young_.find(account.pw.dir);
+    return settings_.lastauth_interval > 0 && known != lastauth_young_.end() &&
+           young(known->second, now, settings_.lastauth_interval);
+}
+
 Outcome VpopmailStore::touch_lastauth(const VpopmailAccount &account, std::string_view remote_ip,
                                       time_t now, bool *written) const
 {
