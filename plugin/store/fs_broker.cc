@@ -9,7 +9,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -370,13 +369,13 @@ int Server::handle(const Request &rq, const std::string &path, const std::string
         *msg = as_owner.error();
         return EPERM;
     }
+    // the same calls as a root auth worker's, with the owner's rights taken above
     switch (rq.op) {
     case Op::Lstat:
-        return ::lstat(path.c_str(), &rp->st) == 0 ? 0 : errno;
+        return owner_fs::lstat(path, &rp->st);
     case Op::Open: {
-        *out_fd = UniqueFd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
-        if (!*out_fd)
-            return errno;
+        if (const int err = owner_fs::open_read(path, out_fd); err != 0)
+            return err;
         // a directory's descriptor would list it: the caller wants a file
         struct stat st;
         if (::fstat(out_fd->get(), &st) < 0 || S_ISDIR(st.st_mode)) {
@@ -386,21 +385,18 @@ int Server::handle(const Request &rq, const std::string &path, const std::string
         return 0;
     }
     case Op::Statfs: {
-        struct statfs fs;
-        if (::statfs(path.c_str(), &fs) < 0)
-            return errno;
-        rp->fs_type = static_cast<uint64_t>(fs.f_type);
-        return 0;
+        unsigned long type = 0;
+        const int err = owner_fs::statfs_type(path, &type);
+        rp->fs_type = type;
+        return err;
     }
-    case Op::Watch: {
+    case Op::Watch:
         if (passed_fd < 0)
             return EBADF;
         // only directory watches, and only on an inotify instance
-        rp->wd = ::inotify_add_watch(passed_fd, path.c_str(), rq.mask | IN_ONLYDIR);
-        return rp->wd < 0 ? errno : 0;
-    }
+        return owner_fs::add_watch(passed_fd, path, rq.mask | IN_ONLYDIR, &rp->wd);
     case Op::Lastauth:
-        return replace_file_in_dir(path, "lastauth", data, msg) ? 0 : EIO;
+        return owner_fs::replace_lastauth(path, data, msg) ? 0 : EIO;
     default:
         return EPERM;
     }

@@ -1,16 +1,14 @@
 #include "vpopmail_store.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <pwd.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <optional>
+#include <set>
 
 
 namespace vstore {
@@ -361,10 +359,9 @@ Outcome VpopmailStore::touch_lastauth(const VpopmailAccount &account, std::strin
     const std::string &dir = account.pw.dir;
     if (dir.empty())
         return Outcome::fail(Verdict::StoreFault, "no user directory to write lastauth in");
-    const unsigned interval = settings_.lastauth_interval;
-    auto known = lastauth_young_.find(dir);
-    if (interval > 0 && known != lastauth_young_.end() && young(known->second, now, interval))
+    if (lastauth_recent(account, now))
         return Outcome::ok();
+    const unsigned interval = settings_.lastauth_interval;
     if (lastauth_young_.size() >= kMaxRemembered) {
         for (auto it = lastauth_young_.begin(); it != lastauth_young_.end();)
             it = young(it->second, now, interval) ? std::next(it) : lastauth_young_.erase(it);
@@ -458,14 +455,17 @@ std::vector<BrokerArea> VpopmailStore::broker_areas()
     // only the domains vpopmail keeps under its own directory: users/cdb also maps qmail
     // users (+joe-) to their homes, which are not the store's
     const std::string domains_dir = join_path(settings_.vpopmail_dir, "domains");
+    std::set<std::pair<uid_t, gid_t>> owners;  // etc/ and home_roots once per owner
     for (const AssignRecord &d : domains) {
         FsOwner owner;
-        if (path_is_below(d.dir, domains_dir) && domain_owner(d, &owner).is_ok()) {
-            out.push_back({owner, BrokerArea::Kind::VpopmailDomain, d.dir});
-            out.push_back({owner, BrokerArea::Kind::VpopmailEtc, settings_.vpopmail_dir});
-            for (const std::string &root : settings_.access.home_roots)
-                out.push_back({owner, BrokerArea::Kind::VpopmailHomes, root});
-        }
+        if (!path_is_below(d.dir, domains_dir) || !domain_owner(d, &owner).is_ok())
+            continue;
+        out.push_back({owner, BrokerArea::Kind::VpopmailDomain, d.dir});
+        if (!owners.insert({owner.uid, owner.gid}).second)
+            continue;
+        out.push_back({owner, BrokerArea::Kind::VpopmailEtc, settings_.vpopmail_dir});
+        for (const std::string &root : settings_.access.home_roots)
+            out.push_back({owner, BrokerArea::Kind::VpopmailHomes, root});
     }
     return out;
 }
