@@ -46,20 +46,13 @@ void VpopmailSource::write_lastauth(struct auth_request *r, const vstore::Vpopma
         lastauth_written_.clear();
     lastauth_written_[key] = now;
     lastauth_pending_.push_back({account.user, account.domain.real_domain, compat::request_remote_ip(r), now});
-    if (lastauth_scheduled_)
-        return;
     // After the reply: the login never waits for this write. The logins of one ioloop round
     // share one statement (the database answers in this process, each write a round trip).
-    lastauth_scheduled_ = true;
-    compat::run_soon([this, alive = std::weak_ptr<char>(alive_)] {
-        if (alive.lock() != nullptr)
-            write_pending_lastauth();
-    });
+    once_this_round(&lastauth_scheduled_, &VpopmailSource::write_pending_lastauth);
 }
 
 void VpopmailSource::write_pending_lastauth()
 {
-    lastauth_scheduled_ = false;
     auto rows = std::move(lastauth_pending_);
     lastauth_pending_.clear();
     compat::SqlDb *db = update_ != nullptr ? update_.get() : read_.get();

@@ -65,18 +65,24 @@ void VpopmailSource::find(std::string_view login, Found done)
         return;
     }
     pending_[layout_.many_domains ? std::string() : account->domain.real_domain].push_back({account, std::move(done)});
-    if (query_scheduled_)
+    once_this_round(&query_scheduled_, &VpopmailSource::query_pending);
+}
+
+void VpopmailSource::once_this_round(bool *scheduled, void (VpopmailSource::*fn)())
+{
+    if (*scheduled)
         return;
-    query_scheduled_ = true;
-    compat::run_soon([this, alive = std::weak_ptr<char>(alive_)] {
-        if (alive.lock() != nullptr)
-            query_pending();
+    *scheduled = true;
+    compat::run_soon([this, scheduled, fn, alive = std::weak_ptr<char>(alive_)] {
+        if (alive.lock() == nullptr)
+            return;
+        *scheduled = false;
+        (this->*fn)();
     });
 }
 
 void VpopmailSource::query_pending()
 {
-    query_scheduled_ = false;
     auto pending = std::move(pending_);
     pending_.clear();
     for (auto &[table, lookups] : pending) {
@@ -91,28 +97,25 @@ void VpopmailSource::query_pending()
 void VpopmailSource::query_batch(std::vector<Pending> batch)
 {
     auto lookups = std::make_shared<std::vector<Pending>>(std::move(batch));
-    if (lookups->size() == 1) {
-        const vstore::VpopmailAccount &a = *lookups->front().account;
-        read_->query(vstore::vpopmail_sql::user_statement(layout_, a.user, a.domain.real_domain),
-                     [this, lookups](compat::SqlResult result) {
-                         Pending &p = lookups->front();
-                         Outcome found;
-                         found_row(result, p.account.get(), &found);
-                         p.done(found, *p.account);
-                     });
-        return;
-    }
+    // one lookup: its own query; several: each one's own query, tagged, in a UNION ALL
     std::vector<vstore::vpopmail_sql::UserKey> keys;
     for (const Pending &p : *lookups)
         keys.push_back({p.account->user, p.account->domain.real_domain});
-    read_->query(vstore::vpopmail_sql::users_statement(layout_, keys), [this, lookups](compat::SqlResult result) {
-        // each lookup gets what its own query would have returned: its tagged rows, in order
+    const auto st = keys.size() == 1
+                        ? vstore::vpopmail_sql::user_statement(layout_, keys[0].user, keys[0].real_domain)
+                        : vstore::vpopmail_sql::users_statement(layout_, keys);
+    read_->query(st, [this, lookups](compat::SqlResult result) {
+        // each lookup gets what its own query would have returned: its rows, in order
         std::vector<compat::SqlResult> own(lookups->size());
         for (compat::SqlResult &r : own) {
             r.failed = result.failed;
             r.error = result.error;
         }
         for (compat::SqlRow &row : result.rows) {
+            if (own.size() == 1) {
+                own[0].rows.push_back(std::move(row));
+                continue;
+            }
             const auto tag = row.get(vstore::vpopmail_sql::kRequestColumn);
             char *end = nullptr;
             const unsigned long i = tag ? std::strtoul(tag->c_str(), &end, 10) : 0;

@@ -62,6 +62,9 @@ private:
     void query_pending();
     void query_batch(std::vector<Pending> batch);
     void write_pending_lastauth();
+    // Runs fn at the end of this ioloop round, once however often asked before then
+    // (*scheduled says it is due; cleared before fn runs).
+    void once_this_round(bool *scheduled, void (VpopmailSource::*fn)());
 
     vstore::VpopmailStore store_;
     vstore::vpopmail_sql::Layout layout_;
