@@ -327,12 +327,7 @@ def report(a, results):
                      + (f"{med(sh['logins_per_s']):.0f} ({spread(sh['logins_per_s'])}) | {r['shared_vs_base']:.2f} | "
                         if sh else "- | - | ")
                      + f"{p99} | {cpu} | {failed} |")
-    text = "\n".join(L)
-    print("\n" + text)
-    with open(os.path.join(a.out, "results.md"), "w") as f:
-        f.write(text + "\n")
-    with open(os.path.join(a.out, "results.json"), "w") as f:
-        json.dump(results, f, indent=2)
+    rb.write_report(a.out, "\n".join(L), results)
 
 
 def main():

@@ -237,6 +237,16 @@ def memory(a, results):
     results["memory"] = rows
 
 
+def write_report(out, text, results):
+    """Prints the tables and writes them (results.md) and the figures (results.json) to out;
+    the other benchmark programs report the same way."""
+    print("\n" + text)
+    with open(os.path.join(out, "results.md"), "w") as f:
+        f.write(text + "\n")
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump(results, f, indent=2)
+
+
 def get(rows, scheme, config):
     return next((r for r in rows if r["scheme"] == scheme and r["config"] == config), None)
 
@@ -299,12 +309,7 @@ def report(a, results):
             med = lambda k: int(statistics.median(x[k] for x in rs))  # noqa: E731
             lines.append(f"| {users} | {proc} | {len(rs)} | {med('rss_kb')} | {med('rss_anon_kb')}, "
                          f"{max(x['rss_anon_kb'] for x in rs)} | {med('rss_file_kb')} |")
-    text = "\n".join(lines)
-    print("\n" + text)
-    with open(os.path.join(a.out, "results.md"), "w") as f:
-        f.write(text + "\n")
-    with open(os.path.join(a.out, "results.json"), "w") as f:
-        json.dump(results, f, indent=2)
+    write_report(a.out, "\n".join(lines), results)
     with open(os.path.join(a.out, "results.csv"), "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["kind", "store_or_hash", "config_or_users", "domains", "per_s", "p50_ms", "p99_ms"])

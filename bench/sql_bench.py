@@ -48,7 +48,6 @@ directories (logs) stay in --out. Exits 1 if a login failed."""
 
 import argparse
 import contextlib
-import json
 import os
 import platform
 import pwd
@@ -503,12 +502,7 @@ def report(a, results):
                  f"{r['logins_per_s'] / ci['logins_per_s']:.2f} | {r['auth_cpu_us']:.0f} | {r['mysqld_cpu_us']:.0f} | "
                  f"{r['auth_workers']} | "
                  f"{r['failed'] + r['warmup_failed']} | {r['log_problems']} |")
-    text = "\n".join(L)
-    print("\n" + text)
-    with open(os.path.join(a.out, "results.md"), "w") as f:
-        f.write(text + "\n")
-    with open(os.path.join(a.out, "results.json"), "w") as f:
-        json.dump(results, f, indent=2)
+    rb.write_report(a.out, "\n".join(L), results)
 
 
 def main():
