@@ -141,6 +141,14 @@ inline struct io *watch_fd(int fd, void (*cb)(void *), void *ctx)
 }
 inline void unwatch_fd(struct io **io) { io_remove(io); }
 
+/* Calls cb(ctx) once from Dovecot's ioloop, after the callbacks of the current round (the
+   ioloop runs due timeouts before the next round's ios). */
+inline struct timeout *call_next_round(void (*cb)(void *), void *ctx)
+{
+    return (timeout_add_short)(0, __FILE__, __LINE__, cb, ctx);
+}
+inline void cancel_call(struct timeout **to) { timeout_remove(to); }
+
 inline void wipe(std::string &s)
 {
     if (!s.empty())

@@ -36,10 +36,40 @@ void finish(Pending *p, vstore::PasswordMatch match)
     delete p;
 }
 
+std::string queue_full()
+{
+    return "password verification queue is full (" + std::to_string(vstore::VerifyPool::max_queued()) +
+           " waiting): temporary failure";
+}
+
+// A job the pool did not take: its queue was full.
+void refuse(vstore::VerifyPool::Job &job) noexcept
+{
+    auto *p = static_cast<Pending *>(job.ctx);
+    compat::wipe(job.plain);
+    try {
+        compat::log_error(p->r, queue_full());
+    } catch (const std::exception &) {
+        // out of memory for the message: the failure is still answered
+    }
+    compat::wipe(p->check.hash);
+    p->callback(PASSDB_RESULT_INTERNAL_FAILURE, p->r);
+    compat::request_unref(p->r);
+    delete p;
+}
+
 }  // namespace
 
 VerifyThreads::~VerifyThreads()
 {
+    if (flush_ != nullptr)
+        compat::cancel_call(&flush_);
+    for (vstore::VerifyPool::Job &job : batch_) {
+        auto *p = static_cast<Pending *>(job.ctx);
+        compat::wipe(job.plain);
+        compat::request_unref(p->r);
+        delete p;
+    }
     if (io_ != nullptr)
         compat::unwatch_fd(&io_);
     if (pool_) {
@@ -67,25 +97,45 @@ VerifyThreads::Start VerifyThreads::start(struct auth_request *r, PasswordCheck 
             compat::log_global_info("verifying crypt password hashes on " + std::to_string(threads_) +
                                     " threads in this auth process");
         }
-        auto pending = std::make_unique<Pending>(Pending{r, callback, {}});
-        if (!pool_->submit({check.scheme, check.hash, plain, pending.get()})) {
-            compat::log_error(r, "password verification queue is full (" +
-                                     std::to_string(vstore::VerifyPool::max_queued()) +
-                                     " waiting): temporary failure");
+        if (batch_.size() >= vstore::VerifyPool::max_queued()) {
+            compat::log_error(r, queue_full());
             return Start::Busy;
         }
-        // From here the job is the pool's: nothing below may fail. The result is only read
+        auto pending = std::make_unique<Pending>(Pending{r, callback, {}});
+        batch_.push_back({check.scheme, check.hash, plain, pending.get()});
+        if (flush_ == nullptr)
+            flush_ = compat::call_next_round(flush, this);
+        // From here the job is the batch's: nothing below may fail. The result is only read
         // on this thread (on_ready), after this returns.
         pending->check = std::move(check);
         compat::request_ref(r);
         pending.release();
-        return Start::Queued;
     } catch (const std::exception &e) {
         failed_ = true;
         compat::log_error(r, std::string("cannot start password verification threads, verifying in "
                                          "the auth process: ") + e.what());
         return Start::VerifyHere;
     }
+    // Threads idle until the round ends cost the logins waiting behind them more than one
+    // more wake-up does: a batch that keeps every thread busy goes at once.
+    if (batch_.size() >= 2 * size_t{threads_})
+        submit_batch();
+    return Start::Queued;
+}
+
+void VerifyThreads::flush(void *ctx)
+{
+    auto *self = static_cast<VerifyThreads *>(ctx);
+    compat::cancel_call(&self->flush_);
+    self->submit_batch();
+}
+
+void VerifyThreads::submit_batch() noexcept
+{
+    pool_->submit(batch_);
+    for (vstore::VerifyPool::Job &job : batch_)
+        refuse(job);
+    batch_.clear();
 }
 
 void VerifyThreads::on_ready(void *ctx)

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dovecot_api.h"
 #include "hash_cost.h"
@@ -41,10 +42,17 @@ public:
 
 private:
     static void on_ready(void *ctx);
+    static void flush(void *ctx);
+    void submit_batch() noexcept;
 
     unsigned threads_;
     std::unique_ptr<vstore::VerifyPool> pool_;
     struct io *io_ = nullptr;
+    // Jobs not yet handed to the pool: they go together, once the ioloop round's callbacks
+    // have run (flush_) or once there are two per thread, so that a round of logins costs
+    // one lock and a wake-up or two, not one per login.
+    std::vector<vstore::VerifyPool::Job> batch_;
+    struct timeout *flush_ = nullptr;
     bool failed_ = false;  // the pool could not start: logged once, then verify at once
 };
 

@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
+#include <new>
 #include <system_error>
 
 namespace vstore {
@@ -67,16 +69,29 @@ void *VerifyPool::thread_main(void *self)
 
 VerifyPool::~VerifyPool() { stop(); }
 
-bool VerifyPool::submit(Job job)
+size_t VerifyPool::submit(std::vector<Job> &jobs)
 {
+    size_t taken = 0;
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (queue_.size() >= max_queued())
-            return false;
-        queue_.push_back(std::move(job));
+        try {
+            for (; taken < jobs.size() && queue_.size() < max_queued(); taken++)
+                queue_.push_back(std::move(jobs[taken]));
+        } catch (const std::bad_alloc &) {
+            // out of memory: the rest is refused like a full queue
+        }
     }
-    wake_.notify_one();
-    return true;
+    jobs.erase(jobs.begin(), jobs.begin() + static_cast<std::ptrdiff_t>(taken));
+    if (taken > 0)
+        wake_.notify_one();
+    return taken;
+}
+
+bool VerifyPool::submit(Job job)
+{
+    std::vector<Job> one;
+    one.push_back(std::move(job));
+    return submit(one) == 1;
 }
 
 std::vector<VerifyPool::Done> VerifyPool::take_done()
@@ -118,6 +133,7 @@ void VerifyPool::run()
 {
     for (;;) {
         Job job;
+        bool more;
         {
             std::unique_lock<std::mutex> lock(mutex_);
             wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
@@ -125,7 +141,11 @@ void VerifyPool::run()
                 return;
             job = std::move(queue_.front());
             queue_.pop_front();
+            more = !queue_.empty();
         }
+        // The submitter woke one thread for the whole batch: pass the wake-up on.
+        if (more)
+            wake_.notify_one();
         PasswordMatch match = verify_password(job.scheme, job.hash, job.plain);
         wipe(job.plain);
         bool signal;

@@ -37,7 +37,12 @@ public:
     VerifyPool(const VerifyPool &) = delete;
     VerifyPool &operator=(const VerifyPool &) = delete;
 
-    // Queues the job; false (and nothing queued) when max_queued() jobs already wait.
+    // Queues jobs from the front of `jobs` while fewer than max_queued() wait, removes them
+    // from `jobs` and returns how many it took. One call wakes at most one sleeping thread,
+    // and a thread that takes a job wakes the next while jobs remain: the caller pays one
+    // wake-up per batch, not one per job.
+    size_t submit(std::vector<Job> &jobs);
+    // One job; false (and nothing queued) when max_queued() jobs already wait.
     bool submit(Job job);
     // A bound on the jobs waiting, so that a burst of costly logins costs memory and
     // latency only up to a point: past it a login is a temporary failure.
