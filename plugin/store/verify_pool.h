@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -64,6 +65,8 @@ private:
     std::deque<Job> queue_;
     std::vector<Done> done_;
     bool stopping_ = false;
+    unsigned looking_ = 0;            // threads out of jobs, not yet asleep: no wake-up needed
+    std::atomic<size_t> queued_{0};   // queue_.size(), for them to look at without the lock
     bool signalled_ = false;  // notify_fd() is readable and take_done() has not run since
     std::vector<pthread_t> threads_;
 };

@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "verify_pool.h"
@@ -102,6 +104,21 @@ TEST(VerifyPoolTest, ALongQueueDoesNotHoldResultsBack)
     EXPECT_GE(first, 64u);
     EXPECT_LT(first, 400u);
     EXPECT_EQ(collect(pool, 400 - first).size(), 400 - first);
+}
+
+TEST(VerifyPoolTest, AJobSubmittedAsAThreadStopsLookingIsNotLeftBehind)
+{
+    // A thread out of jobs looks for more for a while before it sleeps, and a submit does not
+    // wake it while it looks: jobs submitted just before, while and just after it gives up
+    // must all be taken (a lost wake-up would leave one waiting for ever).
+    vstore::VerifyPool pool(2);
+    const std::string hash = md5_crypt("pw", "looking");
+    std::vector<int> ctx(600);
+    for (size_t i = 0; i < ctx.size(); i++) {
+        pool.submit({"CRYPT", hash, "pw", &ctx[i]});
+        ASSERT_EQ(collect(pool, 1).size(), 1u) << "job " << i << " was not taken";
+        std::this_thread::sleep_for(std::chrono::microseconds(i % 60));
+    }
 }
 
 TEST(VerifyPoolTest, AnUnusableHashIsNotAMatch)
