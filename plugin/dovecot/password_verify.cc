@@ -84,10 +84,10 @@ VerifyThreads::~VerifyThreads()
 VerifyThreads::Start VerifyThreads::start(struct auth_request *r, PasswordCheck &check, const char *plain,
                                           verify_plain_callback_t *callback)
 {
-    // Only crypt hashes are worth a thread: even DES crypt (about 3 us) costs the event loop
-    // more than a batched hand-over does (about 1.1x the logins/s of verifying DES at once,
-    // when the auth process is the bottleneck). Clear text and PLAIN-MD5 take well under a
-    // microsecond.
+    // Only crypt hashes are worth a thread: even DES crypt (about 4 us) costs the event loop
+    // more than a batched hand-over does (1.4x the logins/s of verifying DES at once in
+    // bench/run_bench.py, where the auth process is the bottleneck). Clear text and
+    // PLAIN-MD5 take well under a microsecond.
     if (threads_ == 0 || failed_ || compat::in_auth_worker() || !vstore::is_crypt_scheme(check.scheme))
         return Start::VerifyHere;
     try {
