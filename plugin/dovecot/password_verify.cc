@@ -1,5 +1,6 @@
 #include "password_verify.h"
 
+#include <algorithm>
 #include <exception>
 #include <optional>
 
@@ -42,7 +43,7 @@ std::string queue_full()
            " waiting): temporary failure";
 }
 
-// A job the pool did not take: its queue was full.
+// A job the pool did not take: its queue was full (or memory ran out).
 void refuse(vstore::VerifyPool::Job &job) noexcept
 {
     auto *p = static_cast<Pending *>(job.ctx);
@@ -64,9 +65,10 @@ VerifyThreads::~VerifyThreads()
 {
     if (flush_ != nullptr)
         compat::cancel_call(&flush_);
-    for (vstore::VerifyPool::Job &job : batch_) {
-        auto *p = static_cast<Pending *>(job.ctx);
-        compat::wipe(job.plain);
+    for (vstore::VerifyPool::JobPtr &job : batch_) {
+        auto *p = static_cast<Pending *>(job->ctx);
+        compat::wipe(job->plain);
+        compat::wipe(p->check.hash);
         compat::request_unref(p->r);
         delete p;
     }
@@ -75,6 +77,7 @@ VerifyThreads::~VerifyThreads()
     if (pool_) {
         for (void *ctx : pool_->stop()) {
             auto *p = static_cast<Pending *>(ctx);
+            compat::wipe(p->check.hash);
             compat::request_unref(p->r);
             delete p;
         }
@@ -101,8 +104,15 @@ VerifyThreads::Start VerifyThreads::start(struct auth_request *r, PasswordCheck 
             compat::log_error(r, queue_full());
             return Start::Busy;
         }
+        // Room for every job the check above lets wait: the push below never reallocates.
+        batch_.reserve(vstore::VerifyPool::max_queued());
         auto pending = std::make_unique<Pending>(Pending{r, callback, {}});
-        batch_.push_back({check.scheme, check.hash, plain, pending.get()});
+        auto job = std::make_unique<vstore::VerifyPool::Job>();
+        job->scheme = check.scheme;
+        job->hash = check.hash;
+        job->ctx = pending.get();
+        job->plain = plain;  // last: nothing below throws
+        batch_.push_back(std::move(job));
         if (flush_ == nullptr)
             flush_ = compat::call_next_round(flush, this);
         // From here the job is the batch's: nothing below may fail. The result is only read
@@ -118,8 +128,8 @@ VerifyThreads::Start VerifyThreads::start(struct auth_request *r, PasswordCheck 
     }
     // Threads idle until the round ends cost the logins waiting behind them more than one
     // more wake-up does: a batch that keeps every thread busy goes at once.
-    if (batch_.size() >= 2 * size_t{threads_})
-        submit_batch();
+    if (batch_.size() >= std::min(2 * size_t{threads_}, vstore::VerifyPool::max_queued()))
+        submit_batch(false);
     return Start::Queued;
 }
 
@@ -127,15 +137,26 @@ void VerifyThreads::flush(void *ctx)
 {
     auto *self = static_cast<VerifyThreads *>(ctx);
     compat::cancel_call(&self->flush_);
-    self->submit_batch();
+    self->submit_batch(true);
 }
 
-void VerifyThreads::submit_batch() noexcept
+void VerifyThreads::submit_batch(bool from_loop) noexcept
 {
-    pool_->submit(batch_);
-    for (vstore::VerifyPool::Job &job : batch_)
-        refuse(job);
-    batch_.clear();
+    if (batch_.empty())
+        return;
+    std::vector<vstore::VerifyPool::JobPtr> jobs;
+    jobs.swap(batch_);
+    pool_->submit(jobs);
+    if (!from_loop) {
+        // From start(): what the pool did not take waits for the end of the round (flush_
+        // is set), so that no request is answered from inside another one's lookup.
+        batch_.swap(jobs);
+        return;
+    }
+    // A refused login's callback may start another verification (the next passdb), which
+    // queues into batch_: the refused jobs are out of it by now.
+    for (vstore::VerifyPool::JobPtr &job : jobs)
+        refuse(*job);
 }
 
 void VerifyThreads::on_ready(void *ctx)

@@ -43,7 +43,7 @@ public:
 private:
     static void on_ready(void *ctx);
     static void flush(void *ctx);
-    void submit_batch() noexcept;
+    void submit_batch(bool from_loop) noexcept;
 
     unsigned threads_;
     std::unique_ptr<vstore::VerifyPool> pool_;
@@ -51,7 +51,7 @@ private:
     // Jobs not yet handed to the pool: they go together, once the ioloop round's callbacks
     // have run (flush_) or once there are two per thread, so that a round of logins costs
     // one lock and a wake-up or two, not one per login.
-    std::vector<vstore::VerifyPool::Job> batch_;
+    std::vector<vstore::VerifyPool::JobPtr> batch_;
     struct timeout *flush_ = nullptr;
     bool failed_ = false;  // the pool could not start: logged once, then verify at once
 };

@@ -2,6 +2,8 @@
 
 #include <sched.h>
 
+#include <algorithm>
+#include <string>
 #include <thread>
 
 namespace vstore {
@@ -44,14 +46,19 @@ bool parse_yes_no(const std::string &key, const std::string &value, bool *out, s
     return false;
 }
 
+constexpr unsigned kMaxVerifyThreads = 256;
+
 unsigned default_verify_threads()
 {
-    // The CPUs this process may run on (taskset, a cgroup cpuset), not every CPU of the host.
+    // The CPUs this process may run on (taskset, a cgroup cpuset), not every CPU of the host,
+    // and no more than a number may ask for.
     cpu_set_t set;
+    unsigned n = 0;
     if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
-        return static_cast<unsigned>(CPU_COUNT(&set));
-    unsigned n = std::thread::hardware_concurrency();
-    return n == 0 ? 1 : n;
+        n = static_cast<unsigned>(CPU_COUNT(&set));
+    else
+        n = std::thread::hardware_concurrency();
+    return n == 0 ? 1 : std::min(n, kMaxVerifyThreads);
 }
 
 bool parse_thread_count(const std::string &key, const std::string &value, unsigned *out, std::string *error)
@@ -67,8 +74,9 @@ bool parse_thread_count(const std::string &key, const std::string &value, unsign
         if (digits)
             n = n * 10 + static_cast<unsigned>(c - '0');
     }
-    if (!digits || n > 256) {
-        *error = key + " must be 'auto' or a number from 0 to 256, not '" + value + "'";
+    if (!digits || n > kMaxVerifyThreads) {
+        *error = key + " must be 'auto' or a number from 0 to " + std::to_string(kMaxVerifyThreads) + ", not '" +
+                 value + "'";
         return false;
     }
     *out = n;

@@ -23,9 +23,11 @@ constexpr size_t kMaxBatch = 64;
 // How long a thread that ran out of jobs keeps looking for more before it sleeps. Under
 // load the next batch comes within that time, and a thread still looking needs no
 // wake-up: a futex wake-up costs the auth process's thread about as much as a DES crypt.
-// It looks with sched_yield(), so that it never keeps a runnable thread (the auth
-// process's own) off its core.
+// It looks with sched_yield(), which lets a runnable thread on its CPU (the auth process's
+// own) go first. At most kMaxLooking threads look at once; the others sleep at once, so
+// looking costs at most that many times 30 us of CPU after a batch, whatever the threads.
 constexpr auto kLookFor = std::chrono::microseconds(30);
+constexpr unsigned kMaxLooking = 2;
 
 void wipe(std::string &s)
 {
@@ -77,7 +79,7 @@ void *VerifyPool::thread_main(void *self)
 
 VerifyPool::~VerifyPool() { stop(); }
 
-size_t VerifyPool::submit(std::vector<Job> &jobs)
+size_t VerifyPool::submit(std::vector<JobPtr> &jobs)
 {
     size_t taken = 0;
     bool wake;
@@ -100,9 +102,13 @@ size_t VerifyPool::submit(std::vector<Job> &jobs)
 
 bool VerifyPool::submit(Job job)
 {
-    std::vector<Job> one;
-    one.push_back(std::move(job));
-    return submit(one) == 1;
+    std::vector<JobPtr> one;
+    one.push_back(std::make_unique<Job>(job));
+    wipe(job.plain);
+    if (submit(one) == 1)
+        return true;
+    wipe(one.front()->plain);
+    return false;
 }
 
 std::vector<VerifyPool::Done> VerifyPool::take_done()
@@ -129,9 +135,9 @@ std::vector<void *> VerifyPool::stop()
     threads_.clear();
     std::vector<void *> left;
     std::lock_guard<std::mutex> lock(mutex_);
-    for (Job &job : queue_) {
-        wipe(job.plain);
-        left.push_back(job.ctx);
+    for (JobPtr &job : queue_) {
+        wipe(job->plain);
+        left.push_back(job->ctx);
     }
     queue_.clear();
     for (const Done &d : done_)
@@ -143,11 +149,11 @@ std::vector<void *> VerifyPool::stop()
 void VerifyPool::run()
 {
     for (;;) {
-        Job job;
+        JobPtr job;
         bool more;
         {
             std::unique_lock<std::mutex> lock(mutex_);
-            if (queue_.empty() && !stopping_) {
+            if (queue_.empty() && !stopping_ && looking_ < kMaxLooking) {
                 looking_++;
                 lock.unlock();
                 const auto until = std::chrono::steady_clock::now() + kLookFor;
@@ -167,12 +173,12 @@ void VerifyPool::run()
         // The submitter woke one thread for the whole batch: pass the wake-up on.
         if (more)
             wake_.notify_one();
-        PasswordMatch match = verify_password(job.scheme, job.hash, job.plain);
-        wipe(job.plain);
+        PasswordMatch match = verify_password(job->scheme, job->hash, job->plain);
+        wipe(job->plain);
         bool signal;
         {
             std::lock_guard<std::mutex> lock(mutex_);
-            done_.push_back(Done{job.ctx, match});
+            done_.push_back(Done{job->ctx, match});
             // Each wake-up of the event loop costs context switches on cores that should be
             // hashing, so results are handed back in batches as large as the queue: a result
             // waits at most as long as the jobs still queued behind it wait anyway, and at

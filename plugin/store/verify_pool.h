@@ -10,6 +10,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -25,6 +26,9 @@ public:
         std::string scheme, hash, plain;
         void *ctx = nullptr;  // the caller's; handed back with the result
     };
+    // Jobs move between threads by pointer: a password is never copied by a move and left
+    // behind in a moved-from string (a short one lives inside the string object).
+    using JobPtr = std::unique_ptr<Job>;
     struct Done {
         void *ctx;
         PasswordMatch match;
@@ -41,9 +45,9 @@ public:
     // Queues jobs from the front of `jobs` while fewer than max_queued() wait, removes them
     // from `jobs` and returns how many it took. One call wakes at most one sleeping thread,
     // and a thread that takes a job wakes the next while jobs remain: the caller pays one
-    // wake-up per batch, not one per job.
-    size_t submit(std::vector<Job> &jobs);
-    // One job; false (and nothing queued) when max_queued() jobs already wait.
+    // wake-up per batch, not one per job, and none while a thread is still looking for work.
+    size_t submit(std::vector<JobPtr> &jobs);
+    // One job (a copy; `job`'s password is wiped); false when max_queued() jobs already wait.
     bool submit(Job job);
     // A bound on the jobs waiting, so that a burst of costly logins costs memory and
     // latency only up to a point: past it a login is a temporary failure.
@@ -62,7 +66,7 @@ private:
     UniqueFd notify_;
     std::mutex mutex_;
     std::condition_variable wake_;
-    std::deque<Job> queue_;
+    std::deque<JobPtr> queue_;
     std::vector<Done> done_;
     bool stopping_ = false;
     unsigned looking_ = 0;            // threads out of jobs, not yet asleep: no wake-up needed

@@ -109,14 +109,20 @@ TEST(VerifyPoolTest, ALongQueueDoesNotHoldResultsBack)
 TEST(VerifyPoolTest, AJobSubmittedAsAThreadStopsLookingIsNotLeftBehind)
 {
     // A thread out of jobs looks for more for a while before it sleeps, and a submit does not
-    // wake it while it looks: jobs submitted just before, while and just after it gives up
-    // must all be taken (a lost wake-up would leave one waiting for ever).
+    // wake it while it looks: jobs submitted just before, while and just after it gives up,
+    // one at a time or in batches larger than the pool, must all be taken (a lost wake-up
+    // would leave one waiting for ever).
     vstore::VerifyPool pool(2);
     const std::string hash = md5_crypt("pw", "looking");
-    std::vector<int> ctx(600);
-    for (size_t i = 0; i < ctx.size(); i++) {
-        pool.submit({"CRYPT", hash, "pw", &ctx[i]});
-        ASSERT_EQ(collect(pool, 1).size(), 1u) << "job " << i << " was not taken";
+    std::vector<int> ctx(5);
+    for (size_t i = 0; i < 600; i++) {
+        const size_t n = i % 3 == 0 ? 5 : 1;
+        std::vector<vstore::VerifyPool::JobPtr> jobs;
+        for (size_t j = 0; j < n; j++)
+            jobs.push_back(std::make_unique<vstore::VerifyPool::Job>(vstore::VerifyPool::Job{"CRYPT", hash, "pw", &ctx[j]}));
+        ASSERT_EQ(pool.submit(jobs), n);
+        EXPECT_TRUE(jobs.empty());
+        ASSERT_EQ(collect(pool, n).size(), n) << "a job of round " << i << " was not taken";
         std::this_thread::sleep_for(std::chrono::microseconds(i % 60));
     }
 }
@@ -143,6 +149,25 @@ TEST(VerifyPoolTest, StopReturnsWhatWasNotHandedBack)
 }
 
 }  // namespace
+
+TEST(VerifyPoolTest, ABatchIsTakenUpToTheBoundAndTheRestLeftToTheCaller)
+{
+    vstore::VerifyPool pool(1);
+    struct crypt_data data = {};
+    const std::string slow = crypt_r("pw", "$6$rounds=200000$salt$", &data);
+    ASSERT_TRUE(pool.submit({"SHA512-CRYPT", slow, "pw", nullptr}));  // keeps the thread busy
+    std::vector<int> ctx(vstore::VerifyPool::max_queued() + 5);
+    std::vector<vstore::VerifyPool::JobPtr> jobs;
+    for (int &c : ctx)
+        jobs.push_back(std::make_unique<vstore::VerifyPool::Job>(vstore::VerifyPool::Job{"SHA512-CRYPT", slow, "pw", &c}));
+    const size_t taken = pool.submit(jobs);
+    EXPECT_GE(taken, vstore::VerifyPool::max_queued() - 1);
+    EXPECT_LE(taken, vstore::VerifyPool::max_queued());
+    ASSERT_EQ(jobs.size(), ctx.size() - taken);  // the rest, in order, still the caller's
+    EXPECT_EQ(jobs.front()->ctx, &ctx[taken]);
+    EXPECT_EQ(jobs.back()->ctx, &ctx.back());
+    EXPECT_EQ(pool.stop().size(), taken + 1);
+}
 
 TEST(VerifyPoolTest, TheQueueIsBounded)
 {
