@@ -16,6 +16,20 @@ struct Pending {
     PasswordCheck check;
 };
 
+// The request's last use here: its hash wiped, its reference dropped.
+void release(Pending *p)
+{
+    compat::wipe(p->check.hash);
+    compat::request_unref(p->r);
+    delete p;
+}
+
+void answer(Pending *p, enum passdb_result result)
+{
+    p->callback(result, p->r);
+    release(p);
+}
+
 void finish(Pending *p, vstore::PasswordMatch match)
 {
     enum passdb_result result = guarded(p->r, PASSDB_RESULT_INTERNAL_FAILURE, [&] {
@@ -31,10 +45,7 @@ void finish(Pending *p, vstore::PasswordMatch match)
         compat::log_error(p->r, "invalid " + p->check.scheme + " hash in the store: crypt() rejects it");
         return PASSDB_RESULT_INTERNAL_FAILURE;
     });
-    compat::wipe(p->check.hash);
-    p->callback(result, p->r);
-    compat::request_unref(p->r);
-    delete p;
+    answer(p, result);
 }
 
 std::string queue_full()
@@ -53,10 +64,7 @@ void refuse(vstore::VerifyPool::Job &job) noexcept
     } catch (const std::exception &) {
         // out of memory for the message: the failure is still answered
     }
-    compat::wipe(p->check.hash);
-    p->callback(PASSDB_RESULT_INTERNAL_FAILURE, p->r);
-    compat::request_unref(p->r);
-    delete p;
+    answer(p, PASSDB_RESULT_INTERNAL_FAILURE);
 }
 
 }  // namespace
@@ -66,21 +74,14 @@ VerifyThreads::~VerifyThreads()
     if (flush_ != nullptr)
         compat::cancel_call(&flush_);
     for (vstore::VerifyPool::JobPtr &job : batch_) {
-        auto *p = static_cast<Pending *>(job->ctx);
         compat::wipe(job->plain);
-        compat::wipe(p->check.hash);
-        compat::request_unref(p->r);
-        delete p;
+        release(static_cast<Pending *>(job->ctx));
     }
     if (io_ != nullptr)
         compat::unwatch_fd(&io_);
     if (pool_) {
-        for (void *ctx : pool_->stop()) {
-            auto *p = static_cast<Pending *>(ctx);
-            compat::wipe(p->check.hash);
-            compat::request_unref(p->r);
-            delete p;
-        }
+        for (void *ctx : pool_->stop())
+            release(static_cast<Pending *>(ctx));
     }
 }
 
@@ -157,6 +158,10 @@ void VerifyThreads::submit_batch(bool from_loop) noexcept
     // queues into batch_: the refused jobs are out of it by now.
     for (vstore::VerifyPool::JobPtr &job : jobs)
         refuse(*job);
+    // keep the reserved room for the next round, unless a callback queued into a new batch_
+    jobs.clear();
+    if (batch_.empty())
+        batch_.swap(jobs);
 }
 
 void VerifyThreads::on_ready(void *ctx)
