@@ -29,6 +29,8 @@ extern "C" {
 #include "master-service.h"
 }
 
+#include "dovecot_ioloop.h"
+
 namespace compat {
 
 /* Exported as <module>_version: Dovecot refuses a module built for another ABI. */
@@ -132,22 +134,6 @@ inline bool in_auth_worker() { return worker; }
 /* A request kept alive while its verification runs on a thread. */
 inline void request_ref(struct auth_request *r) { auth_request_ref(r); }
 inline void request_unref(struct auth_request *r) { auth_request_unref(&r); }
-
-/* Calls cb(ctx) from Dovecot's ioloop when fd is readable. (Parenthesised: Dovecot's io_add
-   macro type-checks with a C-only builtin.) */
-inline struct io *watch_fd(int fd, void (*cb)(void *), void *ctx)
-{
-    return (io_add)(fd, IO_READ, __FILE__, __LINE__, cb, ctx);
-}
-inline void unwatch_fd(struct io **io) { io_remove(io); }
-
-/* Calls cb(ctx) once from Dovecot's ioloop, after the callbacks of the current round (the
-   ioloop runs due timeouts before the next round's ios). */
-inline struct timeout *call_next_round(void (*cb)(void *), void *ctx)
-{
-    return (timeout_add_short)(0, __FILE__, __LINE__, cb, ctx);
-}
-inline void cancel_call(struct timeout **to) { timeout_remove(to); }
 
 inline void wipe(std::string &s)
 {

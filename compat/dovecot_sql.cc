@@ -12,6 +12,8 @@ extern "C" {
 #endif
 }
 
+#include "dovecot_ioloop.h"
+
 namespace compat {
 
 namespace {
@@ -133,7 +135,7 @@ struct RunSoon {
 void run_soon_now(void *context)
 {
     std::unique_ptr<RunSoon> r(static_cast<RunSoon *>(context));
-    timeout_remove(&r->to);
+    cancel_call(&r->to);
     try {
         r->fn();
     } catch (const std::exception &e) {
@@ -298,7 +300,7 @@ void SqlDb::update(const vstore::vpopmail_sql::Statement &st, std::function<void
 void run_soon(std::function<void()> fn)
 {
     auto *r = new RunSoon{std::move(fn)};
-    r->to = (timeout_add_short)(0, __FILE__, __LINE__, run_soon_now, r);
+    r->to = call_next_round(run_soon_now, r);
 }
 
 }  // namespace compat
