@@ -100,17 +100,6 @@ size_t VerifyPool::submit(std::vector<JobPtr> &jobs)
     return taken;
 }
 
-bool VerifyPool::submit(Job job)
-{
-    std::vector<JobPtr> one;
-    one.push_back(std::make_unique<Job>(job));
-    wipe(job.plain);
-    if (submit(one) == 1)
-        return true;
-    wipe(one.front()->plain);
-    return false;
-}
-
 std::vector<VerifyPool::Done> VerifyPool::take_done()
 {
     uint64_t count;

@@ -47,8 +47,6 @@ public:
     // and a thread that takes a job wakes the next while jobs remain: the caller pays one
     // wake-up per batch, not one per job, and none while a thread is still looking for work.
     size_t submit(std::vector<JobPtr> &jobs);
-    // One job (a copy; `job`'s password is wiped); false when max_queued() jobs already wait.
-    bool submit(Job job);
     // A bound on the jobs waiting, so that a burst of costly logins costs memory and
     // latency only up to a point: past it a login is a temporary failure.
     static constexpr size_t max_queued() { return 1024; }
