@@ -74,15 +74,16 @@ public:
     Outcome check_service(const VpopmailAccount &account, std::string_view service,
                           std::string_view remote_ip) const;
 
+    // Whether this process wrote, found young or tried lastauth of this account less than
+    // lastauth_interval before now: touch_lastauth() would do nothing (checked first, before
+    // anything is formatted for it).
+    bool lastauth_recent(const VpopmailAccount &account, time_t now) const;
+
     // vchkpw's vset_lastauth: <user dir>/lastauth holds the client's address and its mtime is
     // the login time (vdeloldusers and qmailadmin read it). Written with the domain's rights,
     // through a temporary file of a random name created in the opened user directory and
     // renamed over lastauth there. Returns ok with *written = false when the file is younger
     // than lastauth_interval; a failure is reported, never thrown.
-    // Whether this process wrote, found young or tried lastauth of this account less than
-    // lastauth_interval before now: touch_lastauth() would do nothing (checked first, before
-    // anything is formatted for it).
-    bool lastauth_recent(const VpopmailAccount &account, time_t now) const;
     Outcome touch_lastauth(const VpopmailAccount &account, std::string_view remote_ip, time_t now,
                            bool *written) const;
 
