@@ -27,4 +27,10 @@ struct HashCostLimits {
 // malformed ones, which crypt() itself rejects).
 std::optional<std::string> hash_cost_refusal(std::string_view hash, const HashCostLimits &limits);
 
+// A rough figure of the CPU time one verification against `hash` takes, in microseconds on
+// a current x86-64 core, read from the same parameters as the cap (before any hashing). For
+// scheduling only: the verification threads keep slow hashes of one owner from holding every
+// thread. A form it cannot read counts as slow.
+uint64_t hash_work_us(std::string_view hash);
+
 }  // namespace vstore

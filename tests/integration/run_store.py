@@ -15,7 +15,7 @@ DEFAULT_FIXTURES = os.path.join(os.path.dirname(HERE), "fixtures")  # tests/fixt
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--store", required=True, choices=["vpopmail", "vmailmgr", "vpopmail_sql", "startup", "faults", "hostile", "rewrite", "toolchain", "tools", "package", "attacks", "sharedfs"])
+    p.add_argument("--store", required=True, choices=["vpopmail", "vmailmgr", "vpopmail_sql", "startup", "faults", "hostile", "rewrite", "toolchain", "tools", "package", "attacks", "tenants", "sharedfs"])
     p.add_argument("--module-dir", required=True)
     p.add_argument("--fixtures", default=DEFAULT_FIXTURES,
                    help="the fixture stores and their install.sh (default: tests/fixtures)")

@@ -1,0 +1,1 @@
+"""The tenant scenarios (see tenants_suite.py): one module each."""
