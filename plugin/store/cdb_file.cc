@@ -13,7 +13,7 @@ namespace vstore {
 namespace {
 
 constexpr unsigned kHeaderSize = 2048;
-constexpr size_t kSlotsPerRead = 8;      // hash slots read with one pread()
+constexpr size_t kSlotsPerRead = 16;     // hash slots read with one pread()
 constexpr size_t kRecordReadAhead = 512;  // bytes past a record's key read with its header
 
 uint32_t le32(const unsigned char *p)
@@ -44,10 +44,23 @@ namespace {
 
 // A small cdb is read whole at open and looked up in memory: no system call per lookup, and a
 // snapshot that an in-place rewrite cannot change. Larger ones, and any past the budget of
-// copies this process holds, are read with pread() at each lookup.
-constexpr uint32_t kCopyMax = 8u << 20;
-constexpr size_t kCopyBudget = 256u << 20;
+// copies this process holds, are read with pread() at each lookup: as fast to the reader, and
+// what any owner's files can pin of the auth process's memory (vsz_limit 256 MiB) stays small.
+// 1 MiB holds a domain of about 4000 users.
+constexpr uint32_t kCopyMax = 1u << 20;
+constexpr size_t kCopyBudget = 16u << 20;
 std::atomic<size_t> copied_bytes{0};
+
+// Takes n bytes of the budget, or nothing when they do not fit (checked and taken at once).
+bool reserve_copy(size_t n)
+{
+    size_t now = copied_bytes.load();
+    do {
+        if (n > kCopyMax || n > kCopyBudget - now)
+            return false;
+    } while (!copied_bytes.compare_exchange_weak(now, now + n));
+    return true;
+}
 
 }  // namespace
 
@@ -90,12 +103,13 @@ std::shared_ptr<CdbFile> CdbFile::open(const std::string &path, bool *missing, s
         return nullptr;
     }
     std::shared_ptr<CdbFile> f(new CdbFile(path, std::move(fd), FileStamp::of(st), static_cast<uint32_t>(st.st_size)));
-    if (f->size_ <= kCopyMax && copied_bytes + f->size_ <= kCopyBudget) {
+    if (reserve_copy(f->size_)) {
         std::string copy(f->size_, '\0');
-        if (!pread_full(f->fd_.get(), &copy[0], copy.size(), 0, path, error))
+        if (!pread_full(f->fd_.get(), &copy[0], copy.size(), 0, path, error)) {
+            copied_bytes -= f->size_;
             return nullptr;
+        }
         f->copy_ = std::move(copy);
-        copied_bytes += f->size_;
     }
     if (!f->read(f->header_, kHeaderSize, 0, error))
         return nullptr;
@@ -117,7 +131,7 @@ std::shared_ptr<CdbFile> CdbFile::open(const std::string &path, bool *missing, s
     return f;
 }
 
-bool CdbFile::read_record(uint32_t pos, std::string_view key, bool *matches, std::string *value,
+bool CdbFile::read_record(uint32_t pos, std::string_view key, uint32_t max_value, bool *matches, std::string *value,
                           std::string *error) const
 {
     *matches = false;
@@ -136,36 +150,66 @@ bool CdbFile::read_record(uint32_t pos, std::string_view key, bool *matches, std
     }
     if (klen != key.size())
         return true;
-    std::string whole;
-    const unsigned char *k = buf + 8;
-    if (8 + static_cast<size_t>(klen) + dlen > want) {
-        whole.resize(static_cast<size_t>(klen) + dlen);
-        if (!read(&whole[0], whole.size(), pos + 8, error))
+    // The key is in what was read ahead, or read alone: it is as long as the caller's key.
+    std::string far_key;
+    const char *k = reinterpret_cast<const char *>(buf) + 8;
+    if (8 + static_cast<size_t>(klen) > want) {
+        far_key.resize(klen);
+        if (!read(&far_key[0], klen, pos + 8, error))
             return false;
-        k = reinterpret_cast<const unsigned char *>(whole.data());
+        k = far_key.data();
     }
     if (klen != 0 && std::memcmp(k, key.data(), klen) != 0)
         return true;
+    // The size is checked before the value takes any memory.
+    if (dlen > max_value) {
+        *error = path_ + " is corrupt: the record of " + std::to_string(dlen) + " bytes for " + std::string(key) +
+                 " is larger than " + std::to_string(max_value) + " bytes, the most a record may hold";
+        return false;
+    }
+    if (8 + static_cast<size_t>(klen) + dlen <= want) {
+        value->assign(reinterpret_cast<const char *>(buf) + 8 + klen, dlen);
+    } else {
+        value->assign(dlen, '\0');
+        if (!read(&(*value)[0], dlen, pos + 8 + klen, error)) {
+            value->clear();
+            return false;
+        }
+    }
     *matches = true;
-    value->assign(reinterpret_cast<const char *>(k) + klen, dlen);
     return true;
 }
 
-CdbFile::Hit CdbFile::find_hashed(std::string_view key, uint32_t h) const
+namespace {
+
+CdbFile::Hit corrupt(std::string reason)
 {
-    Hit hit;
-    const uint32_t table = le32(header_ + (h & 255) * 8), nslots = le32(header_ + (h & 255) * 8 + 4);
+    CdbFile::Hit hit;
+    hit.status = CdbFile::Status::Corrupt;
+    hit.error = std::move(reason);
+    return hit;
+}
+
+}  // namespace
+
+CdbFile::Hit CdbFile::find_hashed(std::string_view key, uint32_t h, uint32_t max_value) const
+{
+    const unsigned bucket = h & 255;
+    const uint32_t table = le32(header_ + bucket * 8), nslots = le32(header_ + bucket * 8 + 4);
     if (nslots == 0)
-        return hit;
+        return Hit();
+    // However many slots the table claims, only kMaxProbes of them are read: every writer
+    // leaves half of a table empty, so an honest chain ends at an empty slot long before.
+    const uint32_t budget = std::min(nslots, kMaxProbes);
     uint32_t slot = (h >> 8) % nslots;
+    unsigned other_keys = 0;  // records read whose hash is the key's but whose key is not
     unsigned char buf[kSlotsPerRead * 8];
-    for (uint32_t seen = 0; seen < nslots;) {
-        const size_t n = std::min<size_t>({kSlotsPerRead, nslots - slot, nslots - seen});
+    for (uint32_t seen = 0; seen < budget;) {
+        const size_t n = std::min<size_t>({kSlotsPerRead, nslots - slot, budget - seen});
+        Hit hit;
         // (open() checked that every table lies inside the file, which is below 4 GiB)
-        if (!read(buf, n * 8, static_cast<uint32_t>(table + slot * 8ULL), &hit.error)) {
-            hit.status = Status::Corrupt;
-            return hit;
-        }
+        if (!read(buf, n * 8, static_cast<uint32_t>(table + slot * 8ULL), &hit.error))
+            return corrupt(std::move(hit.error));
         for (size_t i = 0; i < n; i++) {
             const uint32_t rhash = le32(buf + i * 8), rpos = le32(buf + i * 8 + 4);
             if (rpos == 0)
@@ -173,64 +217,91 @@ CdbFile::Hit CdbFile::find_hashed(std::string_view key, uint32_t h) const
             if (rhash != h)
                 continue;
             bool matches = false;
-            if (!read_record(rpos, key, &matches, &hit.value, &hit.error)) {
-                hit.status = Status::Corrupt;
-                return hit;
-            }
+            if (!read_record(rpos, key, max_value, &matches, &hit.value, &hit.error))
+                return corrupt(std::move(hit.error));
             if (matches) {
                 hit.status = Status::Found;
                 return hit;
             }
+            if (++other_keys >= kMaxHashMatches)
+                return corrupt(path_ + " is corrupt: hash table " + std::to_string(bucket) + " holds " +
+                               std::to_string(other_keys) + " other keys with the hash of " + std::string(key) +
+                               " on its way");
         }
         seen += static_cast<uint32_t>(n);
         slot += static_cast<uint32_t>(n);
         if (slot == nslots)
             slot = 0;
     }
-    return hit;
+    if (budget == nslots)
+        return corrupt(path_ + " is corrupt: hash table " + std::to_string(bucket) + " (" + std::to_string(nslots) +
+                       " slots) has no empty slot");
+    return corrupt(path_ + " is corrupt: hash table " + std::to_string(bucket) + " (" + std::to_string(nslots) +
+                   " slots) has no empty slot in the " + std::to_string(kMaxProbes) + " slots from where " +
+                   std::string(key) + " starts; a cdb writer leaves half of every table empty");
 }
 
-CdbFile::Hit CdbFile::find(std::string_view key) const { return find_hashed(key, cdb_hash_unsigned(key)); }
-
-CdbFile::Hit CdbFile::find_signed_char_hash(std::string_view key) const
+CdbFile::Hit CdbFile::find(std::string_view key, uint32_t max_value) const
 {
-    return find_hashed(key, cdb_hash_signed(key));
+    return find_hashed(key, cdb_hash_unsigned(key), max_value);
 }
 
-int CdbFile::next(unsigned *pos, std::string *key, std::string *value, std::string *error) const
+CdbFile::Hit CdbFile::find_signed_char_hash(std::string_view key, uint32_t max_value) const
 {
-    std::string err;
+    return find_hashed(key, cdb_hash_signed(key), max_value);
+}
+
+bool CdbFile::read_next_record(uint32_t pos, uint32_t max_value, std::string *key, std::string *value, uint32_t *size,
+                               std::string *error) const
+{
+    if (data_end_ - pos < 8) {
+        *error = path_ + " is corrupt: a partial record at " + std::to_string(pos);
+        return false;
+    }
+    // One read for the header and, usually, the whole record.
+    char buf[4096];
+    const size_t got = std::min<size_t>(sizeof(buf), data_end_ - pos);
+    if (!read(buf, got, pos, error))
+        return false;
+    const uint32_t klen = le32(reinterpret_cast<unsigned char *>(buf));
+    const uint32_t dlen = le32(reinterpret_cast<unsigned char *>(buf) + 4);
+    const uint64_t total = 8ULL + klen + dlen;
+    if (total > data_end_ - pos) {
+        *error = path_ + " is corrupt: the record at " + std::to_string(pos) + " runs past the data";
+        return false;
+    }
+    // The sizes are checked before the record takes any memory.
+    if (klen > kMaxKeyBytes || dlen > max_value) {
+        *error = path_ + " is corrupt: the record of " + std::to_string(dlen) + " bytes at " + std::to_string(pos) +
+                 " (key of " + std::to_string(klen) + " bytes) is larger than a record may be (" +
+                 std::to_string(max_value) + " bytes, key " + std::to_string(kMaxKeyBytes) + ")";
+        return false;
+    }
+    if (total <= got) {
+        key->assign(buf + 8, klen);
+        value->assign(buf + 8 + klen, dlen);
+    } else {
+        std::string whole(static_cast<size_t>(klen) + dlen, '\0');
+        if (!read(&whole[0], whole.size(), pos + 8, error))
+            return false;
+        key->assign(whole, 0, klen);
+        value->assign(whole, klen, dlen);
+    }
+    *size = static_cast<uint32_t>(total);
+    return true;
+}
+
+int CdbFile::next(unsigned *pos, std::string *key, std::string *value, std::string *error, uint32_t max_value) const
+{
     if (*pos < kHeaderSize)
         *pos = kHeaderSize;
     if (*pos >= data_end_)
         return 0;
-    if (data_end_ - *pos < 8) {
-        err = path_ + " is corrupt: a partial record at " + std::to_string(*pos);
-    } else {
-        // One read for the header and, usually, the whole record.
-        char buf[4096];
-        const size_t got = std::min<size_t>(sizeof(buf), data_end_ - *pos);
-        if (read(buf, got, *pos, &err)) {
-            const uint32_t klen = le32(reinterpret_cast<unsigned char *>(buf));
-            const uint32_t dlen = le32(reinterpret_cast<unsigned char *>(buf) + 4);
-            const uint64_t total = 8ULL + klen + dlen;
-            if (total > data_end_ - *pos) {
-                err = path_ + " is corrupt: the record at " + std::to_string(*pos) + " runs past the data";
-            } else if (total <= got) {
-                key->assign(buf + 8, klen);
-                value->assign(buf + 8 + klen, dlen);
-                *pos += static_cast<unsigned>(total);
-                return 1;
-            } else {
-                std::string whole(static_cast<size_t>(klen) + dlen, '\0');
-                if (read(&whole[0], whole.size(), *pos + 8, &err)) {
-                    key->assign(whole, 0, klen);
-                    value->assign(whole, klen, dlen);
-                    *pos += static_cast<unsigned>(total);
-                    return 1;
-                }
-            }
-        }
+    std::string err;
+    uint32_t size = 0;
+    if (read_next_record(*pos, max_value, key, value, &size, &err)) {
+        *pos += size;
+        return 1;
     }
     if (error != nullptr)
         *error = err;

@@ -1,5 +1,12 @@
-// A read-only cdb file, read whole into memory at open when small (up to 8 MiB, 256 MiB in
+// A read-only cdb file, read whole into memory at open when small (up to 1 MiB, 16 MiB in
 // all), else with pread() at each lookup; and a cache that reopens it when it is replaced.
+//
+// Every lookup does bounded work whatever the file says: at most kMaxProbes hash slots and
+// kMaxHashMatches records with the key's hash are read, and no record over kMaxValueBytes is
+// returned (its size is checked before any memory is taken). An honest cdb (cdbmake, tinycdb,
+// vmailmgr: tables twice as large as their records) needs a few probes; a file that needs more
+// is Corrupt, a store fault of that store only, rather than a scan on the auth process's event
+// loop that every other tenant waits behind.
 //
 // Not mmap(): a store file is writable by its owner, who can truncate it in place, and a
 // mapped page past the new end kills the reader with SIGBUS (on NFS, so can a file replaced
@@ -27,6 +34,15 @@ public:
         std::string error;  // when Corrupt: what is wrong, or the read error
     };
 
+    // Bounds of one lookup (see the top of this file).
+    static constexpr uint32_t kMaxProbes = 256;
+    static constexpr unsigned kMaxHashMatches = 8;
+    // Largest value a lookup or next() returns: a vpasswd value or a vmailmgr record is a few
+    // hundred bytes. Callers may ask for less.
+    static constexpr uint32_t kMaxValueBytes = 64u << 10;
+    // Largest key next() returns (a lookup's key is the caller's).
+    static constexpr uint32_t kMaxKeyBytes = 4096;
+
     // Opens path (open_regular_file) and reads its header. On failure returns nullptr and
     // sets missing/error.
     static std::shared_ptr<CdbFile> open(const std::string &path, bool *missing, std::string *error);
@@ -38,22 +54,29 @@ public:
     const std::string &path() const { return path_; }
     const FileStamp &stamp() const { return stamp_; }
 
-    // Standard cdb lookup (the hash over unsigned char, as tinycdb and djb's cdb).
-    Hit find(std::string_view key) const;
+    // Standard cdb lookup (the hash over unsigned char, as tinycdb and djb's cdb). A value
+    // longer than max_value bytes is Corrupt ("... a record of N bytes for KEY ...").
+    Hit find(std::string_view key, uint32_t max_value = kMaxValueBytes) const;
     // Same lookup with the hash computed through signed char, as writers compiled with a
     // signed `char` (vmailmgr on x86) do for key bytes >= 0x80.
-    Hit find_signed_char_hash(std::string_view key) const;
+    Hit find_signed_char_hash(std::string_view key, uint32_t max_value = kMaxValueBytes) const;
 
     // Sequential scan: set *pos = 0 first. Returns 1 with the next record, 0 at the end,
-    // -1 if the file is corrupt or cannot be read (*error says which, when given).
-    int next(unsigned *pos, std::string *key, std::string *value, std::string *error = nullptr) const;
+    // -1 if the file is corrupt or cannot be read (*error says which, when given), or the
+    // record's key is over kMaxKeyBytes or its value over max_value. One record per call.
+    int next(unsigned *pos, std::string *key, std::string *value, std::string *error = nullptr,
+             uint32_t max_value = kMaxValueBytes) const;
 
 private:
     CdbFile(std::string path, UniqueFd fd, const FileStamp &stamp, uint32_t size);
-    Hit find_hashed(std::string_view key, uint32_t hash) const;
-    // Reads the record at pos; *matches tells whether its key is `key` (value filled then).
-    bool read_record(uint32_t pos, std::string_view key, bool *matches, std::string *value,
+    Hit find_hashed(std::string_view key, uint32_t hash, uint32_t max_value) const;
+    // Reads the record at pos; *matches tells whether its key is `key` (value filled then,
+    // unless it is over max_value: an error).
+    bool read_record(uint32_t pos, std::string_view key, uint32_t max_value, bool *matches, std::string *value,
                      std::string *error) const;
+    // The record at pos for next(): key and value within their caps, *size its length.
+    bool read_next_record(uint32_t pos, uint32_t max_value, std::string *key, std::string *value, uint32_t *size,
+                          std::string *error) const;
     // len bytes at pos, from the copy or the file; false with *error on a short read.
     bool read(void *buf, size_t len, uint32_t pos, std::string *error) const;
 

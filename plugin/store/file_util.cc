@@ -44,12 +44,23 @@ FileStamp FileStamp::of(const struct stat &st)
     s.ino = st.st_ino;
     s.size = st.st_size;
     s.mtime_ns = static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+    s.ctime_ns = static_cast<long long>(st.st_ctim.tv_sec) * 1000000000LL + st.st_ctim.tv_nsec;
     return s;
 }
 
 bool FileStamp::operator==(const FileStamp &o) const
 {
-    return dev == o.dev && ino == o.ino && size == o.size && mtime_ns == o.mtime_ns;
+    return dev == o.dev && ino == o.ino && size == o.size && mtime_ns == o.mtime_ns && ctime_ns == o.ctime_ns;
+}
+
+bool FileStamp::recently_changed() const
+{
+    struct timespec now;
+    if (::clock_gettime(CLOCK_REALTIME, &now) < 0)
+        return true;
+    const long long now_ns = static_cast<long long>(now.tv_sec) * 1000000000LL + now.tv_nsec;
+    const bool whole_seconds = ctime_ns % 1000000000LL == 0;
+    return now_ns - ctime_ns < (whole_seconds ? kCoarseTickNs : kFineTickNs);
 }
 
 std::string errno_message(const char *call, const std::string &path, int err)

@@ -29,15 +29,28 @@ private:
 };
 
 // Identity of a file's current version: a rename() over it or an in-place rewrite changes it.
+// The ctime is what makes it complete: a writer can keep the size and set the mtime back
+// (utime()), but every write, chmod or utime() sets the ctime to the current time and nothing
+// sets it back.
 struct FileStamp {
     dev_t dev = 0;
     ino_t ino = 0;
     off_t size = 0;
     long long mtime_ns = 0;
+    long long ctime_ns = 0;
 
     static FileStamp of(const struct stat &st);
     bool operator==(const FileStamp &o) const;
     bool operator!=(const FileStamp &o) const { return !(*this == o); }
+
+    // Whether a change could still leave this stamp as it is: file times tick coarsely (a
+    // jiffy, up to 10 ms, where they keep nanoseconds; a second where they do not), so a
+    // rewrite in the same tick as the change that gave this ctime keeps it. A version read
+    // while its ctime is within a tick of now (or in the future) is not trusted by its stamp
+    // alone: it is read again.
+    bool recently_changed() const;
+    static constexpr long long kFineTickNs = 50000000LL;      // nanosecond times: 50 ms
+    static constexpr long long kCoarseTickNs = 2000000000LL;  // whole seconds (ctime .000000000)
 };
 
 enum class ReadStatus { Ok, Missing, Error };

@@ -1,10 +1,12 @@
 // A cache of things loaded from files (open cdb files, small text files), checked against
 // the file system the cheap way: an entry checked in the ChangeWatcher's current epoch, in a
 // watched directory, is reused as it is; otherwise one lstat() tells whether the file is the
-// same version (reuse), gone (remembered as missing) or replaced (reload). A reader (a store
-// file's owner) is whose rights the lstat() and the load run with, taken only when the file
-// system is touched; entries are kept per reader, so one never gets what only another could
-// open.
+// same version (reuse), gone (remembered as missing) or replaced or rewritten (reload). A
+// version loaded while its ctime was recent is reloaded at the next lstat() whatever its
+// stamp says (FileStamp::recently_changed()): a rewrite in the same clock tick keeps the
+// stamp. A reader (a store file's owner) is whose rights the lstat() and the load run with,
+// taken only when the file system is touched; entries are kept per reader, so one never gets
+// what only another could open.
 #pragma once
 
 #include <sys/stat.h>
@@ -33,13 +35,16 @@ public:
     void add(const std::string &path, const FileStamp *stamp, const FsOwner *reader = nullptr)
     {
         files_.push_back(Source{path, stamp == nullptr ? std::nullopt : std::optional<FileStamp>(*stamp),
-                                reader == nullptr ? std::nullopt : std::optional<FsOwner>(*reader)});
+                                reader == nullptr ? std::nullopt : std::optional<FsOwner>(*reader),
+                                stamp != nullptr && stamp->recently_changed()});
     }
     bool unchanged() const
     {
         if (files_.empty())
             return false;
         for (const Source &f : files_) {
+            if (f.recent)
+                return false;
             std::optional<ScopedFsIdentity> as_reader;
             if (f.reader) {
                 as_reader.emplace(*f.reader);
@@ -61,6 +66,7 @@ private:
         std::string path;
         std::optional<FileStamp> stamp;
         std::optional<FsOwner> reader;
+        bool recent = false;  // read while recently changed: its stamp alone is not trusted
     };
     std::vector<Source> files_;
 };
@@ -116,12 +122,13 @@ public:
             r.missing = err == ENOENT;
             r.error = errno_message("stat", path, err);
             if (r.missing && r.watched && entries_.size() < max_entries_)
-                entries_[key] = Entry{nullptr, FileStamp(), epoch, true};
+                entries_[key] = Entry{nullptr, FileStamp(), epoch, true, false};
             else
                 entries_.erase(key);
             return r;
         }
-        if (it != entries_.end() && it->second.value != nullptr && it->second.stamp == FileStamp::of(st)) {
+        if (it != entries_.end() && it->second.value != nullptr && !it->second.recent &&
+            it->second.stamp == FileStamp::of(st)) {
             it->second.epoch = epoch;
             it->second.watched = r.watched;
             r.value = it->second.value;
@@ -136,7 +143,7 @@ public:
         if (entries_.size() >= max_entries_ && entries_.count(key) == 0)
             entries_.clear();  // crude but bounded: the next lookups reload what they need
         r.stamp = FileStamp::of(st);
-        entries_[key] = Entry{r.value, r.stamp, epoch, r.watched};
+        entries_[key] = Entry{r.value, r.stamp, epoch, r.watched, r.stamp.recently_changed()};
         return r;
     }
 
@@ -146,6 +153,7 @@ private:
         FileStamp stamp;
         uint64_t epoch = 0;
         bool watched = false;
+        bool recent = false;  // loaded while recently changed: reloaded at the next lstat()
     };
     ChangeWatcher *watcher_;
     size_t max_entries_;

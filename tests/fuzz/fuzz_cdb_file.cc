@@ -43,6 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (void)vstore::vmailmgr::decode_record(hit.value, vstore::vmailmgr::Limits(), &err);
         }
         (void)cdb->find_signed_char_hash(key);
+        (void)cdb->find(key, 16);  // a caller's smaller cap on the value
     }
     unsigned pos = 0;
     std::string k, v;
