@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/fsuid.h>
 #include <sys/inotify.h>
@@ -21,8 +22,8 @@
 #include <utility>
 #include <vector>
 
-#include "vmailmgr_store.h"
-#include "vpopmail_store.h"
+#include "broker_policy.h"
+#include "vmailmgr_paths.h"
 
 namespace vstore {
 namespace fs_broker {
@@ -115,6 +116,36 @@ ssize_t receive_message(int sock, std::vector<char> *buf, UniqueFd *fd, int flag
 
 // ---- the broker ----
 
+// Root's files that decide whom the broker serves, as they were when it last read them: a
+// change of any (a rename over it, a rewrite, a new owner or mode) has the broker read them
+// again before it answers the next request.
+struct RootFileState {
+    int err = 0;
+    FileStamp stamp;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    mode_t mode = 0;
+
+    static RootFileState of(const std::string &path)
+    {
+        RootFileState s;
+        struct stat st;
+        if (::lstat(path.c_str(), &st) < 0) {
+            s.err = errno;
+            return s;
+        }
+        s.stamp = FileStamp::of(st);
+        s.uid = st.st_uid;
+        s.gid = st.st_gid;
+        s.mode = st.st_mode;
+        return s;
+    }
+    bool operator==(const RootFileState &o) const
+    {
+        return err == o.err && stamp == o.stamp && uid == o.uid && gid == o.gid && mode == o.mode;
+    }
+};
+
 class Server {
 public:
     explicit Server(int sock) : sock_(sock) {}
@@ -124,7 +155,15 @@ private:
     int handle(const Request &rq, const std::string &path, const std::string &data, int passed_fd, Reply *rp,
                UniqueFd *out_fd, std::string *msg);
     bool allowed(Op op, uint32_t uid, uint32_t gid, const std::string &path, std::string *msg);
+    bool allowed_by_areas(broker_policy::Access access, uint32_t uid, uint32_t gid, const std::string &path,
+                          std::string *why);
+    bool names_the_store(const BrokerArea &area, const std::string &store_name);
+    void refresh_areas();
     void read_areas();
+    void read_vpopmail_areas(const BrokeredStore &s);
+    void read_vmailmgr_areas(const BrokeredStore &s);
+    std::optional<std::string> read_roots_file(const std::string &path, size_t max_bytes, std::string *content);
+    void note_root_file(const std::string &path);
 
     int sock_;
     bool sealed_ = false;
@@ -132,6 +171,8 @@ private:
     std::vector<BrokerArea> areas_;
     std::string areas_problem_;  // why a store serves nothing
     time_t areas_read_ = 0;
+    bool areas_stale_ = true;
+    std::vector<std::pair<std::string, RootFileState>> root_files_;  // as read_areas() found them
 };
 
 // The broker acts between requests, and reads users/cdb and virtualdomains, as nobody.
@@ -141,6 +182,32 @@ void rest()
 {
     ::setfsuid(kRestingId);
     ::setfsgid(kRestingId);
+}
+
+fs_broker::BaseUserLookup g_base_user_lookup = nullptr;
+
+bool system_base_user(const std::string &name, fs_broker::BaseUserEntry *out)
+{
+    struct passwd pw, *res = nullptr;
+    std::vector<char> buf(16384);
+    if (::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &res) != 0 || res == nullptr)
+        return false;
+    *out = {res->pw_uid, res->pw_gid, res->pw_dir == nullptr ? "" : res->pw_dir};
+    return true;
+}
+
+// Only names a Unix account can have go to getpwnam(): NSS modules build file paths from it.
+bool portable_user_name(const std::string &name)
+{
+    if (name.empty() || name.size() > 32 || name[0] == '-')
+        return false;
+    for (size_t i = 0; i < name.size(); i++) {
+        const char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == '-' || (c == '$' && i == name.size() - 1)))
+            return false;
+    }
+    return true;
 }
 
 void Server::run()
@@ -184,11 +251,17 @@ void Server::run()
     }
 }
 
+std::string directory_of(const std::string &path)
+{
+    const size_t slash = path.rfind('/');
+    return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
+}
+
 // A file that decides whom the broker serves must be root's, and so must its directory,
 // neither writable by group or others: else its writer could name any uid and gid.
 std::optional<std::string> not_roots(const std::string &path)
 {
-    for (const std::string &p : {path, parent_dir(path)}) {
+    for (const std::string &p : {path, directory_of(path)}) {
         struct stat st;
         if (::lstat(p.c_str(), &st) < 0)
             return errno_message("stat", p, errno);
@@ -199,122 +272,227 @@ std::optional<std::string> not_roots(const std::string &path)
     return std::nullopt;
 }
 
+void Server::note_root_file(const std::string &path) { root_files_.emplace_back(path, RootFileState::of(path)); }
+
+// Root's file whole (at most max_bytes), when it and its directory are root's alone; the
+// reason it is not taken otherwise. Missing: nullopt with an empty *content.
+std::optional<std::string> Server::read_roots_file(const std::string &path, size_t max_bytes, std::string *content)
+{
+    note_root_file(path);
+    note_root_file(directory_of(path));
+    content->clear();
+    struct stat st;
+    if (::lstat(path.c_str(), &st) < 0 && errno == ENOENT)
+        return std::nullopt;
+    if (auto why = not_roots(path))
+        return why;
+    ReadResult r = read_file(path, max_bytes);
+    if (r.status == ReadStatus::Error)
+        return r.error;
+    *content = std::move(r.content);
+    return std::nullopt;
+}
+
+// Lists that root's files give: users/cdb's domains (qmail-newu writes it 0644), the owner of
+// vpopmail_dir.
+constexpr size_t kMaxUsersCdb = 256u << 20;
+constexpr size_t kMaxControlFile = 16u << 20;
+constexpr size_t kMaxSettingFile = 4096;
+
+void Server::read_vpopmail_areas(const BrokeredStore &s)
+{
+    const std::string users_cdb = join_path(s.qmail_dir, "users/cdb");
+    std::string cdb;
+    if (auto why = read_roots_file(users_cdb, kMaxUsersCdb, &cdb)) {
+        areas_problem_ = *why;
+        return;
+    }
+    std::vector<broker_policy::AssignedDomain> domains;
+    std::string error;
+    if (!cdb.empty() && !broker_policy::assigned_domains(cdb, &domains, &error))
+        areas_problem_ = users_cdb + ": " + error;
+    // a root-owned vpopmail_dir is root's to write: its etc/ is read as the process
+    std::optional<FsOwner> dir_owner;
+    struct stat st;
+    note_root_file(s.dir);
+    if (::stat(s.dir.c_str(), &st) == 0 && st.st_uid != 0 && st.st_gid != 0)
+        dir_owner = FsOwner{st.st_uid, st.st_gid, "the owner of " + s.dir};
+    for (BrokerArea &a : broker_policy::vpopmail_areas(domains, s.dir, dir_owner, s.home_roots))
+        areas_.push_back(std::move(a));
+}
+
+void Server::read_vmailmgr_areas(const BrokeredStore &s)
+{
+    namespace vp = vmailmgr_paths;
+    std::string qmail_dir = s.qmail_dir;
+    if (qmail_dir.empty()) {
+        // vmailmgr's qmail-root setting, root's file in its configuration directory
+        std::string text;
+        if (auto why = read_roots_file(join_path(s.dir, "qmail-root"), kMaxSettingFile, &text)) {
+            areas_problem_ = *why;
+            return;
+        }
+        const std::string_view value = vp::setting_text(text);
+        qmail_dir = value.empty() ? "/var/qmail" : std::string(value);
+    }
+    std::string vd;
+    if (auto why = read_roots_file(join_path(qmail_dir, "control/virtualdomains"), kMaxControlFile, &vd)) {
+        areas_problem_ = *why;
+        return;
+    }
+    note_root_file("/etc/passwd");  // homes and ids come from the passwd database
+    const fs_broker::BaseUserLookup lookup = g_base_user_lookup != nullptr ? g_base_user_lookup : system_base_user;
+    for (const std::string &name : broker_policy::virtualdomains_base_users(vd)) {
+        fs_broker::BaseUserEntry base;
+        if (!portable_user_name(name) || !lookup(name, &base) ||
+            !vp::base_user_served(base.uid, base.gid, base.home, s.first_valid_uid) ||
+            broker_policy::path_refusal(base.home))
+            continue;
+        areas_.push_back({FsOwner{base.uid, base.gid, "base user " + name}, BrokerArea::Kind::VmailmgrHome, base.home,
+                          s.dir});
+    }
+}
+
 // The areas of the registered stores, from files root writes (users/cdb, virtualdomains,
-// the passwd database), read again at most once a second when a request is outside them.
+// the passwd database). The broker reads them as nobody, takes nothing from a file anyone
+// but root could write, and parses no byte of a store owner's.
 void Server::read_areas()
 {
     areas_.clear();
     areas_problem_.clear();
+    root_files_.clear();
     for (const BrokeredStore &s : stores_) {
-        std::vector<BrokerArea> areas;
-        if (s.kind == BrokeredStore::Kind::Vpopmail) {
-            VpopmailSettings settings;
-            settings.qmail_dir = s.qmail_dir;
-            settings.vpopmail_dir = s.dir;
-            settings.access.home_roots = s.home_roots;
-            if (auto why = not_roots(join_path(s.qmail_dir, "users/cdb"))) {
-                areas_problem_ = *why;
-                continue;
-            }
-            areas = VpopmailStore(settings).broker_areas();
-        } else {
-            VmailmgrSettings settings;
-            settings.qmail_dir = s.qmail_dir;
-            settings.config_dir = s.dir;
-            settings.first_valid_uid = s.first_valid_uid;
-            VmailmgrStore store(settings);
-            std::string qmail_dir;
-            if (!store.resolved_qmail_dir(&qmail_dir).is_ok())
-                continue;
-            if (auto why = not_roots(join_path(qmail_dir, "control/virtualdomains"))) {
-                areas_problem_ = *why;
-                continue;
-            }
-            areas = store.broker_areas();
+        if (s.kind == BrokeredStore::Kind::Vpopmail)
+            read_vpopmail_areas(s);
+        else
+            read_vmailmgr_areas(s);
+    }
+    areas_read_ = ::time(nullptr);
+    // a file changed within a tick of this read could change again unseen: read it again
+    areas_stale_ = false;
+    for (const auto &[path, state] : root_files_)
+        areas_stale_ = areas_stale_ || (state.err == 0 && state.stamp.recently_changed());
+}
+
+// At every request: a domain removed from users/cdb is refused from the first request after
+// the change, not when a refusal happens to make the broker look again.
+void Server::refresh_areas()
+{
+    bool changed = areas_stale_;
+    for (const auto &[path, state] : root_files_)
+        changed = changed || !(RootFileState::of(path) == state);
+    if (changed)
+        read_areas();
+}
+
+// Whether <home>/<store_name>.cdb is the file the driver opens: the owner's
+// ~/.vmailmgr/password-file (read as the owner, a regular file, its first bytes only), else
+// root's <config_dir>/password-file, else vmailmgr's default. Compared, never kept.
+bool Server::names_the_store(const BrokerArea &area, const std::string &store_name)
+{
+    namespace vp = vmailmgr_paths;
+    auto first_bytes = [](const std::string &path, bool *unreadable) -> std::optional<std::string> {
+        UniqueFd fd;
+        const int err = owner_fs::open_read(path, &fd);
+        struct stat st;
+        if (err == ENOENT)
+            return std::nullopt;
+        if (err != 0 || ::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode)) {
+            *unreadable = true;
+            return std::nullopt;
         }
-        for (BrokerArea &a : areas)
-            if (a.owner.uid != 0 && a.owner.gid != 0)
-                areas_.push_back(std::move(a));
-    }
-}
-
-// A path the store itself would name: absolute, no empty, "." or ".." component.
-bool plain_path(const std::string &path)
-{
-    if (path.size() < 2 || path[0] != '/' || path.back() == '/' || path.find('\0') != std::string::npos)
-        return false;
-    size_t start = 1;
-    while (start <= path.size()) {
-        size_t end = path.find('/', start);
-        if (end == std::string::npos)
-            end = path.size();
-        const std::string_view c(path.data() + start, end - start);
-        if (c.empty() || c == "." || c == "..")
+        std::string text(kMaxSettingFile, '\0');
+        const ssize_t n = ::pread(fd.get(), text.data(), text.size(), 0);
+        if (n < 0) {
+            *unreadable = true;
+            return std::nullopt;
+        }
+        text.resize(static_cast<size_t>(n));
+        if (text.find('\n') == std::string::npos && st.st_size > static_cast<off_t>(text.size()))
+            *unreadable = true;  // a first line longer than any file name
+        return text;
+    };
+    bool unreadable = false;
+    std::optional<std::string> owner_text;
+    {
+        ScopedFsIdentity as_owner(area.owner);
+        if (!as_owner.ok())
             return false;
-        start = end + 1;
+        owner_text = first_bytes(join_path(area.root, std::string(vp::kSettingsDir) + "/" +
+                                                          std::string(vp::kPasswordFileSetting)),
+                                 &unreadable);
     }
-    return true;
+    rest();
+    std::optional<std::string> global_text;
+    const std::string global = join_path(area.config_dir, std::string(vp::kPasswordFileSetting));
+    if (!area.config_dir.empty()) {
+        global_text = first_bytes(global, &unreadable);
+        if (global_text && not_roots(global))
+            return false;  // only root decides every base user's store name
+    }
+    if (unreadable)
+        return false;
+    auto view = [](const std::optional<std::string> &t) {
+        return t ? std::optional<std::string_view>(*t) : std::optional<std::string_view>();
+    };
+    return broker_policy::password_file_matches(store_name, view(owner_text), view(global_text));
 }
 
-std::string_view base_name(const std::string &path) { return std::string_view(path).substr(path.rfind('/') + 1); }
-
-// Whether `op` on `path` for this area is one of the store's own file accesses.
-bool area_allows(const BrokerArea &a, Op op, const std::string &path)
+bool Server::allowed_by_areas(broker_policy::Access access, uint32_t uid, uint32_t gid, const std::string &path,
+                              std::string *why)
 {
-    const std::string parent = parent_dir(path);
-    const std::string_view name = base_name(path);
-    const bool file_op = op == Op::Open || op == Op::Lstat;
-    const bool dir_op = op == Op::Statfs || op == Op::Watch;
-    const bool below = path_is_below(path, a.root) && path != a.root;
-    switch (a.kind) {
-    case BrokerArea::Kind::VpopmailDomain:
-        if (file_op && parent == a.root && (name == "vpasswd.cdb" || name == "vpasswd" || name == ".qmailadmin-limits"))
+    using Rule = broker_policy::Decision::Rule;
+    for (const BrokerArea &a : areas_) {
+        if (a.owner.uid != uid || a.owner.gid != gid)
+            continue;
+        const broker_policy::Decision d = broker_policy::decide(a, access, path);
+        if (d.rule == Rule::Allowed)
             return true;
-        if (op == Op::Lstat && below && name == "lastauth")
-            return true;
-        if (op == Op::Lastauth && below)
-            return true;
-        return dir_op && (path == a.root || path == parent_dir(a.root));
-    case BrokerArea::Kind::VpopmailEtc: {
-        const std::string etc = join_path(a.root, "etc");
-        if (file_op && parent == etc && (name == "defaultdomain" || name == "vlimits.default"))
-            return true;
-        return dir_op && (path == etc || path == a.root);
-    }
-    case BrokerArea::Kind::VpopmailHomes:
-        return (op == Op::Lstat && below && name == "lastauth") || (op == Op::Lastauth && below);
-    case BrokerArea::Kind::VmailmgrHome: {
-        const std::string settings = join_path(a.root, ".vmailmgr");
-        const bool cdb = name.size() > 4 && name.substr(name.size() - 4) == ".cdb";
-        if (file_op && ((parent == a.root && cdb) || parent == settings))
-            return true;
-        if (op == Op::Lstat && path == a.root)
-            return true;
-        return dir_op && (path == a.root || path == settings || path == parent_dir(a.root));
-    }
+        if (d.rule == Rule::IfPasswordFile) {
+            if (names_the_store(a, d.store_name))
+                return true;
+            *why = path + " is not the store ~/.vmailmgr/password-file names (nor the default " +
+                   std::string(vmailmgr_paths::kDefaultPasswordFile) + ".cdb)";
+        } else if (!d.reason.empty()) {
+            *why = d.reason;
+        }
     }
     return false;
 }
 
+broker_policy::Access access_of(Op op)
+{
+    using A = broker_policy::Access;
+    switch (op) {
+    case Op::Lstat: return A::Lstat;
+    case Op::Open: return A::Open;
+    case Op::Statfs: return A::Statfs;
+    case Op::Watch: return A::Watch;
+    default: return A::Lastauth;
+    }
+}
+
 bool Server::allowed(Op op, uint32_t uid, uint32_t gid, const std::string &path, std::string *msg)
 {
-    if (!plain_path(path)) {
-        *msg = "the store broker refuses the path " + path + ": not absolute, or with an empty, . or .. part";
+    if (auto why = broker_policy::path_refusal(path)) {
+        *msg = "the store broker refuses " + *why;
         return false;
     }
+    refresh_areas();
+    std::string why;
     for (int attempt = 0; attempt < 2; attempt++) {
-        for (const BrokerArea &a : areas_)
-            if (a.owner.uid == uid && a.owner.gid == gid && area_allows(a, op, path))
-                return true;
+        if (allowed_by_areas(access_of(op), uid, gid, path, &why))
+            return true;
+        // what root's files cannot show by a stamp (a passwd database that is not a file):
+        // looked at again at most once a second, when a request is refused
         const time_t now = ::time(nullptr);
         if (attempt == 1 || now == areas_read_)
             break;
-        areas_read_ = now;
         read_areas();
     }
     *msg = "the store broker refuses " + path + " for uid " + std::to_string(uid) + " gid " + std::to_string(gid) +
-           ": not a file of a store it serves as that owner" +
-           (areas_problem_.empty() ? std::string() : " (" + areas_problem_ + ")");
+           ": not a file of a store it serves as that owner" + (why.empty() ? std::string() : " (" + why + ")") +
+           (areas_problem_.empty() ? std::string() : "; " + areas_problem_);
     return false;
 }
 
@@ -348,7 +526,7 @@ int Server::handle(const Request &rq, const std::string &path, const std::string
         s.first_valid_uid = static_cast<uid_t>(std::strtoul(fields[1].c_str(), nullptr, 10));
         s.home_roots.assign(fields.begin() + 2, fields.end());
         stores_.push_back(std::move(s));
-        areas_read_ = 0;
+        areas_stale_ = true;
         return 0;
     }
     sealed_ = true;
@@ -676,6 +854,8 @@ int replace_lastauth(const FsOwner &owner, const std::string &dir, const std::st
 }
 
 void set_lost_handler(void (*handler)(const std::string &why)) { client()->on_lost = handler; }
+
+void set_base_user_lookup(BaseUserLookup lookup) { g_base_user_lookup = lookup; }
 
 void note_local_call() { tl_brokered = false; }
 

@@ -11,11 +11,15 @@
 // the rights, and only for what needs them.
 //
 // It serves only the stores registered at preinit, before any client could speak to the auth
-// process, and for each only the store's own files (BrokerArea): each vpopmail domain of
-// users/cdb below <vpopmail_dir>/domains, as its uid/gid, and vpopmail_dir's etc/; each
-// vmailmgr base user named in control/virtualdomains that the driver accepts, in its home.
-// A compromised auth process can read the store files a root worker reads for it today and
-// write lastauth, and nothing else: no mail, no file of root's or of other users.
+// process, and for each only the store's own files (BrokerArea, broker_policy.h): each
+// vpopmail domain of users/cdb below <vpopmail_dir>/domains, as its uid/gid, and
+// vpopmail_dir's etc/; each vmailmgr base user named in control/virtualdomains that the
+// driver accepts, in its home: the store file password-file names and the settings the
+// driver reads. It learns whom it serves from root's files alone (users/cdb, virtualdomains,
+// getpwnam()), read again as soon as one of them changes, and links no store class, record
+// decoder or verdict (broker_policy.h). A compromised auth process can read the store files a
+// root worker reads for it and write lastauth in a user's directory, and nothing else: no
+// mail, no file of root's or of other users.
 #pragma once
 
 #include <sys/stat.h>
@@ -25,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "broker_policy.h"
 #include "file_util.h"
 #include "fs_identity.h"
 
@@ -37,22 +42,6 @@ struct BrokeredStore {
     std::string dir;  // vpopmail_dir, or vmailmgr's config_dir
     std::vector<std::string> home_roots;  // home_roots=
     uid_t first_valid_uid = 500;          // vmailmgr: base users below it are not served
-};
-
-// A directory where the broker acts for an owner, and what it may do there (the store's
-// files and nothing else; fs_broker.cc, allowed()):
-//   VpopmailDomain  root = a domain directory: open/lstat vpasswd.cdb, vpasswd,
-//                   .qmailadmin-limits; lstat and replace lastauth in a user directory below
-//   VpopmailEtc     root = vpopmail_dir: open/lstat etc/defaultdomain, etc/vlimits.default
-//   VpopmailHomes   root = a home_roots directory: lastauth in user directories below
-//   VmailmgrHome    root = a base user's home: open/lstat <name>.cdb and .vmailmgr/<name>;
-//                   lstat of the home
-// and statfs/watch on the directories holding those files (and their parents).
-struct BrokerArea {
-    enum class Kind { VpopmailDomain, VpopmailEtc, VpopmailHomes, VmailmgrHome };
-    FsOwner owner;
-    Kind kind;
-    std::string root;
 };
 
 namespace fs_broker {
@@ -87,6 +76,16 @@ int replace_lastauth(const FsOwner &owner, const std::string &dir, const std::st
 // Called once, on the thread that found it, when the broker is gone or hung: a process that
 // gave up root cannot start another, so the glue has Dovecot start a new auth process.
 void set_lost_handler(void (*handler)(const std::string &why));
+
+// How the broker finds a vmailmgr base user: getpwnam() unless a test sets another before
+// start() (the broker is a fork of this process; nothing can change it afterwards).
+struct BaseUserEntry {
+    uid_t uid = 0;
+    gid_t gid = 0;
+    std::string home;
+};
+using BaseUserLookup = bool (*)(const std::string &name, BaseUserEntry *out);
+void set_base_user_lookup(BaseUserLookup lookup);
 
 // For errno_message(): what the broker said of this thread's last call when it refused it or
 // is gone ("" for any other error, or when the last call was local); note_local_call()

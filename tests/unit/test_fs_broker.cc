@@ -50,6 +50,25 @@ std::string status_line(pid_t pid, const std::string &key)
 int lost_calls = 0;
 void on_lost(const std::string &) { lost_calls++; }
 
+// The vmailmgr base user "bob" (uid/gid 1001), home set by the test: no /etc/passwd entry
+// needed. The broker is a fork of this process, so it finds bob this way too.
+std::string bob_home;
+bool find_bob(const std::string &name, fs_broker::BaseUserEntry *out)
+{
+    if (name != "bob")
+        return false;
+    *out = {1001, 1001, bob_home};
+    return true;
+}
+
+// users/cdb replaced as qmail-newu does it: a new file renamed over the old.
+void newu(const std::string &qm, const testsupport::Records &records)
+{
+    testsupport::write_cdb(qm + "/users/cdb.tmp", records);
+    ::chmod((qm + "/users/cdb.tmp").c_str(), 0644);
+    ::rename((qm + "/users/cdb.tmp").c_str(), (qm + "/users/cdb").c_str());
+}
+
 }  // namespace
 
 // One test: the broker is one per process, and the last step kills it.
@@ -80,10 +99,37 @@ TEST(FsBroker, ServesTheStoresFilesOnly)
     ::chown((dom + "/.qmailadmin-limits").c_str(), 0, 0);
     ::chmod((dom + "/.qmailadmin-limits").c_str(), 0600);
 
+    // a second domain of the same owner, removed from users/cdb later; a user in a hash directory
+    const std::string gone = vp + "/domains/gone.org";
+    testsupport::write_file(gone + "/vpasswd", "gone\n");
+    testsupport::make_dirs(dom + "/0/bob");
+    testsupport::chown_tree(gone, 89, 89);
+    testsupport::chown_tree(dom + "/0", 89, 89);
+    const testsupport::Records both = {{"!ex.org-", assign_value("ex.org", 89, dom)},
+                                       {"!gone.org-", assign_value("gone.org", 89, gone)},
+                                       {"!joe-", assign_value("joe", 4321, joe)}};
+    newu(qm, both);
+
+    // a vmailmgr base user: its store, its settings, and other files of its home
+    const std::string vq = t / "vm-qmail", vetc = t / "vm-etc";
+    bob_home = t / "bob";
+    testsupport::make_dirs(vq + "/control");
+    testsupport::make_dirs(vetc);
+    testsupport::write_file(vq + "/control/virtualdomains", "example.org:bob\n");
+    testsupport::make_dirs(bob_home + "/.vmailmgr");
+    testsupport::write_file(bob_home + "/passwd.cdb", "bob's store\n");
+    testsupport::write_file(bob_home + "/other.cdb", "bob's other store\n");
+    testsupport::write_file(bob_home + "/.vmailmgr/secret", "not a setting\n");
+    testsupport::write_file(bob_home + "/.vmailmgr/default-expiry", "3600\n");
+    testsupport::chown_tree(bob_home, 1001, 1001);
+    const FsOwner bob{1001, 1001, "base user bob"};
+
     std::string error;
+    fs_broker::set_base_user_lookup(find_bob);
     ASSERT_TRUE(fs_broker::start(&error)) << error;
     fs_broker::set_lost_handler(on_lost);
     ASSERT_TRUE(fs_broker::add_store({BrokeredStore::Kind::Vpopmail, qm, vp, {}, 0}, &error)) << error;
+    ASSERT_TRUE(fs_broker::add_store({BrokeredStore::Kind::Vmailmgr, vq, vetc, {}, 500}, &error)) << error;
     const pid_t pid = fs_broker::pid();
     ASSERT_GT(pid, 0);
 
@@ -156,6 +202,53 @@ TEST(FsBroker, ServesTheStoresFilesOnly)
     EXPECT_EQ(::read(in.get(), ev, sizeof(ev)), -1);  // alice's directory is not watched
     testsupport::write_file(dom + "/new", "x");
     EXPECT_GT(::read(in.get(), ev, sizeof(ev)), 0);
+
+    // lastauth only in a user's own directory: never in the Maildir, new/cur/tmp, a folder
+    testsupport::make_dirs(dom + "/alice/Maildir/.Sent/cur");
+    testsupport::chown_tree(dom + "/alice", 89, 89);
+    for (const std::string &mail : {dom + "/alice/Maildir/cur", dom + "/alice/Maildir", dom + "/alice/Maildir/.Sent",
+                                    dom + "/alice/Maildir/.Sent/cur", dom + "/alice/Maildir/new"}) {
+        EXPECT_EQ(fs_broker::replace_lastauth(vpopmail, mail, "127.0.0.1", &error), EPERM) << mail;
+        EXPECT_NE(error.find("mail or dot directory"), std::string::npos) << error;
+        EXPECT_NE(::access((mail + "/lastauth").c_str(), F_OK), 0) << mail;
+    }
+    EXPECT_EQ(fs_broker::lstat(vpopmail, dom + "/alice/Maildir/cur/lastauth", &st), EPERM);
+    EXPECT_EQ(fs_broker::replace_lastauth(vpopmail, dom + "/0/bob", "127.0.0.1", &error), 0) << error;
+    EXPECT_EQ(fs_broker::replace_lastauth(vpopmail, dom + "/alice/x", "127.0.0.1", &error), EPERM);
+
+    // vmailmgr: the store password-file names and the settings the driver reads, nothing else
+    EXPECT_EQ(fs_broker::open_read(bob, bob_home + "/passwd.cdb", &fd), 0);
+    EXPECT_EQ(fs_broker::open_read(bob, bob_home + "/.vmailmgr/default-expiry", &fd), 0);
+    EXPECT_EQ(fs_broker::open_read(bob, bob_home + "/.vmailmgr/password-file", &fd), ENOENT);
+    EXPECT_EQ(fs_broker::open_read(bob, bob_home + "/other.cdb", &fd), EPERM);
+    EXPECT_NE(errno_message("open", bob_home, EPERM).find("password-file"), std::string::npos);
+    EXPECT_EQ(fs_broker::open_read(bob, bob_home + "/.vmailmgr/secret", &fd), EPERM);
+    EXPECT_EQ(fs_broker::lstat(bob, bob_home + "/.vmailmgr/secret", &st), EPERM);
+    testsupport::write_file(bob_home + "/.vmailmgr/password-file", " other\n");
+    ::chown((bob_home + "/.vmailmgr/password-file").c_str(), 1001, 1001);
+    EXPECT_EQ(fs_broker::open_read(bob, bob_home + "/other.cdb", &fd), 0);
+    EXPECT_EQ(read_fd(fd.get()), "bob's other store\n");
+    EXPECT_EQ(fs_broker::open_read(bob, bob_home + "/passwd.cdb", &fd), EPERM);
+    // a password-file the base user cannot read, or a FIFO, names nothing
+    ::chmod((bob_home + "/.vmailmgr/password-file").c_str(), 0);
+    EXPECT_EQ(fs_broker::open_read(bob, bob_home + "/other.cdb", &fd), EPERM);
+
+    // a domain removed from users/cdb is refused from the next request on, even within the
+    // second of the last refusal
+    ASSERT_EQ(fs_broker::open_read(vpopmail, gone + "/vpasswd", &fd), 0);
+    EXPECT_EQ(fs_broker::open_read(vpopmail, dom + "/none", &fd), EPERM);  // a refusal: the list was just read
+    newu(qm, {{"!ex.org-", assign_value("ex.org", 89, dom)}, {"!joe-", assign_value("joe", 4321, joe)}});
+    EXPECT_EQ(fs_broker::open_read(vpopmail, gone + "/vpasswd", &fd), EPERM);
+    EXPECT_EQ(fs_broker::open_read(vpopmail, dom + "/vpasswd", &fd), 0);
+    // and one added is served at once
+    newu(qm, both);
+    EXPECT_EQ(fs_broker::open_read(vpopmail, gone + "/vpasswd", &fd), 0);
+    // a users/cdb anyone but root could write names no one
+    ::chmod((qm + "/users/cdb").c_str(), 0666);
+    EXPECT_EQ(fs_broker::open_read(vpopmail, dom + "/vpasswd", &fd), EPERM);
+    EXPECT_NE(errno_message("open", dom, EPERM).find("not root's alone"), std::string::npos);
+    ::chmod((qm + "/users/cdb").c_str(), 0644);
+    EXPECT_EQ(fs_broker::open_read(vpopmail, dom + "/vpasswd", &fd), 0);
 
     // gone: every call fails at once, the glue hears of it once
     ::kill(pid, SIGKILL);
