@@ -15,6 +15,27 @@ bool take_field(std::string_view v, size_t *pos, std::string_view *out)
     return true;
 }
 
+// Why a field is over its cap (kMax*Bytes in the header), checked before it is copied.
+bool field_fits(std::string_view field, size_t max, const char *name, std::string *error)
+{
+    if (field.size() <= max)
+        return true;
+    *error = std::string(name) + " field is " + std::to_string(field.size()) + " bytes, over the limit of " +
+             std::to_string(max);
+    return false;
+}
+
+// take_field() of a field that must fit its cap; *error names which went wrong.
+bool take_capped_field(std::string_view v, size_t *pos, size_t max, const char *name, std::string_view *out,
+                       std::string *error)
+{
+    if (!take_field(v, pos, out)) {
+        *error = std::string("record ends inside the ") + name + " field";
+        return false;
+    }
+    return field_fits(*out, max, name, error);
+}
+
 std::optional<Record> decode_binary(std::string_view v, std::string *error)
 {
     Record r;
@@ -45,29 +66,21 @@ std::optional<Record> decode_binary(std::string_view v, std::string *error)
         }
     }
     std::string_view f;
-    if (!take_field(v, &pos, &f)) {
-        *error = "record ends inside the password";
+    if (!take_capped_field(v, &pos, kMaxPasswordBytes, "password", &f, error))
         return std::nullopt;
-    }
     r.password = std::string(f);
-    if (!take_field(v, &pos, &f)) {
-        *error = "record ends inside the directory";
+    if (!take_capped_field(v, &pos, kMaxDirectoryBytes, "directory", &f, error))
         return std::nullopt;
-    }
     r.directory = std::string(f);
     for (;;) {
-        if (!take_field(v, &pos, &f)) {
-            *error = "record ends inside the forwards";
+        if (!take_capped_field(v, &pos, kMaxForwardBytes, "forwards", &f, error))
             return std::nullopt;
-        }
         if (f.empty())
             break;
         r.forwards.emplace_back(f);
     }
-    if (!take_field(v, &pos, &f)) {
-        *error = "record ends inside the personal field";
+    if (!take_capped_field(v, &pos, kMaxPersonalBytes, "personal", &f, error))
         return std::nullopt;
-    }
     r.personal = std::string(f);
     uint32_t *numbers[] = {&r.hardquota, &r.softquota, &r.msgsize, &r.msgcount, &r.ctime, &r.expiry};
     static const char *names[] = {"hardquota", "softquota", "msgsize", "msgcount", "ctime", "expiry"};
@@ -76,6 +89,8 @@ std::optional<Record> decode_binary(std::string_view v, std::string *error)
             *error = std::string("record ends before the ") + names[i] + " field";
             return std::nullopt;
         }
+        if (!field_fits(f, kMaxNumberBytes, names[i], error))
+            return std::nullopt;
         if (!parse_number(f, numbers[i])) {
             *error = std::string(names[i]) + " field '" + std::string(f) + "' is not a number";
             return std::nullopt;
@@ -104,11 +119,15 @@ std::optional<Record> decode_colon(std::string_view v, const Limits &defaults, s
         *error = "old-style record contains a NUL byte";
         return std::nullopt;
     }
+    if (!field_fits(v.substr(1, colon - 1), kMaxPasswordBytes, "password", error))
+        return std::nullopt;
     Record r;
     r.version = 0;
     r.password = std::string(v.substr(1, colon - 1));
     std::string_view dest = v.substr(colon + 1);
     if (!dest.empty() && (dest[0] == '.' || dest[0] == '/')) {
+        if (!field_fits(dest, kMaxDirectoryBytes, "directory", error))
+            return std::nullopt;
         r.directory = std::string(dest);
     } else {
         if (!dest.empty() && dest[0] == '&')
@@ -117,6 +136,8 @@ std::optional<Record> decode_colon(std::string_view v, const Limits &defaults, s
         while (pos <= dest.size()) {
             size_t comma = dest.find(',', pos);
             std::string_view one = dest.substr(pos, comma == std::string_view::npos ? comma : comma - pos);
+            if (!field_fits(one, kMaxForwardBytes, "forwards", error))
+                return std::nullopt;
             if (!one.empty())
                 r.forwards.emplace_back(one);
             if (comma == std::string_view::npos)
@@ -176,6 +197,11 @@ std::optional<Record> decode_record(std::string_view value, const Limits &defaul
 {
     if (value.empty()) {
         *error = "empty record";
+        return std::nullopt;
+    }
+    if (value.size() > kMaxRecordBytes) {
+        *error = "record is " + std::to_string(value.size()) + " bytes, over the limit of " +
+                 std::to_string(kMaxRecordBytes);
         return std::nullopt;
     }
     switch (value[0]) {

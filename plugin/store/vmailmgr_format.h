@@ -29,7 +29,21 @@ struct Record {
              msgcount = kUnlimited, ctime = 0, expiry = kUnlimited;
 };
 
-// Decodes a passwd.cdb value. Colon-form records take limits and expiry from `defaults`
+// Sizes a passwd.cdb record may have, checked before any field is copied: over one is a
+// decode error (a store fault of that user), never an allocation the record's writer chose.
+// vmailmgr itself has no limit (its fields are mystrings); its tools write a crypt hash or
+// "3"+hex (under 128 bytes), a directory "./users/<name>" (or an old absolute path, at most
+// PATH_MAX), a personal name typed at vadduser and forwarding addresses. The caps are far
+// above those and small enough that copying a record into Dovecot (whose data stack panics
+// at some MiB) cannot take the auth process down.
+constexpr size_t kMaxRecordBytes = 64 * 1024;  // forwards are what grows: ~1000 addresses fit
+constexpr size_t kMaxPasswordBytes = 1024;     // the longest libxcrypt hash is ~130 bytes
+constexpr size_t kMaxDirectoryBytes = 4096;    // PATH_MAX
+constexpr size_t kMaxPersonalBytes = 4096;     // a person's name, with room to spare
+constexpr size_t kMaxForwardBytes = 1024;      // one address (an SMTP path is at most 256)
+constexpr size_t kMaxNumberBytes = 64;         // a 32-bit number, with the white space it may lead with
+
+// Decodes a passwd.cdb value (at most kMaxRecordBytes, each field within its cap above). Colon-form records take limits and expiry from `defaults`
 // (the default-* settings). Any deviation from the format is an error: no guessing.
 std::optional<Record> decode_record(std::string_view value, const Limits &defaults, std::string *error);
 

@@ -12,7 +12,15 @@ using vmailmgr::Record;
 
 namespace {
 
+// qmail's control/locals and control/virtualdomains are root's and list every domain of the
+// host: a line per domain, so large hosts have large files.
 constexpr size_t kMaxControlFile = 16 * 1024 * 1024;
+constexpr size_t kMaxControlEntries = 16;
+// A settings file (~base/.vmailmgr/NAME, written by the base user, or <config_dir>/NAME) is one
+// line: a number, a file name, at most a path (PATH_MAX, 4096). Over this it is a store fault
+// found from fstat() before it is read, so that a base user cannot make the auth process hold
+// MiB per file (the cache keeps at most 4096 files, 16 MiB in all).
+constexpr size_t kMaxSettingFile = 4096;
 
 // Only names a Unix account can have go to getpwnam(): NSS modules (nss-systemd) build file
 // paths from the name they are given, and no base user has any other kind of name.
@@ -47,7 +55,8 @@ VmailmgrStore::VmailmgrStore(VmailmgrSettings settings)
     : settings_(std::move(settings)),
       watcher_(settings_.access.shared_fs),
       cdbs_(&watcher_),
-      texts_(kMaxControlFile, &watcher_)
+      control_texts_(kMaxControlFile, &watcher_, kMaxControlEntries),
+      setting_texts_(kMaxSettingFile, &watcher_)
 {
 }
 
@@ -82,6 +91,10 @@ Outcome VmailmgrStore::refresh_globals()
     if (vdomains != control_.vd_text) {
         control_.virtualdomains =
             vdomains != nullptr ? vmailmgr::parse_virtualdomains(*vdomains) : std::map<std::string, std::string>();
+        control_.prefixes.clear();
+        for (const auto &entry : control_.virtualdomains)
+            if (!entry.second.empty())
+                control_.prefixes.insert(entry.second);
         control_.vd_text = vdomains;
     }
     globals_.epoch = watcher_.epoch();
@@ -180,7 +193,7 @@ std::optional<BaseUser> VmailmgrStore::base_user(const std::string &name)
 Outcome VmailmgrStore::setting_file(const std::string &path, const FsOwner *reader, bool *found, std::string *value,
                                     bool *watched, FileSources *sources)
 {
-    TextFileCache::Result r = texts_.get(path, reader);
+    TextFileCache::Result r = setting_texts_.get(path, reader);
     if (watched != nullptr)
         *watched = *watched && r.watched;
     if (sources != nullptr)
@@ -242,7 +255,7 @@ Outcome VmailmgrStore::read_control(const char *name, std::shared_ptr<const std:
     if (!o.is_ok())
         return o;
     const std::string path = join_path(dir, std::string("control/") + name);
-    TextFileCache::Result r = texts_.get(path);
+    TextFileCache::Result r = control_texts_.get(path);
     if (watched != nullptr)
         *watched = *watched && r.watched;
     *missing = r.missing;
@@ -277,6 +290,22 @@ Outcome VmailmgrStore::resolve_base(const std::string &prefixed, VmailmgrAccount
         end = dash;
     }
     return Outcome::fail(Verdict::UserUnknown, "no base user for '" + prefixed + "'");
+}
+
+bool VmailmgrStore::named_in_virtualdomains(const BaseUser &base)
+{
+    if (control_.prefixes.count(base.name) != 0)
+        return true;
+    // A prefix "exorg-org" leads to exorg when no user exorg-org exists (checkvpw's
+    // right-to-left search): the candidates are the prefixes that start with "exorg-".
+    const std::string dashed = base.name + "-";
+    for (auto it = control_.prefixes.lower_bound(dashed);
+         it != control_.prefixes.end() && it->compare(0, dashed.size(), dashed) == 0; ++it) {
+        VmailmgrAccount probe;
+        if (resolve_base(*it, &probe).is_ok() && probe.base.name == base.name)
+            return true;
+    }
+    return false;
 }
 
 Outcome VmailmgrStore::lookup(std::string_view login, std::string_view local_name, VmailmgrAccount *out)
@@ -335,6 +364,12 @@ Outcome VmailmgrStore::lookup(std::string_view login, std::string_view local_nam
     out->notes.push_back("base user " + out->base.name + ", virtual user " + out->virtual_name);
     if (auto why = base_refusal(out->base))
         return Outcome::fail(Verdict::UserUnknown, *why);
+    // Any Unix account would do for checkvpw. Here only those root's control/virtualdomains
+    // names are base users: reading another's home would fail (the broker serves only those)
+    // or tell whether it exists, so every other account answers as a name that does not exist.
+    if (!named_in_virtualdomains(out->base))
+        return Outcome::fail(Verdict::UserUnknown, "'" + out->base.name +
+                                                       "' is no base user control/virtualdomains names");
 
     std::shared_ptr<CdbFile> file;
     const std::string *path_p = nullptr;
@@ -342,10 +377,10 @@ Outcome VmailmgrStore::lookup(std::string_view login, std::string_view local_nam
     if (!o.is_ok())
         return o;
     const std::string &path = *path_p;
-    CdbFile::Hit hit = file->find(out->virtual_name);
+    CdbFile::Hit hit = file->find(out->virtual_name, vmailmgr::kMaxRecordBytes);
     if (hit.status == CdbFile::Status::NotFound && has_high_byte(out->virtual_name)) {
         // vmailmgr's writer hashed through a signed char: retry the way it placed the key
-        hit = file->find_signed_char_hash(out->virtual_name);
+        hit = file->find_signed_char_hash(out->virtual_name, vmailmgr::kMaxRecordBytes);
         if (hit.status == CdbFile::Status::Found)
             out->notes.push_back("found with vmailmgr's signed-char cdb hash");
     }
@@ -485,7 +520,7 @@ bool VmailmgrStore::list_base(const BaseUser &base, const std::vector<ListDomain
     std::string key, value;
     std::set<std::string> seen;
     int r;
-    while ((r = file->next(&cpos, &key, &value, error)) > 0) {
+    while ((r = file->next(&cpos, &key, &value, error, vmailmgr::kMaxRecordBytes)) > 0) {
         std::string err;
         auto rec = vmailmgr::decode_record(value, vmailmgr::Limits(), &err);
         if (!rec || !rec->has_mailbox || key.empty() || !seen.insert(key).second)

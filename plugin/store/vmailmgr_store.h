@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -119,6 +120,8 @@ private:
     // Why a base user is not one whose store is read (below first_valid_uid, no home).
     std::optional<std::string> base_refusal(const BaseUser &base) const;
     Outcome resolve_base(const std::string &prefixed, VmailmgrAccount *out);
+    // Whether a prefix of control/virtualdomains leads to this base user (resolve_base of it).
+    bool named_in_virtualdomains(const BaseUser &base);
     // list_users(), one base user's store: appends the names found, or reports the accounts
     // left out. False on a store fault (*error set).
     struct ListDomain {
@@ -138,6 +141,7 @@ private:
         std::shared_ptr<const std::string> locals_text, vd_text;
         std::unordered_set<std::string> locals;
         std::map<std::string, std::string> virtualdomains;
+        std::set<std::string> prefixes;  // the non-empty values of virtualdomains
     };
     // getpwnam() results, kept while /etc does not change (and at most a minute, for
     // NSS sources other than files)
@@ -151,7 +155,8 @@ private:
     VmailmgrSettings settings_;
     ChangeWatcher watcher_;
     CdbCache cdbs_;
-    TextFileCache texts_;
+    TextFileCache control_texts_;  // qmail's control files (root's)
+    TextFileCache setting_texts_;  // vmailmgr's settings files (one line each)
     Control control_;
     struct Globals {
         uint64_t epoch = 0;

@@ -132,8 +132,21 @@ std::optional<AssignRecord> parse_assign_value(std::string_view value, std::stri
     return r;
 }
 
+std::optional<std::string> field_size_refusal(std::string_view name, std::string_view field)
+{
+    if (field.size() <= kMaxFieldBytes)
+        return std::nullopt;
+    return std::string(name) + " is " + std::to_string(field.size()) + " bytes, over the limit of " +
+           std::to_string(kMaxFieldBytes);
+}
+
 std::optional<VpasswdRecord> parse_vpasswd_value(std::string_view value, std::string *error)
 {
+    if (value.size() > kMaxRecordBytes) {
+        *error = "vpasswd record is " + std::to_string(value.size()) + " bytes, over the limit of " +
+                 std::to_string(kMaxRecordBytes);
+        return std::nullopt;
+    }
     if (value.find('\0') != std::string_view::npos || value.find('\n') != std::string_view::npos) {
         *error = "vpasswd record contains a NUL or newline byte";
         return std::nullopt;
@@ -152,6 +165,13 @@ std::optional<VpasswdRecord> parse_vpasswd_value(std::string_view value, std::st
     }
     if (pos <= value.size())
         f[6] = value.substr(pos);  // the clear field keeps any further colons
+    static const char *const names[7] = {"pw_passwd", "pw_uid", "pw_gid", "pw_gecos",
+                                         "pw_dir",    "pw_shell", "pw_clear_passwd"};
+    for (size_t i = 0; i < 7; i++)
+        if (auto why = field_size_refusal(names[i], f[i])) {
+            *error = "vpasswd " + *why;
+            return std::nullopt;
+        }
 
     VpasswdRecord r;
     r.passwd = std::string(f[0]);

@@ -53,8 +53,20 @@ struct AssignRecord {
 };
 std::optional<AssignRecord> parse_assign_value(std::string_view value, std::string *error);
 
+// Sizes of a vpasswd record (a vpasswd.cdb value, a text vpasswd line, a MySQL row), checked
+// before its fields are copied: over one is a store fault of that user, never an allocation
+// the record's writer chose. vpopmail 5.6's vpopmail.h caps every field it writes
+// (MAX_PW_PASS 128, MAX_PW_GECOS 48, MAX_PW_DIR 160, MAX_PW_QUOTA 20, MAX_PW_CLEAR_PASSWD 128;
+// vadduser and vmoduser refuse longer values, and its MySQL columns are as wide), so a record
+// of its tools is under 600 bytes; the caps leave several times that for other builds.
+constexpr size_t kMaxRecordBytes = 4096;
+constexpr size_t kMaxFieldBytes = 1024;
+// Why a field (named as vpasswd's: "pw_passwd", "pw_dir", ...) is over kMaxFieldBytes.
+std::optional<std::string> field_size_refusal(std::string_view name, std::string_view field);
+
 // vpasswd.cdb value (the text line after "name:"): passwd:uid:gid:gecos:dir:quota[:clear],
-// where clear is everything after the sixth colon.
+// where clear is everything after the sixth colon. At most kMaxRecordBytes, each field
+// within kMaxFieldBytes.
 struct VpasswdRecord {
     std::string passwd, apop, gecos, dir, quota, clear;
     uint32_t flags = 0;  // field 4, pw_gid

@@ -156,22 +156,30 @@ Statement users_statement(const Layout &layout, const std::vector<UserKey> &keys
 
 std::optional<vpopmail::VpasswdRecord> record_from_row(const Row &row, std::string *error)
 {
-    auto col = [&row](const char *name) { return row(name).value_or(std::string()); };
-    vpopmail::VpasswdRecord r;
-    r.passwd = col("pw_passwd");
-    r.apop = col("pw_uid");
-    const std::string flags = col("pw_gid");
-    r.gecos = col("pw_gecos");
-    r.dir = col("pw_dir");
-    r.quota = col("pw_shell");
-    r.clear = col("pw_clear_passwd");
-    // The checks of a vpasswd line: these columns are a line's fields to every other tool.
-    const std::string *fields[] = {&r.passwd, &r.apop, &flags, &r.gecos, &r.dir, &r.quota, &r.clear};
-    for (const std::string *f : fields)
-        if (f->find_first_of(std::string("\0\n", 2)) != std::string::npos) {
+    // The columns of a vpasswd line, in its order: to every other tool they are its fields,
+    // so they get a line's checks (sizes, no NUL or newline).
+    static const char *const columns[] = {"pw_passwd", "pw_uid", "pw_gid",         "pw_gecos",
+                                          "pw_dir",    "pw_shell", "pw_clear_passwd"};
+    std::string fields[7];
+    for (size_t i = 0; i < 7; i++) {
+        fields[i] = row(columns[i]).value_or(std::string());
+        if (auto why = vpopmail::field_size_refusal(columns[i], fields[i])) {
+            *error = "column " + *why;
+            return std::nullopt;
+        }
+        if (fields[i].find_first_of(std::string("\0\n", 2)) != std::string::npos) {
             *error = "a column holds a NUL or newline byte";
             return std::nullopt;
         }
+    }
+    vpopmail::VpasswdRecord r;
+    r.passwd = std::move(fields[0]);
+    r.apop = std::move(fields[1]);
+    const std::string &flags = fields[2];
+    r.gecos = std::move(fields[3]);
+    r.dir = std::move(fields[4]);
+    r.quota = std::move(fields[5]);
+    r.clear = std::move(fields[6]);
     uint64_t v = 0;
     bool digits = flags.size() <= 10;
     for (char c : flags) {

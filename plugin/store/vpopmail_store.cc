@@ -17,8 +17,17 @@ using vpopmail::AssignRecord;
 
 namespace {
 
-// Large enough for a text vpasswd of ~100k users; the cdb is the normal path.
-constexpr size_t kMaxTextFile = 64 * 1024 * 1024;
+// vpopmail's one-line or few-line files: defaultdomain, vpopmail.mysql, and the limits files
+// (.qmailadmin-limits, written by the domain's owner, and vlimits.default), which
+// vlimits_write_limits_file() makes of ~25 "keyword: value" lines, under 1 KiB. Over the cap
+// (found from fstat() before reading) the file is a store fault of its domain: an owner
+// cannot make the auth process keep MiB per file (the cache holds at most 4096 files).
+constexpr size_t kMaxSettingsFile = 8 * 1024;
+// A text vpasswd is read only while a domain's vpasswd.cdb is missing (vpopmail's tools write
+// both at every change): 2 MiB is ~10,000 users at vpopmail's longest lines. The few read
+// are cached and not kept with the domain, so they pin at most 16 MiB whatever the owners write.
+constexpr size_t kMaxTextVpasswd = 2 * 1024 * 1024;
+constexpr size_t kMaxTextVpasswdEntries = 8;
 
 }  // namespace
 
@@ -26,7 +35,8 @@ VpopmailStore::VpopmailStore(VpopmailSettings settings)
     : settings_(std::move(settings)),
       watcher_(settings_.access.shared_fs),
       cdbs_(&watcher_),
-      texts_(kMaxTextFile, &watcher_),
+      settings_texts_(kMaxSettingsFile, &watcher_),
+      vpasswd_texts_(kMaxTextVpasswd, &watcher_, kMaxTextVpasswdEntries),
       assign_path_(join_path(settings_.qmail_dir, "users/cdb"))
 {
     // A root-owned vpopmail_dir is root's to write: read it as the process.
@@ -76,7 +86,7 @@ Outcome VpopmailStore::resolve_default_domain(std::string *domain)
         return Outcome::ok();
     }
     const std::string path = join_path(settings_.vpopmail_dir, "etc/defaultdomain");
-    TextFileCache::Result r = texts_.get(path, etc_owner_ ? &*etc_owner_ : nullptr);
+    TextFileCache::Result r = settings_texts_.get(path, etc_owner_ ? &*etc_owner_ : nullptr);
     if (r.content == nullptr) {
         if (r.missing)
             return Outcome::fail(Verdict::UserUnknown,
@@ -131,13 +141,12 @@ Outcome VpopmailStore::domain_state(const std::string &domain, const DomainState
     } else if (u.missing) {
         // vpopmail rebuilds a missing cdb from the text file; we read the text file instead.
         st.text_path = join_path(st.record.dir, "vpasswd");
-        TextFileCache::Result t = texts_.get(st.text_path, reader);
+        TextFileCache::Result t = vpasswd_texts_.get(st.text_path, reader);
         if (t.content == nullptr)
             return Outcome::fail(Verdict::StoreFault, "domain " + st.record.real_domain +
                                                           " has no readable user store: " + u.error + "; " + t.error);
         cacheable = cacheable && t.watched;
         st.sources.add(st.text_path, &t.stamp, reader);
-        st.users_text = t.content;
     } else {
         return Outcome::fail(Verdict::StoreFault, "cannot open the user store: " + u.error);
     }
@@ -160,9 +169,10 @@ Outcome VpopmailStore::lookup_user(const DomainState &d, const std::string &user
 {
     std::string_view value;
     std::string value_storage;
+    std::shared_ptr<const std::string> text;  // holds a text vpasswd while value points into it
     const std::string *source = &d.cdb_path;
     if (d.users != nullptr) {
-        CdbFile::Hit hit = d.users->find(user);
+        CdbFile::Hit hit = d.users->find(user, vpopmail::kMaxRecordBytes);
         if (hit.status == CdbFile::Status::Corrupt)
             return Outcome::fail(Verdict::StoreFault, "lookup of " + user + ": " + hit.error);
         if (hit.status == CdbFile::Status::NotFound)
@@ -171,7 +181,16 @@ Outcome VpopmailStore::lookup_user(const DomainState &d, const std::string &user
         value = value_storage;
     } else {
         source = &d.text_path;
-        auto line = vpopmail::find_vpasswd_line(*d.users_text, user);
+        // fetched again at each lookup rather than kept with the domain: see kMaxTextVpasswd
+        FsOwner owner;
+        domain_owner(d.record, &owner);
+        TextFileCache::Result t = vpasswd_texts_.get(d.text_path, &owner);
+        if (t.content == nullptr)
+            return Outcome::fail(Verdict::StoreFault, "domain " + d.record.real_domain +
+                                                          " has no readable user store: " + d.cdb_path +
+                                                          " is missing; " + t.error);
+        text = t.content;
+        auto line = vpopmail::find_vpasswd_line(*text, user);
         if (!line)
             return Outcome::fail(Verdict::UserUnknown, "user " + user + " is not in " + d.text_path);
         value = *line;
@@ -274,7 +293,7 @@ Outcome VpopmailStore::read_limits(const std::string &domain_dir, const FsOwner 
     *mask = 0;
     for (const std::string &lpath :
          {join_path(domain_dir, ".qmailadmin-limits"), join_path(settings_.vpopmail_dir, "etc/vlimits.default")}) {
-        TextFileCache::Result r = texts_.get(lpath, reader);
+        TextFileCache::Result r = settings_texts_.get(lpath, reader);
         *watched = *watched && r.watched;
         if (sources != nullptr)
             sources->add(lpath, r.content != nullptr ? &r.stamp : nullptr, reader);
@@ -298,7 +317,7 @@ Outcome VpopmailStore::file_limits(const vpopmail::AssignRecord &domain, uint32_
 
 Outcome VpopmailStore::read_vpopmail_file(const std::string &path, std::string *content)
 {
-    TextFileCache::Result r = texts_.get(path, etc_owner_ ? &*etc_owner_ : nullptr);
+    TextFileCache::Result r = settings_texts_.get(path, etc_owner_ ? &*etc_owner_ : nullptr);
     if (r.content == nullptr)
         return Outcome::fail(Verdict::StoreFault, "cannot read " + path + ": " + r.error);
     *content = *r.content;
@@ -308,7 +327,7 @@ Outcome VpopmailStore::read_vpopmail_file(const std::string &path, std::string *
 Outcome VpopmailStore::default_limits(uint32_t *mask)
 {
     const std::string path = join_path(settings_.vpopmail_dir, "etc/vlimits.default");
-    TextFileCache::Result r = texts_.get(path, etc_owner_ ? &*etc_owner_ : nullptr);
+    TextFileCache::Result r = settings_texts_.get(path, etc_owner_ ? &*etc_owner_ : nullptr);
     if (r.content == nullptr && !r.missing)
         return Outcome::fail(Verdict::StoreFault, "cannot read domain limits: " + r.error);
     *mask = r.content == nullptr ? 0 : vpopmail::parse_limits_mask(*r.content);
@@ -414,7 +433,7 @@ bool VpopmailStore::Iterator::open_domain(size_t index, std::string *error)
         *error = c.error;
         return false;
     }
-    TextFileCache::Result t = store_.texts_.get(join_path(d.dir, "vpasswd"), &owner);
+    TextFileCache::Result t = store_.vpasswd_texts_.get(join_path(d.dir, "vpasswd"), &owner);
     if (t.content == nullptr) {
         if (t.missing)
             return true;  // a qmail user's assign entry, not a vpopmail domain: nothing to list
@@ -507,7 +526,7 @@ VpopmailStore::Iterator::Step VpopmailStore::Iterator::next(std::string *name, s
         if (users_cdb_ != nullptr) {
             std::string key, value;
             int r;
-            while ((r = users_cdb_->next(&cdb_pos_, &key, &value, error)) > 0) {
+            while ((r = users_cdb_->next(&cdb_pos_, &key, &value, error, vpopmail::kMaxRecordBytes)) > 0) {
                 // vpopmail 5.4.33's long-line bug leaves junk keys ("\n", line tails)
                 if (key.empty() || !vpopmail::is_username_valid(key))
                     continue;

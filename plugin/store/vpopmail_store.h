@@ -132,8 +132,7 @@ private:
         bool cacheable = false;
         vpopmail::AssignRecord record;
         std::string cdb_path, text_path;
-        std::shared_ptr<CdbFile> users;                   // vpasswd.cdb, or
-        std::shared_ptr<const std::string> users_text;    // the text vpasswd when it is missing
+        std::shared_ptr<CdbFile> users;  // vpasswd.cdb, or null: the text vpasswd (text_path)
         uint32_t limits_mask = 0;
         FileSources sources;  // what it was built from
     };
@@ -152,7 +151,8 @@ private:
     VpopmailSettings settings_;
     ChangeWatcher watcher_;
     CdbCache cdbs_;
-    TextFileCache texts_;
+    TextFileCache settings_texts_;  // limits, defaultdomain, vpopmail.mysql (small files)
+    TextFileCache vpasswd_texts_;   // text vpasswd files of domains without vpasswd.cdb
     const std::string assign_path_;
     // Whose rights ~vpopmail/etc is read with: the owner of vpopmail_dir when that is not
     // root (found at start); unset: the process's own.

@@ -137,6 +137,41 @@ TEST(VmailmgrRecord, EveryMalformedCaseIsRejectedWithAReason)
     }
 }
 
+TEST(VmailmgrRecord, FieldsAndRecordsOverTheirCapsAreRejectedWithTheirSizes)
+{
+    auto record = [](const std::string &pw, const std::string &dir, const std::string &fwd, const std::string &pers,
+                     const std::string &hardquota) {
+        return bytes({2, 0}) + z(pw) + z(dir) + (fwd.empty() ? "" : z(fwd)) + z("") + z(pers) + z(hardquota) +
+               z("-") + z("-") + z("-") + z("1") + z("-");
+    };
+    std::string err;
+    // at each cap: accepted
+    EXPECT_TRUE(decode_record(record(std::string(kMaxPasswordBytes, 'p'), "./" + std::string(kMaxDirectoryBytes - 2, 'd'),
+                                     std::string(kMaxForwardBytes, 'f'), std::string(kMaxPersonalBytes, 'n'),
+                                     std::string(kMaxNumberBytes - 1, ' ') + "1"),
+                              Limits(), &err))
+        << err;
+    struct {
+        std::string value;
+        const char *reason;
+    } cases[] = {
+        {record(std::string(kMaxPasswordBytes + 1, 'p'), "./d", "", "", "-"), "password field is 1025 bytes"},
+        {record("pw", std::string(kMaxDirectoryBytes + 1, 'd'), "", "", "-"), "directory field is 4097 bytes"},
+        {record("pw", "./d", std::string(kMaxForwardBytes + 1, 'f'), "", "-"), "forwards field is 1025 bytes"},
+        {record("pw", "./d", "", std::string(kMaxPersonalBytes + 1, 'n'), "-"), "personal field is 4097 bytes"},
+        {record("pw", "./d", "", "", std::string(kMaxNumberBytes, ' ') + "1"), "hardquota field is 65 bytes"},
+        {record("pw", "./d", "", std::string(20 << 20, 'n'), "-"), "record is 20971543 bytes, over the limit of 65536"},
+        {":" + std::string(kMaxPasswordBytes + 1, 'p') + ":./users/x", "password field is 1025 bytes"},
+        {":pw:/" + std::string(kMaxDirectoryBytes, 'd'), "directory field is 4097 bytes"},
+        {":pw:a@b," + std::string(kMaxForwardBytes + 1, 'f'), "forwards field is 1025 bytes"},
+    };
+    for (const auto &c : cases) {
+        err.clear();
+        EXPECT_FALSE(decode_record(c.value, Limits(), &err)) << c.reason;
+        EXPECT_NE(err.find(c.reason), std::string::npos) << "got: " << err << " want: " << c.reason;
+    }
+}
+
 TEST(VmailmgrRecord, Numbers)
 {
     uint32_t v;

@@ -265,6 +265,70 @@ TEST_F(VmailmgrStoreTest, SystemAccountsAndStorelessBasesAreUnknownUsers)
     EXPECT_NE(store.lookup("root-x@localhost", "", &a).reason.find("below first_valid_uid 1000"), std::string::npos);
 }
 
+TEST_F(VmailmgrStoreTest, AccountsNoVirtualdomainsLineNamesAnswerAsUnknownNames)
+{
+    // A Unix account above first_valid_uid that control/virtualdomains does not name: whether
+    // it has a home, a store or nothing, it answers as a name that does not exist, so that the
+    // answer tells no one which system accounts there are (issue 25, item 5).
+    bases["someone"] = {"someone", dir / "someone", 3002, 3002};  // a home, no store
+    bases["nohomedir"] = {"nohomedir", dir / "missing", 3003, 3003};  // home in passwd, not on disk
+    bases["hasstore"] = {"hasstore", dir / "hasstore", 3004, 3004};  // a store checkvpw would read
+    testsupport::make_dirs(dir / "someone");
+    testsupport::make_dirs(dir / "hasstore");
+    testsupport::write_cdb(dir / "hasstore/passwd.cdb", {{"x", v2("$0$X", "./users/x")}});
+    testsupport::chown_tree(dir / "hasstore", 3004, 3004);
+    VmailmgrStore store(settings);
+    VmailmgrAccount a;
+    const Outcome unknown = store.lookup("nosuchname-x@localhost", "", &a);
+    ASSERT_EQ(unknown.verdict, Verdict::UserUnknown);
+    for (const char *login : {"someone-x@localhost", "nohomedir-x@localhost", "hasstore-x@localhost",
+                              "hasstore-x@example.invalid"}) {
+        Outcome o = store.lookup(login, "", &a);
+        EXPECT_EQ(o.verdict, Verdict::UserUnknown) << login << ": " << o.reason;
+        EXPECT_NE(o.reason.find("no base user control/virtualdomains names"), std::string::npos) << o.reason;
+    }
+    // a prefix with a '-' leads to the base user checkvpw's right-to-left search finds in it
+    testsupport::write_file(dir / "qmail/control/virtualdomains", "example.org:exorg-org\n");
+    VmailmgrStore dashed(settings);
+    Outcome o = dashed.lookup("exorg-alice@localhost", "", &a);
+    EXPECT_TRUE(o.is_ok()) << o.reason;
+    EXPECT_EQ(dashed.lookup("vm-info-desk@localhost", "", &a).verdict, Verdict::UserUnknown);
+}
+
+TEST_F(VmailmgrStoreTest, OversizedSettingFilesAreFaultsBeforeTheyAreRead)
+{
+    // a base user pads ~/.vmailmgr/password-file: a fault naming the file and its size
+    testsupport::make_dirs(dir / "exorg/.vmailmgr");
+    testsupport::write_file(dir / "exorg/.vmailmgr/password-file", "passwd\n" + std::string(64 * 1024, '#'));
+    testsupport::chown_tree(dir / "exorg/.vmailmgr", 2101, 2101);
+    VmailmgrStore store(settings);
+    VmailmgrAccount a;
+    Outcome o = store.lookup("alice@example.org", "", &a);
+    EXPECT_EQ(o.verdict, Verdict::StoreFault);
+    EXPECT_NE(o.reason.find("password-file is too large (65543 bytes, limit 4096)"), std::string::npos) << o.reason;
+    // other base users are served
+    EXPECT_TRUE(store.lookup("desk@example.info", "", &a).is_ok());
+}
+
+TEST_F(VmailmgrStoreTest, OversizedRecordsAreFaultsOfThatUser)
+{
+    testsupport::write_cdb(dir / "exorg/passwd.cdb",
+                           {{"alice", v2("$0$Alice", "./users/alice")},
+                            {"big", std::string("\x02\x00", 2) + z("$0$Big") + z("./users/big") + z("") +
+                                        z(std::string(5000, 'P')) + z("-") + z("-") + z("-") + z("-") + z("0") +
+                                        z("-")},
+                            {"huge", std::string(vmailmgr::kMaxRecordBytes + 1, '\x02')}});
+    VmailmgrStore store(settings);
+    VmailmgrAccount a;
+    Outcome o = store.lookup("big@example.org", "", &a);
+    EXPECT_EQ(o.verdict, Verdict::StoreFault);
+    EXPECT_NE(o.reason.find("personal field is 5000 bytes, over the limit of 4096"), std::string::npos) << o.reason;
+    o = store.lookup("huge@example.org", "", &a);
+    EXPECT_EQ(o.verdict, Verdict::StoreFault);
+    EXPECT_NE(o.reason.find("65537"), std::string::npos) << o.reason;
+    EXPECT_TRUE(store.lookup("alice@example.org", "", &a).is_ok());
+}
+
 TEST_F(VmailmgrStoreTest, AbsoluteMailboxesOnlyInTheHomeOrHomeRoots)
 {
     // old colon records hold absolute directories
@@ -318,8 +382,10 @@ TEST_F(VmailmgrStoreTest, ControlFileLinesLoseTrailingWhiteSpace)
     // both.example.test is local (locals beats virtualdomains) although its locals line ends
     // in blanks and a CR; example.org's prefix line ends in a form feed
     testsupport::write_file(dir / "qmail/control/locals", "localhost\nboth.example.test \t\r\n");
+    // (info.example.test names vm-info, so that it is a base user at all)
     testsupport::write_file(dir / "qmail/control/virtualdomains",
-                            "example.org:exorg\f\r\nboth.example.test:vm\nexample.info:\nexample.info:  \r\n");
+                            "example.org:exorg\f\r\nboth.example.test:vm\nexample.info:\nexample.info:  \r\n"
+                            "info.example.test:vm-info\n");
     VmailmgrStore store(settings);
     VmailmgrAccount a;
     ASSERT_TRUE(store.lookup("exorg-alice@both.example.test", "", &a).is_ok());

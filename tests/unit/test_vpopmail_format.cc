@@ -120,6 +120,31 @@ TEST(VpopmailVpasswd, RejectsCorruptRecords)
     EXPECT_FALSE(parse_vpasswd_value("h:1:99999999999:g:/d:NOQUOTA", &err));
 }
 
+TEST(VpopmailVpasswd, FieldsAndRecordsOverTheirCapsAreRejectedWithTheirSizes)
+{
+    std::string err;
+    const std::string at_cap(kMaxFieldBytes, 'x');
+    EXPECT_TRUE(parse_vpasswd_value(at_cap + ":1:0:" + at_cap + ":/" + std::string(kMaxFieldBytes - 1, 'd') + ":NOQUOTA",
+                                    &err))
+        << err;
+    struct {
+        std::string value;
+        const char *reason;
+    } cases[] = {
+        {std::string(kMaxFieldBytes + 1, 'p') + ":1:0:g:/d:NOQUOTA", "pw_passwd is 1025 bytes"},
+        {"p:1:0:" + std::string(kMaxFieldBytes + 1, 'g') + ":/d:NOQUOTA", "pw_gecos is 1025 bytes"},
+        {"p:1:0:g:/" + std::string(kMaxFieldBytes, 'd') + ":NOQUOTA", "pw_dir is 1025 bytes"},
+        {"p:1:0:g:/d:" + std::string(kMaxFieldBytes + 1, '1'), "pw_shell is 1025 bytes"},
+        {"p:1:0:g:/d:NOQUOTA:" + std::string(kMaxFieldBytes + 1, 'c'), "pw_clear_passwd is 1025 bytes"},
+        {"p:1:0:g:/" + std::string(20 << 20, 'd') + ":NOQUOTA", "record is 20971537 bytes, over the limit of 4096"},
+    };
+    for (const auto &c : cases) {
+        err.clear();
+        EXPECT_FALSE(parse_vpasswd_value(c.value, &err)) << c.reason;
+        EXPECT_NE(err.find(c.reason), std::string::npos) << "got: " << err << " want: " << c.reason;
+    }
+}
+
 TEST(VpopmailVpasswd, FindsTextLineByExactName)
 {
     std::string text = "al:x\nalice:h1:1:0\nalicex:h2\n";

@@ -97,6 +97,12 @@ TEST(VpopmailSql, RowsAsVpasswdRecords)
     EXPECT_FALSE(record_from_row(row_of({{"pw_gid", "0"}, {"pw_dir", "relative"}}), &err));
     EXPECT_FALSE(record_from_row(row_of({{"pw_gid", "0"}, {"pw_passwd", std::string("a\0b", 3)}}), &err));
     EXPECT_TRUE(record_from_row(row_of({{"pw_gid", std::nullopt}}), &err)) << err;  // NULL flags: 0
+    // a vpasswd field's size cap holds for its column
+    EXPECT_TRUE(record_from_row(row_of({{"pw_gid", "0"}, {"pw_dir", "/" + std::string(1023, 'd')}}), &err)) << err;
+    EXPECT_FALSE(record_from_row(row_of({{"pw_gid", "0"}, {"pw_dir", "/" + std::string(20 << 20, 'd')}}), &err));
+    EXPECT_NE(err.find("pw_dir is 20971521 bytes, over the limit of 1024"), std::string::npos) << err;
+    EXPECT_FALSE(record_from_row(row_of({{"pw_gid", "0"}, {"pw_gecos", std::string(1025, 'g')}}), &err));
+    EXPECT_NE(err.find("pw_gecos is 1025 bytes"), std::string::npos) << err;
 }
 
 TEST(VpopmailSql, LimitsRowOrNone)

@@ -142,6 +142,56 @@ TEST_F(VpopmailStoreTest, TextVpasswdWhenCdbIsMissing)
     EXPECT_EQ(store.lookup("nobody@text.org", &a).verdict, Verdict::UserUnknown);
 }
 
+TEST_F(VpopmailStoreTest, OversizedFilesAndRecordsAreFaultsOfTheirDomainOrUser)
+{
+    // what a domain's owner can write: a padded limits file, a padded text vpasswd, a record
+    // with a 20 MiB home; each a store fault naming the file and its size, others served
+    testsupport::write_file(vp + "/domains/0/lim.org/.qmailadmin-limits",
+                            "disable_imap\n" + std::string(16 << 20, '#'));
+    testsupport::write_file(vp + "/domains/text.org/vpasswd",
+                            "tina:$1$a$b:1:0:Tina:" + vp + "/domains/text.org/tina:NOQUOTA\n" +
+                                std::string(3 << 20, '#'));
+    write_users({{"huge", "$1$s$h:1:0:Huge:" + ex + "/" + std::string(20 << 20, 'h') + ":NOQUOTA"},
+                 {"big", "$1$s$h:1:0:" + std::string(2000, 'g') + ":" + ex + "/big:NOQUOTA"}});
+    VpopmailStore store(settings);
+    VpopmailAccount a;
+    Outcome o = store.lookup("victor@lim.org", &a);
+    EXPECT_EQ(o.verdict, Verdict::StoreFault);
+    EXPECT_NE(o.reason.find(".qmailadmin-limits is too large (16777229 bytes, limit 8192)"), std::string::npos)
+        << o.reason;
+    o = store.lookup("tina@text.org", &a);
+    EXPECT_EQ(o.verdict, Verdict::StoreFault);
+    EXPECT_NE(o.reason.find("vpasswd is too large"), std::string::npos) << o.reason;
+    o = store.lookup("huge@ex.org", &a);
+    EXPECT_EQ(o.verdict, Verdict::StoreFault);
+    EXPECT_NE(o.reason.find("bytes"), std::string::npos) << o.reason;
+    o = store.lookup("big@ex.org", &a);
+    EXPECT_EQ(o.verdict, Verdict::StoreFault);
+    EXPECT_NE(o.reason.find("pw_gecos is 2000 bytes, over the limit of 1024"), std::string::npos) << o.reason;
+    EXPECT_TRUE(store.lookup("alice@ex.org", &a).is_ok());
+}
+
+TEST_F(VpopmailStoreTest, TextVpasswdIsReadAgainAfterTheCacheLetItGo)
+{
+    // a text vpasswd is not kept with its domain: more such domains than the cache holds
+    // still each answer from their own file
+    std::vector<std::pair<std::string, std::string>> assign = {{"!ex.org-", assign_value("ex.org", ex)}};
+    for (int i = 0; i < 12; i++) {
+        const std::string d = "t" + std::to_string(i) + ".org", path = vp + "/domains/" + d;
+        assign.push_back({"!" + d + "-", assign_value(d, path)});
+        testsupport::write_file(path + "/vpasswd", "u:$1$a$b:1:0:U" + std::to_string(i) + ":" + path + "/u:NOQUOTA\n");
+    }
+    testsupport::write_cdb(qm + "/users/cdb", assign);
+    VpopmailStore store(settings);
+    VpopmailAccount a;
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < 12; i++) {
+            Outcome o = store.lookup("u@t" + std::to_string(i) + ".org", &a);
+            ASSERT_TRUE(o.is_ok()) << o.reason;
+            EXPECT_EQ(a.pw.gecos, "U" + std::to_string(i));
+        }
+}
+
 TEST_F(VpopmailStoreTest, StoreFaultsAreNotUnknownUsers)
 {
     VpopmailStore store(settings);
