@@ -44,6 +44,7 @@ void verify_plain_decided(struct auth_request *r, const char *driver, const char
         check.scheme = std::move(d.password.scheme);
         check.hash = std::move(d.password.hash);
         check.reply_hash = d.password.reply_hash;
+        check.owner = std::move(decided.owner);
         // After the password, so that a wrong password never learns whether the account is
         // restricted (vchkpw's order).
         check.after_match = [r, driver, after = std::move(d.after_match), user = std::move(d.user),

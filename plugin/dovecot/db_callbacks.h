@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 
 #include "dovecot_api.h"
 #include "hash_cost.h"
@@ -17,6 +18,9 @@ namespace glue {
 struct Decided {
     vstore::LoginDecision decision;
     std::function<void()> on_login;
+    // The store owner the account belongs to (vpopmail: its domain, vmailmgr: its base user),
+    // for the verification threads' shares; empty when the lookup failed before finding it.
+    std::string owner;
 };
 
 // verify_plain: the refusals decided before the password, an empty password, the password

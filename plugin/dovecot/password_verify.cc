@@ -1,7 +1,9 @@
 #include "password_verify.h"
 
 #include <algorithm>
+#include <ctime>
 #include <exception>
+#include <iterator>
 #include <optional>
 
 #include "glue.h"
@@ -14,7 +16,13 @@ struct Pending {
     struct auth_request *r;
     verify_plain_callback_t *callback;
     PasswordCheck check;
+    const char *driver;
 };
+
+// An owner's refusals are logged at most once in this many seconds.
+constexpr time_t kRefusalLogInterval = 60;
+// Past this many owners remembered, those not refused within the interval are forgotten.
+constexpr size_t kRefusalOwnersKept = 256;
 
 // The request's last use here: its hash wiped, its reference dropped.
 void release(Pending *p)
@@ -54,19 +62,6 @@ std::string queue_full()
            " waiting): temporary failure";
 }
 
-// A job the pool did not take: its queue was full (or memory ran out).
-void refuse(vstore::VerifyPool::Job &job) noexcept
-{
-    auto *p = static_cast<Pending *>(job.ctx);
-    compat::wipe(job.plain);
-    try {
-        compat::log_error(p->r, queue_full());
-    } catch (const std::exception &) {
-        // out of memory for the message: the failure is still answered
-    }
-    answer(p, PASSDB_RESULT_INTERNAL_FAILURE);
-}
-
 }  // namespace
 
 VerifyThreads::~VerifyThreads()
@@ -85,8 +80,47 @@ VerifyThreads::~VerifyThreads()
     }
 }
 
-VerifyThreads::Start VerifyThreads::start(struct auth_request *r, PasswordCheck &check, const char *plain,
-                                          verify_plain_callback_t *callback)
+// A job the pool did not take: its queue was full, its owner's share was (or memory ran out).
+void VerifyThreads::refuse(vstore::VerifyPool::Job &job) noexcept
+{
+    auto *p = static_cast<Pending *>(job.ctx);
+    compat::wipe(job.plain);
+    try {
+        if (job.refused == vstore::VerifyPool::Refused::OwnerQueueShare ||
+            job.refused == vstore::VerifyPool::Refused::OwnerSlowShare)
+            log_owner_refusal(p->r, p->driver, job);
+        else
+            compat::log_error(p->r, queue_full());
+    } catch (const std::exception &) {
+        // out of memory for the message: the failure is still answered
+    }
+    answer(p, PASSDB_RESULT_INTERNAL_FAILURE);
+}
+
+void VerifyThreads::log_owner_refusal(struct auth_request *r, const char *driver, const vstore::VerifyPool::Job &job)
+{
+    const time_t now = time(nullptr);
+    if (refusals_.size() >= kRefusalOwnersKept) {
+        for (auto it = refusals_.begin(); it != refusals_.end();)
+            it = now - it->second.logged >= kRefusalLogInterval ? refusals_.erase(it) : std::next(it);
+    }
+    Refusals &seen = refusals_[job.owner];
+    seen.since++;
+    if (seen.logged != 0 && now - seen.logged < kRefusalLogInterval)
+        return;
+    const bool slow = job.refused == vstore::VerifyPool::Refused::OwnerSlowShare;
+    // compat's log calls escape the owner's bytes (a domain or base user name from the store)
+    compat::log_error(r, std::string(driver) + ": password verifications of owner " + job.owner +
+                             (slow ? " are slow and fill its share of the verification threads"
+                                   : " fill its share of the verification queue") +
+                             ": temporary failure (" + std::to_string(seen.since) + " refused since " +
+                             (seen.logged == 0 ? "start" : "the last report") + ")");
+    seen.logged = now;
+    seen.since = 0;
+}
+
+VerifyThreads::Start VerifyThreads::start(struct auth_request *r, const char *driver, PasswordCheck &check,
+                                          const char *plain, verify_plain_callback_t *callback)
 {
     // Only crypt hashes are worth a thread: even DES crypt (about 4 us) costs the event loop
     // more than a batched hand-over does (1.4x the logins/s of verifying DES at once in
@@ -107,10 +141,12 @@ VerifyThreads::Start VerifyThreads::start(struct auth_request *r, PasswordCheck 
         }
         // Room for every job the check above lets wait: the push below never reallocates.
         batch_.reserve(vstore::VerifyPool::max_queued());
-        auto pending = std::make_unique<Pending>(Pending{r, callback, {}});
+        auto pending = std::make_unique<Pending>(Pending{r, callback, {}, driver});
         auto job = std::make_unique<vstore::VerifyPool::Job>();
         job->scheme = check.scheme;
         job->hash = check.hash;
+        job->owner = check.owner;
+        job->work_us = vstore::hash_work_us(check.hash);
         job->ctx = pending.get();
         job->plain = plain;  // last: nothing below throws
         batch_.push_back(std::move(job));
@@ -194,7 +230,7 @@ void verify_password_then(struct auth_request *r, const char *driver, const vsto
     if (check.reply_hash)
         compat::set_password_field(r, check.hash, check.scheme.c_str());
     const VerifyThreads::Start started =
-        threads == nullptr ? VerifyThreads::Start::VerifyHere : threads->start(r, check, plain, callback);
+        threads == nullptr ? VerifyThreads::Start::VerifyHere : threads->start(r, driver, check, plain, callback);
     if (started == VerifyThreads::Start::Queued)
         return;
     if (started == VerifyThreads::Start::Busy) {

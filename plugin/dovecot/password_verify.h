@@ -3,9 +3,11 @@
 // verification threads, so that one auth process uses every core.
 #pragma once
 
+#include <ctime>
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "dovecot_api.h"
@@ -22,6 +24,9 @@ struct PasswordCheck {
     // a clear password checked in its place.
     bool reply_hash = true;
     std::function<enum passdb_result()> after_match;
+    // Whose store wrote the hash (vpopmail: the domain, vmailmgr: the base user): the
+    // verification threads share their time and queue between owners.
+    std::string owner;
 };
 
 // A passdb's verification threads, started on first use; never used in an auth worker,
@@ -38,12 +43,15 @@ public:
         VerifyHere,  // threads off, in a worker, not a crypt hash, or the pool failed
         Busy,        // the queue is full: a temporary failure
     };
-    Start start(struct auth_request *r, PasswordCheck &check, const char *plain, verify_plain_callback_t *callback);
+    Start start(struct auth_request *r, const char *driver, PasswordCheck &check, const char *plain,
+                verify_plain_callback_t *callback);
 
 private:
     static void on_ready(void *ctx);
     static void flush(void *ctx);
     void submit_batch(bool from_loop) noexcept;
+    void refuse(vstore::VerifyPool::Job &job) noexcept;
+    void log_owner_refusal(struct auth_request *r, const char *driver, const vstore::VerifyPool::Job &job);
 
     unsigned threads_;
     std::unique_ptr<vstore::VerifyPool> pool_;
@@ -54,6 +62,13 @@ private:
     std::vector<vstore::VerifyPool::JobPtr> batch_;
     struct timeout *flush_ = nullptr;
     bool failed_ = false;  // the pool could not start: logged once, then verify at once
+    // Owners whose logins were refused for their share: when it was last logged, and how many
+    // since. One line per owner and interval, not one per login, whatever an attacker sends.
+    struct Refusals {
+        time_t logged = 0;
+        unsigned long since = 0;
+    };
+    std::unordered_map<std::string, Refusals> refusals_;
 };
 
 // Verifies plain against check (on threads when they take it), then calls callback with

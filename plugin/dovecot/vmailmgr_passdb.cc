@@ -13,27 +13,30 @@ const char kDriver[] = "vmailmgr";
 
 vstore::VmailmgrStore &store_of(struct auth_request *r) { return **glue::passdb_of<vstore::VmailmgrStore>(r).store; }
 
-// The store's decision; the account (and its stored password) does not outlive it.
-vstore::LoginDecision decide(struct auth_request *r)
+// The store's decision, and the base user who owns the account (its passwd.cdb); the account
+// (and its stored password) does not outlive it.
+glue::Decided decide(struct auth_request *r)
 {
     vstore::VmailmgrAccount account;
     std::string remote_ip;
-    vstore::LoginDecision d = store_of(r).decide(glue::login_request(r, &remote_ip), time(nullptr), &account);
+    glue::Decided decided;
+    decided.decision = store_of(r).decide(glue::login_request(r, &remote_ip), time(nullptr), &account);
     compat::wipe(account.record.password);
-    return d;
+    decided.owner = std::move(account.base.name);
+    return decided;
 }
 
 void vmailmgr_verify_plain(struct auth_request *r, const char *password, verify_plain_callback_t *callback)
 {
     glue::verify_plain(r, kDriver, password, callback, store_of(r).settings().access.hash_limits,
                        glue::passdb_of<vstore::VmailmgrStore>(r).threads,
-                       [r] { return glue::Decided{decide(r), nullptr}; });
+                       [r] { return decide(r); });
 }
 
 void vmailmgr_lookup_credentials(struct auth_request *r, lookup_credentials_callback_t *callback)
 {
     // "$0$" plaintext serves every challenge-response mechanism as PLAIN.
-    glue::lookup_credentials(r, kDriver, callback, [r] { return decide(r); });
+    glue::lookup_credentials(r, kDriver, callback, [r] { return decide(r).decision; });
 }
 
 struct passdb_module *vmailmgr_passdb_create(pool_t pool, const compat::DriverConfig &config)

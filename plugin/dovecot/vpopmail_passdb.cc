@@ -53,7 +53,8 @@ void vpopmail_verify_plain(struct auth_request *r, const char *password, verify_
     const bool asked = decide(r, vstore::PasswordUse::Plain,
                               [r, plain, callback](vstore::LoginDecision d, std::shared_ptr<vstore::VpopmailAccount> a) {
                                   VpopmailSource &source = source_of(r);
-                                  glue::Decided decided{std::move(d), [r, a] { source_of(r).write_lastauth(r, *a); }};
+                                  glue::Decided decided{std::move(d), [r, a] { source_of(r).write_lastauth(r, *a); },
+                                                        a->domain.real_domain};
                                   glue::verify_plain_decided(r, kDriver, plain->c_str(), callback,
                                                              source.settings().access.hash_limits,
                                                              glue::passdb_of<VpopmailSource>(r).threads,

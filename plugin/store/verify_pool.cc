@@ -28,6 +28,12 @@ constexpr size_t kMaxBatch = 64;
 // looking costs at most that many times 30 us of CPU after a batch, whatever the threads.
 constexpr auto kLookFor = std::chrono::microseconds(30);
 constexpr unsigned kMaxLooking = 2;
+// A job that took this long (wall time, which a preempted cheap hash does not reach) marks
+// its owner's jobs slow for kMarkedFor, whatever hash_work_us() said of their hashes.
+constexpr auto kMeasuredSlow = std::chrono::milliseconds(100);
+constexpr auto kMarkedFor = std::chrono::seconds(60);
+// Owners marked slow stay known while idle; past this many the expired ones are dropped.
+constexpr size_t kSweepAbove = 256;
 
 void wipe(std::string &s)
 {
@@ -79,25 +85,187 @@ void *VerifyPool::thread_main(void *self)
 
 VerifyPool::~VerifyPool() { stop(); }
 
+unsigned VerifyPool::owner_slow_threads() const { return std::max(1u, threads() / 2); }
+
+unsigned VerifyPool::all_slow_threads() const { return std::max(1u, threads() - 1); }
+
+VerifyPool::Refused VerifyPool::admit(Owner &o, const Job &job) const
+{
+    if (o.cheap.size() + o.slow.size() >= max_owner_queued())
+        return Refused::OwnerQueueShare;
+    // The first slow job always waits: one login of an owner is never refused for its cost.
+    if (job.slow && !o.slow.empty() &&
+        o.slow_backlog_us + job.work_us > max_slow_backlog_us() * owner_slow_threads())
+        return Refused::OwnerSlowShare;
+    return Refused::No;
+}
+
 size_t VerifyPool::submit(std::vector<JobPtr> &jobs)
 {
-    size_t taken = 0;
+    size_t taken = 0, left = 0;
     bool wake;
     {
+        const auto now = std::chrono::steady_clock::now();
         std::lock_guard<std::mutex> lock(mutex_);
-        try {
-            for (; taken < jobs.size() && queue_.size() < max_queued(); taken++)
-                queue_.push_back(std::move(jobs[taken]));
-        } catch (const std::bad_alloc &) {
-            // out of memory: the rest is refused like a full queue
+        for (JobPtr &job : jobs) {
+            Refused why = Refused::QueueFull;
+            try {
+                if (waiting_ < max_queued())
+                    why = queue(job, now);
+            } catch (const std::bad_alloc &) {
+                // out of memory for the owner's entry: refused like a full queue
+            }
+            if (why == Refused::No) {
+                taken++;
+                continue;
+            }
+            job->refused = why;  // stays the caller's, in order
+            if (&jobs[left] != &job)
+                jobs[left] = std::move(job);
+            left++;
         }
-        queued_.store(queue_.size(), std::memory_order_relaxed);
+        queued_.store(waiting_, std::memory_order_relaxed);
         wake = taken > 0 && looking_ == 0;  // a thread still looking finds them
+        if (owners_.size() > kSweepAbove && now - swept_ > kMarkedFor / 8)
+            sweep_marked(now);
     }
-    jobs.erase(jobs.begin(), jobs.begin() + static_cast<std::ptrdiff_t>(taken));
+    jobs.resize(left);
     if (wake)
         wake_.notify_one();
     return taken;
+}
+
+VerifyPool::Refused VerifyPool::queue(JobPtr &job, std::chrono::steady_clock::time_point now)
+{
+    auto [entry, added] = owners_.try_emplace(job->owner);
+    Owner &o = entry->second;
+    job->slow = job->work_us > slow_job_us() || now < o.measured_slow_until;
+    if (job->slow)
+        job->work_us = std::max(job->work_us, o.measured_us);  // the figure its backlog counts
+    const Refused why = admit(o, *job);
+    if (why != Refused::No) {
+        if (added)
+            owners_.erase(entry);
+        return why;
+    }
+    if (!o.in_ring)
+        ring_.push_back(&*entry);  // may throw: nothing is changed before it
+    o.in_ring = true;
+    if (job->slow) {
+        o.slow_backlog_us += job->work_us;
+        slow_queued_++;
+        o.slow.push_back(std::move(job));
+    } else {
+        o.cheap.push_back(std::move(job));
+    }
+    waiting_++;
+    return Refused::No;
+}
+
+bool VerifyPool::may_run_slow(const Owner &o) const
+{
+    return !o.slow.empty() && o.slow_running < owner_slow_threads() && slow_running_ < all_slow_threads();
+}
+
+bool VerifyPool::has_runnable() const
+{
+    if (waiting_ > slow_queued_)
+        return true;  // a cheap job runs on any thread
+    if (slow_queued_ == 0 || slow_running_ >= all_slow_threads())
+        return false;
+    return std::any_of(ring_.begin(), ring_.end(), [this](const auto *entry) { return may_run_slow(entry->second); });
+}
+
+VerifyPool::JobPtr VerifyPool::take_next()
+{
+    // Round-robin: the first owner in turn that has a job it may run now, which then goes to
+    // the back of the ring; owners whose slow jobs must wait keep their place.
+    for (auto it = ring_.begin(); it != ring_.end(); ++it) {
+        auto *entry = *it;
+        Owner &o = entry->second;
+        const bool slow_ok = may_run_slow(o);
+        if (o.cheap.empty() && !slow_ok)
+            continue;
+        const bool take_slow = slow_ok && (o.cheap.empty() || o.slow_next);
+        o.slow_next = !take_slow;
+        std::deque<JobPtr> &from = take_slow ? o.slow : o.cheap;
+        JobPtr job = std::move(from.front());
+        from.pop_front();
+        if (take_slow) {
+            o.slow_backlog_us -= job->work_us;
+            o.slow_running++;
+            slow_queued_--;
+            slow_running_++;
+        }
+        waiting_--;
+        // to the back of the ring, moved, not re-inserted: nothing here may allocate
+        std::rotate(it, std::next(it), ring_.end());
+        if (o.cheap.empty() && o.slow.empty()) {
+            ring_.pop_back();
+            o.in_ring = false;
+            forget_if_idle(entry);
+        }
+        return job;
+    }
+    return nullptr;
+}
+
+void VerifyPool::finished(const Job &job, std::chrono::steady_clock::time_point now,
+                          std::chrono::steady_clock::duration took)
+{
+    auto entry = owners_.end();
+    if (job.slow) {
+        entry = owners_.find(job.owner);  // kept while its slow job ran
+        entry->second.slow_running--;
+        slow_running_--;
+    }
+    if (took > kMeasuredSlow) {
+        try {
+            if (entry == owners_.end())
+                entry = owners_.try_emplace(job.owner).first;
+            Owner &o = entry->second;
+            o.measured_slow_until = now + kMarkedFor;
+            o.measured_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(took).count());
+            make_waiting_jobs_slow(o);
+        } catch (const std::bad_alloc &) {
+            // not marked: its hashes' figures still apply
+        }
+    }
+    if (entry != owners_.end())
+        forget_if_idle(&*entry, now);
+}
+
+void VerifyPool::make_waiting_jobs_slow(Owner &o)
+{
+    // The jobs it queued before are as slow as this one: they must not hold every thread.
+    while (!o.cheap.empty()) {
+        Job &job = *o.cheap.front();
+        o.slow.push_back(std::move(o.cheap.front()));  // may throw: then the rest stays cheap
+        o.cheap.pop_front();
+        job.slow = true;
+        job.work_us = std::max(job.work_us, o.measured_us);
+        o.slow_backlog_us += job.work_us;
+        slow_queued_++;
+    }
+}
+
+void VerifyPool::forget_if_idle(std::pair<const std::string, Owner> *entry, std::chrono::steady_clock::time_point now)
+{
+    const Owner &o = entry->second;
+    if (!o.in_ring && o.slow_running == 0 && o.measured_slow_until <= now)
+        owners_.erase(entry->first);
+}
+
+void VerifyPool::sweep_marked(std::chrono::steady_clock::time_point now)
+{
+    swept_ = now;
+    for (auto it = owners_.begin(); it != owners_.end();) {
+        const Owner &o = it->second;
+        if (!o.in_ring && o.slow_running == 0 && o.measured_slow_until <= now)
+            it = owners_.erase(it);
+        else
+            ++it;
+    }
 }
 
 std::vector<VerifyPool::Done> VerifyPool::take_done()
@@ -124,11 +292,17 @@ std::vector<void *> VerifyPool::stop()
     threads_.clear();
     std::vector<void *> left;
     std::lock_guard<std::mutex> lock(mutex_);
-    for (JobPtr &job : queue_) {
-        wipe(job->plain);
-        left.push_back(job->ctx);
+    for (auto &[name, o] : owners_) {
+        for (std::deque<JobPtr> *queue : {&o.cheap, &o.slow}) {
+            for (JobPtr &job : *queue) {
+                wipe(job->plain);
+                left.push_back(job->ctx);
+            }
+        }
     }
-    queue_.clear();
+    owners_.clear();
+    ring_.clear();
+    waiting_ = slow_queued_ = 0;
     for (const Done &d : done_)
         left.push_back(d.ctx);
     done_.clear();
@@ -142,37 +316,40 @@ void VerifyPool::run()
         bool more;
         {
             std::unique_lock<std::mutex> lock(mutex_);
-            if (queue_.empty() && !stopping_ && looking_ < kMaxLooking) {
+            if (!has_runnable() && !stopping_ && looking_ < kMaxLooking) {
                 looking_++;
                 lock.unlock();
                 const auto until = std::chrono::steady_clock::now() + kLookFor;
-                while (queued_.load(std::memory_order_relaxed) == 0 && std::chrono::steady_clock::now() < until)
+                while (queued() == 0 && std::chrono::steady_clock::now() < until)
                     sched_yield();
                 lock.lock();
                 looking_--;
             }
-            wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            wake_.wait(lock, [this] { return stopping_ || has_runnable(); });
             if (stopping_)
                 return;
-            job = std::move(queue_.front());
-            queue_.pop_front();
-            queued_.store(queue_.size(), std::memory_order_relaxed);
-            more = !queue_.empty() && looking_ == 0;
+            job = take_next();
+            queued_.store(waiting_, std::memory_order_relaxed);
+            more = looking_ == 0 && has_runnable();
         }
         // The submitter woke one thread for the whole batch: pass the wake-up on.
         if (more)
             wake_.notify_one();
+        const auto started = std::chrono::steady_clock::now();
         PasswordMatch match = verify_password(job->scheme, job->hash, job->plain);
+        const auto now = std::chrono::steady_clock::now();
         wipe(job->plain);
         bool signal;
         {
             std::lock_guard<std::mutex> lock(mutex_);
+            finished(*job, now, now - started);
             done_.push_back(Done{job->ctx, match});
             // Each wake-up of the event loop costs context switches on cores that should be
-            // hashing, so results are handed back in batches as large as the queue: a result
-            // waits at most as long as the jobs still queued behind it wait anyway, and at
-            // once when nothing is left to verify (a lone login is not delayed).
-            signal = !signalled_ && done_.size() >= std::min(kMaxBatch, queue_.size());
+            // hashing, so results are handed back in batches as large as the queue of cheap
+            // jobs: a result waits at most as long as the cheap jobs still queued behind it
+            // wait anyway, and at once when none is left (a lone login is not delayed, nor
+            // one behind another owner's slow jobs). A slow job's result goes at once.
+            signal = !signalled_ && (job->slow || done_.size() >= std::min(kMaxBatch, waiting_ - slow_queued_));
             signalled_ = signalled_ || signal;
         }
         if (signal) {
