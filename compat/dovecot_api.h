@@ -11,6 +11,7 @@
 
 #include "dovecot_formats.h"
 #include "driver_args.h"
+#include "log_escape.h"
 #include "login.h"
 #include "settings_table.h"
 
@@ -66,32 +67,34 @@ inline const char *request_local_name(const struct auth_request *r)
     return r->fields.local_name == nullptr ? "" : r->fields.local_name;
 }
 
+/* Every message goes through vstore::log_escape(): it carries bytes that store owners,
+   database rows and clients wrote. */
 inline void log_debug(struct auth_request *r, const std::string &msg)
 {
-    e_debug(authdb_event(r), "%s", msg.c_str());
+    e_debug(authdb_event(r), "%s", vstore::log_escape(msg).c_str());
 }
 inline void log_info(struct auth_request *r, const std::string &msg)
 {
-    e_info(authdb_event(r), "%s", msg.c_str());
+    e_info(authdb_event(r), "%s", vstore::log_escape(msg).c_str());
 }
 inline void log_warning(struct auth_request *r, const std::string &msg)
 {
-    e_warning(authdb_event(r), "%s", msg.c_str());
+    e_warning(authdb_event(r), "%s", vstore::log_escape(msg).c_str());
 }
 inline void log_error(struct auth_request *r, const std::string &msg)
 {
-    e_error(authdb_event(r), "%s", msg.c_str());
+    e_error(authdb_event(r), "%s", vstore::log_escape(msg).c_str());
 }
 /* For errors outside any request (configuration, iteration start). */
-inline void log_global_error(const std::string &msg) { i_error("%s", msg.c_str()); }
-inline void log_global_info(const std::string &msg) { i_info("%s", msg.c_str()); }
-inline void log_global_warning(const std::string &msg) { i_warning("%s", msg.c_str()); }
+inline void log_global_error(const std::string &msg) { i_error("%s", vstore::log_escape(msg).c_str()); }
+inline void log_global_info(const std::string &msg) { i_info("%s", vstore::log_escape(msg).c_str()); }
+inline void log_global_warning(const std::string &msg) { i_warning("%s", vstore::log_escape(msg).c_str()); }
 /* Ends this process cleanly after the current ioloop round (Dovecot's master starts a new
    one when a client connects again); before the ioloop runs, a Fatal with why. */
 inline void stop_process(const std::string &why)
 {
     if (current_ioloop == nullptr || !io_loop_is_running(current_ioloop))
-        i_fatal("%s", why.c_str());  // before the loop runs a stop would be forgotten
+        i_fatal("%s", vstore::log_escape(why).c_str());  // before the loop runs a stop would be forgotten
     master_service_stop(master_service);
 }
 

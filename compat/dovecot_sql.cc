@@ -13,6 +13,7 @@ extern "C" {
 }
 
 #include "dovecot_ioloop.h"
+#include "log_escape.h"
 
 namespace compat {
 
@@ -62,7 +63,7 @@ void answer(QueryContext *ctx, SqlResult result)
     try {
         ctx->done(std::move(result));
     } catch (const std::exception &e) {
-        i_error("vpopmail: internal error after an SQL query: %s", e.what());
+        i_error("vpopmail: internal error after an SQL query: %s", vstore::log_escape(e.what()).c_str());
     }
 }
 
@@ -115,7 +116,7 @@ void update_done(const struct sql_commit_result *result, void *context)
     try {
         ctx->done(result->error == nullptr ? "" : result->error);
     } catch (const std::exception &e) {
-        i_error("vpopmail: internal error after an SQL update: %s", e.what());
+        i_error("vpopmail: internal error after an SQL update: %s", vstore::log_escape(e.what()).c_str());
     }
 }
 
@@ -139,7 +140,7 @@ void run_soon_now(void *context)
     try {
         r->fn();
     } catch (const std::exception &e) {
-        i_error("vpopmail: internal error: %s", e.what());
+        i_error("vpopmail: internal error: %s", vstore::log_escape(e.what()).c_str());
     }
 }
 

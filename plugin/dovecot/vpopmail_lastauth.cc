@@ -65,7 +65,7 @@ void VpopmailSource::write_pending_lastauth()
             who += (who.empty() ? "" : ", ") + row.user + "@" + row.real_domain;
         db->update(vstore::vpopmail_sql::lastauth_statement(part), [who](const std::string &error) {
             if (!error.empty())
-                i_warning("vpopmail: cannot update lastauth of %s: %s", who.c_str(), error.c_str());
+                compat::log_global_warning("vpopmail: cannot update lastauth of " + who + ": " + error);
         });
     }
 }
