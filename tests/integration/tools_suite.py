@@ -6,10 +6,11 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import time
 
-from cdb_write import read_records, write_replace
+from cdb_write import cdb_hash, read_records, write_replace
 from dovecot_harness import Dovecot
 
 ROOT = "/srv/vstore-fixtures"
@@ -234,6 +235,135 @@ def check_settings(a, checks):
                  r.returncode == 64 and "system_users" in r.stderr and "pam passdb" in r.stderr, r.stderr)
 
 
+SUBCOMMANDS = ("lookup", "check", "export", "settings", "config-check")
+BIG_RECORD = 512 << 20     # the sparse record's length
+PARENT_RSS_CAP = 64 << 20  # what the root parent of config-check may reach, whatever a store holds
+
+
+def check_help(a, checks):
+    """Every subcommand answers --help and -h with its usage on stdout, exit 0; vstore --help
+    lists them all."""
+    r = vstore(a, "--help")
+    checks.check("vstore --help lists every subcommand and how to get its usage",
+                 r.returncode == 0 and all(f"vstore {c} " in r.stdout for c in SUBCOMMANDS) and
+                 "vstore COMMAND --help" in r.stdout, r.stdout + r.stderr)
+    for c in SUBCOMMANDS:
+        for flag in ("--help", "-h"):
+            r = vstore(a, c, flag)
+            checks.check(f"vstore {c} {flag} prints its usage, exit 0",
+                         r.returncode == 0 and r.stdout.startswith(f"usage: vstore {c} "),
+                         f"exit {r.returncode}\n{r.stdout}{r.stderr}")
+
+
+def write_sparse_cdb(path, records, big_key, big_len, uid, gid):
+    """A cdb with `records` and one more, `big_key`, whose data is `big_len` zero bytes left as a
+    hole (a sparse file: a few KiB on disk), written as the owner's tools write: a new file
+    renamed over the old one."""
+    tmp = path + ".tmp"
+    tables = [[] for _ in range(256)]
+    with open(tmp, "wb") as f:
+        f.seek(2048)
+        for k, v in records:
+            tables[cdb_hash(k) & 255].append((cdb_hash(k), f.tell()))
+            f.write(struct.pack("<II", len(k), len(v)) + k + v)
+        tables[cdb_hash(big_key) & 255].append((cdb_hash(big_key), f.tell()))
+        f.write(struct.pack("<II", len(big_key), big_len) + big_key)
+        f.seek(big_len, os.SEEK_CUR)
+        header = bytearray()
+        for t in tables:
+            n = len(t) * 2
+            slots = [(0, 0)] * n
+            for h, p in t:
+                i = (h >> 8) % n
+                while slots[i][1] != 0:
+                    i = (i + 1) % n
+                slots[i] = (h, p)
+            header += struct.pack("<II", f.tell(), n)
+            f.write(b"".join(struct.pack("<II", h, p) for h, p in slots))
+        f.seek(0)
+        f.write(header)
+    os.chown(tmp, uid, gid)
+    os.chmod(tmp, 0o600)
+    os.rename(tmp, path)
+
+
+def peak_rss(cmd):
+    """Runs cmd; returns (exit status, output, the process's own peak RSS, its children's highest)
+    from /proc (VmHWM is per process: /usr/bin/time would add the children's)."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    own = children = 0
+
+    def hwm(pid):
+        try:
+            for line in open(f"/proc/{pid}/status"):
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        return 0
+
+    while p.poll() is None:
+        own = max(own, hwm(p.pid))
+        try:
+            kids = open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()
+        except OSError:
+            kids = []
+        children = max([children] + [hwm(k) for k in kids])
+        time.sleep(0.005)
+    out = p.stdout.read().decode(errors="replace")
+    return p.returncode, out, own, children
+
+
+def check_config_check_hostile(a, checks, conf, dbs, vp):
+    """config-check as a hostile store owner or a hostile path would have it: no shell, no
+    decoding of store bytes in the root parent, nothing raw on the terminal."""
+    pwned = "/tmp/vstore-config-check-pwned"
+    if os.path.exists(pwned):
+        os.unlink(pwned)
+    r = vstore(a, "config-check", f"x'; touch {pwned}; '")
+    checks.check("config-check: a path with '; touch ...; ' runs nothing and is a missing file",
+                 not os.path.exists(pwned) and r.returncode != 0 and "No such file or directory" in r.stderr,
+                 f"exit {r.returncode}, {pwned} exists: {os.path.exists(pwned)}\n{r.stdout}{r.stderr}")
+
+    # a store path from the configuration comes back in a problem line: shown escaped
+    r = conf(dbs(f"vpopmail_dir={ROOT}/esc\x1b[31mred qmail_dir={ROOT}/qmail"))
+    checks.check("config-check: a problem quoting ESC shows it escaped (\\x1b), no raw control byte",
+                 r.returncode == 1 and "esc\\x1b[31mred" in r.stdout and "\x1b" not in r.stdout,
+                 repr(r.stdout + r.stderr))
+
+    # the child takes on the reading process's memory limit: one too small to read the store is
+    # reported as such (a login would fail the same way), not a crash or a pass
+    # (not under ASan: its shadow memory takes any address-space limit; vstore sets none then)
+    asan = bool(os.environ.get("VSTORE_ASAN_PRELOAD"))
+    r = conf(dbs(vp) + "service auth {\n  vsz_limit = 1M\n}\n",
+             "auth_username_chars =\nfirst_valid_uid = 89\nauth_mechanisms = plain cram-md5\n")
+    if not asan:
+        checks.check("config-check: the check runs under the auth service's vsz_limit (1M: the store does not fit)",
+                     r.returncode == 1 and "does not fit in the reading process's vsz_limit (1 MiB)" in r.stdout,
+                     r.stdout + r.stderr)
+
+    # a sparse 512 MiB record with a challenge-response mechanism: every record is decoded in
+    # the child, as the auth process's user, under its vsz_limit; the root parent stays small
+    cdb = f"{ROOT}/vpopmail/domains/example.com/vpasswd.cdb"
+    st = os.stat(cdb)
+    write_sparse_cdb(cdb, read_records(cdb), b"huge", BIG_RECORD, st.st_uid, st.st_gid)
+    try:
+        path = conf(dbs(vp), "auth_username_chars =\nfirst_valid_uid = 89\nauth_mechanisms = plain cram-md5\n",
+                    path_only=True)
+        started = time.monotonic()
+        rc, out, own, child = peak_rss([a.vstore, "config-check", path])
+        took = time.monotonic() - started
+    finally:
+        install(a, "vpopmail")
+    figure = (f"config-check with a {BIG_RECORD >> 20} MiB sparse record and cram-md5: root parent peak RSS "
+              f"{own / 2**20:.1f} MiB, check child {child / 2**20:.1f} MiB, {took:.1f} s, exit {rc}")
+    print(figure)
+    checks.check(f"config-check: the root parent stays under {PARENT_RSS_CAP >> 20} MiB with a sparse "
+                 f"{BIG_RECORD >> 20} MiB record ({own / 2**20:.1f} MiB), the check child within the auth "
+                 f"process's vsz_limit ({child / 2**20:.1f} MiB)",
+                 0 < own < PARENT_RSS_CAP and (asan or child < (256 << 20)) and rc in (0, 1), figure + "\n" + out)
+
+
 def check_config_check(a, checks):
     """vstore config-check: Dovecot's configuration against the drivers and the stores, as the
     processes that read them; one line per problem, exit 1; a sound configuration passes."""
@@ -242,11 +372,11 @@ def check_config_check(a, checks):
     work = a.work + "-config-check"
     os.makedirs(work, exist_ok=True)
 
-    def conf(body, head="auth_username_chars =\nfirst_valid_uid = 89\n"):
+    def conf(body, head="auth_username_chars =\nfirst_valid_uid = 89\n", path_only=False):
         path = os.path.join(work, "dovecot.conf")
         with open(path, "w") as f:
             f.write("protocols =\n" + head + body)
-        return vstore(a, "config-check", path)
+        return path if path_only else vstore(a, "config-check", path)
 
     vp = f"vpopmail_dir={ROOT}/vpopmail qmail_dir={ROOT}/qmail"
     vm = f"qmail_dir={ROOT}/vm-qmail config_dir={ROOT}/vm-etc"
@@ -281,19 +411,21 @@ def check_config_check(a, checks):
     checks.check("config-check finds a store file its owner cannot read, through the store broker",
                  r.returncode == 1 and "read by the auth process (store broker) as dovecot" in r.stdout and
                  "defaultdomain" in r.stdout and "Permission denied" in r.stdout, r.stdout + r.stderr)
+    check_config_check_hostile(a, checks, conf, dbs, vp)
 
 
 def run(args, checks):
     args.vstore = os.path.join(os.path.dirname(args.module_dir.rstrip("/")), "..", "tools", "vstore", "vstore")
     args.vstore = os.path.abspath(args.vstore)
+    # VSTORE_TOOLS_CHECKS=help,config_check runs only those parts (a short run while working)
+    only = set(filter(None, os.environ.get("VSTORE_TOOLS_CHECKS", "").split(",")))
+    parts = [("lookup", check_lookup_verdicts), ("clean", check_clean), ("damage", check_damage),
+             ("password_file", check_password_file), ("export", check_export), ("settings", check_settings),
+             ("help", check_help), ("config_check", check_config_check)]
     try:
-        check_lookup_verdicts(args, checks)
-        check_clean(args, checks)
-        check_damage(args, checks)
-        check_password_file(args, checks)
-        check_export(args, checks)
-        check_settings(args, checks)
-        check_config_check(args, checks)
+        for name, part in parts:
+            if not only or name in only:
+                part(args, checks)
     finally:
         install(args, "vpopmail")
         install(args, "vmailmgr")

@@ -1,22 +1,30 @@
 // vstore config-check: Dovecot's configuration (doveconf -n) against the drivers' own
 // settings code and the stores, as the processes that will read them: one line per problem.
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
-#include <sys/wait.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <functional>
-#include <optional>
 #include <map>
+#include <new>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "cli.h"
-#include "fs_broker.h"
 #include "file_util.h"
+#include "fs_broker.h"
+#include "log_escape.h"
+#include "subprocess.h"
 #include "vmailmgr_store.h"
 #include "vpopmail_store.h"
 
@@ -34,7 +42,7 @@ struct Db {
 
 struct DovecotConfig {
     std::map<std::string, std::string> global;
-    std::map<std::string, std::string> service_user;  // service name -> user
+    std::map<std::string, std::map<std::string, std::string>> services;  // service name -> its settings
     std::vector<Db> dbs;
 };
 
@@ -80,8 +88,8 @@ DovecotConfig parse_doveconf(const std::string &text)
         const std::string key = trimmed(line.substr(0, eq)), value = trimmed(line.substr(eq + 1));
         if (stack.empty()) {
             c.global[key] = value;
-        } else if (stack.size() == 1 && stack[0].rfind("service ", 0) == 0 && key == "user") {
-            c.service_user[stack[0].substr(8)] = value;
+        } else if (stack.size() == 1 && stack[0].rfind("service ", 0) == 0) {
+            c.services[trimmed(stack[0].substr(8))][key] = value;
         } else if (db != nullptr && stack.size() == 1) {
             if (key == "driver")
                 db->driver = value;
@@ -98,50 +106,124 @@ DovecotConfig parse_doveconf(const std::string &text)
     return c;
 }
 
-// The store's start-up problems as `user` sees them: checked in a child that became that user
-// (after starting a store broker for `brokered`, as the drivers do in the auth process).
-std::vector<std::string> problems_as(const std::string &user, const std::function<std::vector<std::string>()> &check,
+// How long a check may take and how much of it is shown: a store's owner decides what the
+// child reads, so nothing it reports may make the root parent wait, grow or print raw bytes.
+constexpr size_t kMaxDoveconfOutput = 4 << 20;
+constexpr unsigned kDoveconfSeconds = 30;
+constexpr size_t kMaxReport = 64 << 10;
+constexpr size_t kMaxProblemBytes = 1024;
+constexpr unsigned kCheckSeconds = 120;
+constexpr unsigned long long kDefaultVszLimit = 256ULL << 20;  // Dovecot's default_vsz_limit
+
+// ASan reserves terabytes of shadow memory: under it no address-space limit can hold (the
+// test harness runs Dovecot itself with default_vsz_limit = 0 then).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSpaceLimit = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAddressSpaceLimit = false;
+#else
+constexpr bool kAddressSpaceLimit = true;
+#endif
+#else
+constexpr bool kAddressSpaceLimit = true;
+#endif
+
+// The process that will read a store, as the check becomes it.
+struct Reader {
+    std::string user;
+    bool broker = false;                   // reads through a store broker (the auth process)
+    unsigned long long vsz_limit = 0;      // its service's vsz_limit in bytes; 0: unlimited
+    std::string describe;                  // "auth process (store broker)", ...
+};
+
+// Dovecot's size setting ("256 M", "1G", "0"); nullopt when it is not one.
+std::optional<unsigned long long> parse_size(const std::string &value)
+{
+    size_t i = 0;
+    unsigned long long n = 0;
+    while (i < value.size() && isdigit(static_cast<unsigned char>(value[i])) && n < (1ULL << 60))
+        n = n * 10 + static_cast<unsigned>(value[i++] - '0');
+    if (i == 0)
+        return std::nullopt;
+    while (i < value.size() && value[i] == ' ')
+        i++;
+    const char unit = i < value.size() ? static_cast<char>(toupper(static_cast<unsigned char>(value[i]))) : 'B';
+    const int shift = unit == 'K' ? 10 : unit == 'M' ? 20 : unit == 'G' ? 30 : unit == 'T' ? 40 : 0;
+    return n > (~0ULL >> shift) ? ~0ULL : n << shift;
+}
+
+// The child's side: becomes the reader (starting a store broker first, as the drivers do in
+// the auth process while it is still root), takes on its memory limit, and runs the check.
+std::vector<std::string> check_as(const Reader &reader, const std::function<std::vector<std::string>()> &check,
+                                  const std::optional<vstore::BrokeredStore> &brokered)
+{
+    struct passwd *pw = getpwnam(reader.user.c_str());
+    std::string error;
+    if (pw == nullptr)
+        return {"there is no system user " + reader.user};
+    if (brokered && pw->pw_uid != 0 && getuid() == 0 &&
+        (!vstore::fs_broker::start(&error) || !vstore::fs_broker::add_store(*brokered, &error)))
+        return {"cannot start the store broker: " + error};
+    if (kAddressSpaceLimit && reader.vsz_limit != 0) {
+        const struct rlimit as = {static_cast<rlim_t>(reader.vsz_limit), static_cast<rlim_t>(reader.vsz_limit)};
+        if (setrlimit(RLIMIT_AS, &as) < 0)
+            return {std::string("cannot set the reading process's vsz_limit: ") + strerror(errno)};
+    }
+    if (pw->pw_uid != 0 &&
+        (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0))
+        return {"cannot become " + reader.user + " to check (run vstore config-check as root)"};
+    try {
+        return check();
+    } catch (const std::bad_alloc &) {
+        return {"the store does not fit in the reading process's vsz_limit (" +
+                std::to_string(reader.vsz_limit >> 20) + " MiB): its logins would fail"};
+    } catch (const std::exception &e) {
+        return {std::string("the check failed: ") + e.what()};
+    }
+}
+
+// Each problem, then a NUL: the parent splits there and escapes what it shows.
+int write_report(int fd, const std::vector<std::string> &problems)
+{
+    for (const std::string &p : problems) {
+        const std::string record = p + '\0';
+        for (size_t done = 0; done < record.size();) {
+            const ssize_t n = write(fd, record.data() + done, record.size() - done);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                return 1;
+            done += static_cast<size_t>(n);
+        }
+    }
+    return 0;
+}
+
+// One problem as the terminal shows it: cut to a bounded length, every byte that is not
+// printable ASCII escaped (the text may quote a store's bytes; the child may be someone else's).
+std::string shown(std::string_view text)
+{
+    const bool cut = text.size() > kMaxProblemBytes;
+    return vstore::log_escape(text.substr(0, kMaxProblemBytes)) + (cut ? "..." : "");
+}
+
+// The store's problems as `reader` sees them: every store byte is read and decoded in a child
+// that became the reader under its memory limit; the root parent only splits and escapes the
+// bounded report.
+std::vector<std::string> problems_as(const Reader &reader, const std::function<std::vector<std::string>()> &check,
                                      const std::optional<vstore::BrokeredStore> &brokered)
 {
-    int fds[2];
-    if (pipe(fds) < 0)
-        return {"pipe() failed"};
-    const pid_t pid = fork();
-    if (pid == 0) {
-        close(fds[0]);
-        struct passwd *pw = getpwnam(user.c_str());
-        std::string out, error;
-        if (pw == nullptr) {
-            out = "there is no system user " + user + "\n";
-        } else if (brokered && pw->pw_uid != 0 && getuid() == 0 &&
-                   (!vstore::fs_broker::start(&error) || !vstore::fs_broker::add_store(*brokered, &error))) {
-            out = "cannot start the store broker: " + error + "\n";
-        } else if (pw->pw_uid != 0 && (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
-                                       setuid(pw->pw_uid) < 0)) {
-            out = "cannot become " + user + " to check (run vstore config-check as root)\n";
-        } else {
-            for (const std::string &p : check())
-                out += p + "\n";
-        }
-        (void)!write(fds[1], out.data(), out.size());
-        _exit(0);
-    }
-    close(fds[1]);
-    std::string text;
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(fds[0], buf, sizeof(buf))) > 0)
-        text.append(buf, static_cast<size_t>(n));
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
+    const ChildResult r = run_in_child(
+        [&](int fd) { return write_report(fd, check_as(reader, check, brokered)); }, kMaxReport, kCheckSeconds);
     std::vector<std::string> lines;
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t nl = text.find('\n', pos);
-        lines.push_back(text.substr(pos, nl - pos));
-        pos = nl + 1;
+    for (size_t pos = 0; pos < r.output.size();) {
+        const size_t end = std::min(r.output.find('\0', pos), r.output.size());
+        lines.push_back(shown(std::string_view(r.output).substr(pos, end - pos)));
+        pos = end + 1;
     }
+    if (!r.exited_ok())
+        lines.push_back("the check " + r.how_it_ended(kCheckSeconds));
     return lines;
 }
 
@@ -154,12 +236,213 @@ bool mentions(const std::string &list, const char *mech)
     return (" " + l + " ").find(std::string(" ") + mech + " ") != std::string::npos;
 }
 
-// A challenge-response mechanism needs a clear password; count the users that have none.
-std::string users_without_clear(const std::string &where, const std::string &mechanisms, unsigned without,
-                                unsigned users)
+// A challenge-response mechanism needs a clear password: the users that have none, and the
+// ones that could not be read (a store fault: their logins fail whatever the mechanism).
+struct ClearPasswords {
+    unsigned users = 0, without = 0, faults = 0;
+    std::string first_fault, listing_fault;
+
+    template <class Decision>
+    void add(const Decision &d)
+    {
+        users++;
+        without += d.before.is_ok() && d.password.scheme != "PLAIN";
+        if (d.before.verdict == vstore::Verdict::StoreFault && faults++ == 0)
+            first_fault = d.before.reason;
+    }
+
+    void report(const std::string &mechanisms, std::vector<std::string> *out) const
+    {
+        if (without > 0)
+            out->push_back("auth_mechanisms = " + mechanisms + " offers challenge-response, but " +
+                           std::to_string(without) + " of " + std::to_string(users) +
+                           " users have no clear password: clients that pick it cannot log them in");
+        if (faults > 0)
+            out->push_back(std::to_string(faults) + " of " + std::to_string(users) +
+                           " users cannot be read (a store fault), the first: " + first_fault);
+        if (!listing_fault.empty())
+            out->push_back("the users cannot all be listed (a store fault): " + listing_fault);
+    }
+};
+
+// What the configuration says: globals with Dovecot's defaults, and each service's reader.
+class ConfigView {
+public:
+    explicit ConfigView(const DovecotConfig &conf) : conf_(conf) {}
+
+    std::string global(const char *key, const char *dflt) const
+    {
+        auto it = conf_.global.find(key);
+        return it == conf_.global.end() ? std::string(dflt) : it->second;
+    }
+
+    // A service's setting, or "" when doveconf -n shows none (the default).
+    std::string service(const char *name, const char *key) const
+    {
+        auto s = conf_.services.find(name);
+        if (s == conf_.services.end())
+            return "";
+        auto it = s->second.find(key);
+        return it == s->second.end() ? "" : it->second;
+    }
+
+    std::string service_user(const char *name, const std::string &dflt) const
+    {
+        const std::string internal = global("default_internal_user", "dovecot");
+        std::string u = service(name, "user");
+        if (u.empty())
+            u = dflt;
+        return u == "$default_internal_user" || u == "$SET:default_internal_user" ? internal : u;
+    }
+
+    // The service's vsz_limit in bytes (its own, else default_vsz_limit); 0 is unlimited.
+    unsigned long long vsz_limit(const char *name) const
+    {
+        const auto dflt = parse_size(global("default_vsz_limit", ""));
+        const auto own = parse_size(service(name, "vsz_limit"));
+        // (uoff_t)-1 is 2.3's "not set" for a service: default_vsz_limit applies
+        if (own && *own != ~0ULL)
+            return *own;
+        return dflt ? *dflt : kDefaultVszLimit;
+    }
+
+private:
+    const DovecotConfig &conf_;
+};
+
+// What the checks in the child need from the configuration besides the driver's settings.
+struct CheckContext {
+    unsigned long first_valid_uid = 500;
+    std::string mechanisms;
+    bool challenge = false;  // a challenge-response mechanism is offered
+};
+
+// The vpopmail store's problems, run in the child as the reader: start-up checks, domains
+// below first_valid_uid and, with a challenge-response mechanism, users with no clear password.
+std::vector<std::string> vpopmail_problems(const vstore::VpopmailSettings &s, const CheckContext &c, bool passdb)
 {
-    return where + ": auth_mechanisms = " + mechanisms + " offers challenge-response, but " + std::to_string(without) +
-           " of " + std::to_string(users) + " users have no clear password: clients that pick it cannot log them in";
+    const bool mysql = s.backend == vstore::VpopmailSettings::Backend::Mysql;
+    vstore::VpopmailStore store(s);
+    std::vector<std::string> out = store.startup_problems(!mysql, mysql && !s.mysql_limits);
+    std::string error;
+    std::vector<vstore::vpopmail::AssignRecord> domains;
+    if (store.real_domains(&domains, &error))
+        for (const auto &d : domains)
+            if (d.uid < c.first_valid_uid) {
+                out.push_back("domain " + d.real_domain + " belongs to uid " + std::to_string(d.uid) +
+                              ", below first_valid_uid = " + std::to_string(c.first_valid_uid) +
+                              ": Dovecot refuses its mail");
+                break;
+            }
+    if (c.challenge && !mysql && passdb) {
+        ClearPasswords count;
+        auto it = store.iterate();
+        std::string name;
+        vstore::VpopmailStore::Iterator::Step step;
+        while ((step = it->next(&name, &error)) == vstore::VpopmailStore::Iterator::Step::User) {
+            vstore::VpopmailAccount a;
+            count.add(store.decide({name, "imap", "", ""}, vstore::PasswordUse::Credentials, &a));
+        }
+        if (step == vstore::VpopmailStore::Iterator::Step::Fault)
+            count.listing_fault = error;
+        count.report(c.mechanisms, &out);
+    }
+    return out;
+}
+
+// The same for a vmailmgr store: start-up checks, base users below first_valid_uid, clear
+// passwords for a challenge-response mechanism.
+std::vector<std::string> vmailmgr_problems(const vstore::VmailmgrSettings &s, const CheckContext &c, bool passdb)
+{
+    std::vector<std::string> out = vstore::VmailmgrStore(s).startup_problems();
+    std::string error;
+    vstore::VmailmgrSettings all = s;
+    all.first_valid_uid = 0;
+    for (const auto &b : vstore::VmailmgrStore(all).named_base_users(&error))
+        if (b.uid < c.first_valid_uid)
+            out.push_back("base user " + b.name + " has uid " + std::to_string(b.uid) + ", below first_valid_uid = " +
+                          std::to_string(c.first_valid_uid) +
+                          ": its users are unknown to the driver and Dovecot refuses its mail");
+    if (c.challenge && passdb) {
+        vstore::VmailmgrStore st(s);
+        ClearPasswords count;
+        for (const auto &name : st.list_users(&error)) {
+            vstore::VmailmgrAccount a;
+            count.add(st.decide({name, "imap", "", ""}, time(nullptr), &a));
+        }
+        count.listing_fault = error;
+        count.report(c.mechanisms, &out);
+    }
+    return out;
+}
+
+// One passdb/userdb of our drivers: its settings parsed (in the parent: root's configuration,
+// no store byte), and the check the child runs. False, with the reason, on bad settings.
+struct DbCheck {
+    bool blocking = true;
+    vstore::BrokeredStore brokered;
+    std::function<std::vector<std::string>()> run;
+};
+
+bool prepare_check(const Db &db, const CheckContext &c, DbCheck *out, std::string *error)
+{
+    const bool passdb = db.kind == "passdb";
+    if (db.driver == "vpopmail") {
+        vstore::VpopmailSettings s;
+        if (!vstore::VpopmailSettings::parse(db.words, db.names, &s, error))
+            return false;
+        out->blocking = s.blocking;
+        out->brokered = {vstore::BrokeredStore::Kind::Vpopmail, s.qmail_dir, s.vpopmail_dir, s.access.home_roots, 0};
+        out->run = [s, c, passdb] { return vpopmail_problems(s, c, passdb); };
+        return true;
+    }
+    vstore::VmailmgrSettings s;
+    if (!vstore::VmailmgrSettings::parse(db.words, db.names, &s, error))
+        return false;
+    s.first_valid_uid = static_cast<uid_t>(c.first_valid_uid);
+    out->blocking = s.blocking;
+    out->brokered = {vstore::BrokeredStore::Kind::Vmailmgr, s.qmail_dir, s.config_dir, s.access.home_roots,
+                     s.first_valid_uid};
+    out->run = [s, c, passdb] { return vmailmgr_problems(s, c, passdb); };
+    return true;
+}
+
+// The process that reads a store: the auth workers (blocking) or the auth process, which
+// reads through its store broker unless it runs as root.
+Reader reader_of(const ConfigView &view, bool blocking)
+{
+    Reader r;
+    const char *service = blocking ? "auth-worker" : "auth";
+    r.user = blocking ? view.service_user("auth-worker", "root")
+                      : view.service_user("auth", view.global("default_internal_user", "dovecot"));
+    r.broker = !blocking && r.user != "root";
+    r.vsz_limit = view.vsz_limit(service);
+    r.describe = blocking ? "auth workers" : r.broker ? "auth process (store broker)" : "auth process";
+    return r;
+}
+
+// doveconf -n's text (of `path` when given), run with an argument vector; false after saying why.
+bool read_doveconf(const std::vector<std::string> &words, std::string *text)
+{
+    std::vector<std::string> argv = {"doveconf", "-n"};
+    if (!words.empty()) {
+        const int fd = open(words[0].c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            fprintf(stderr, "vstore config-check: cannot read %s: %s\n", vstore::log_escape(words[0]).c_str(),
+                    strerror(errno));
+            return false;
+        }
+        close(fd);
+        argv.insert(argv.end(), {"-c", words[0]});
+    }
+    const ChildResult r = run_program(argv, kMaxDoveconfOutput, kDoveconfSeconds);
+    if (!r.exited_ok()) {
+        fprintf(stderr, "vstore config-check: doveconf -n %s: %s\n", r.how_it_ended(kDoveconfSeconds).c_str(),
+                vstore::log_escape(r.output.substr(0, 4096)).c_str());
+        return false;
+    }
+    *text = r.output;
+    return true;
 }
 
 }  // namespace
@@ -170,37 +453,18 @@ int cmd_config_check(const Options &o)
         fprintf(stderr, "vstore config-check: at most one FILE (a dovecot.conf)\n");
         return kUsage;
     }
-    const std::string cmd = "doveconf -n" + (o.words.empty() ? std::string() : " -c '" + o.words[0] + "'") + " 2>&1";
-    FILE *p = popen(cmd.c_str(), "r");
     std::string text;
-    char buf[4096];
-    size_t n;
-    while (p != nullptr && (n = fread(buf, 1, sizeof(buf), p)) > 0)
-        text.append(buf, n);
-    if (p == nullptr || pclose(p) != 0) {
-        fprintf(stderr, "vstore config-check: %s failed: %s\n", cmd.c_str(), text.c_str());
+    if (!read_doveconf(o.words, &text))
         return kTempFail;
-    }
     const DovecotConfig conf = parse_doveconf(text);
-    std::vector<std::string> problems;
+    const ConfigView view(conf);
     const bool is24 = text.find("dovecot_config_version") != std::string::npos;
-    auto global = [&conf](const char *key, const char *dflt) {
-        auto it = conf.global.find(key);
-        return it == conf.global.end() ? std::string(dflt) : it->second;
-    };
-    const std::string internal_user = global("default_internal_user", "dovecot");
-    auto service_user = [&](const char *service, const std::string &dflt) {
-        auto it = conf.service_user.find(service);
-        std::string u = it == conf.service_user.end() ? dflt : it->second;
-        return u == "$default_internal_user" || u == "$SET:default_internal_user" ? internal_user : u;
-    };
-    const std::string auth_user = service_user("auth", internal_user);
-    const std::string worker_user = service_user("auth-worker", "root");
-    const unsigned long first_valid_uid = std::stoul(global("first_valid_uid", "500"));
-    const std::string mechanisms = global("auth_mechanisms", "plain");
-    const bool challenge = mentions(mechanisms, "cram-md5") || mentions(mechanisms, "digest-md5") ||
-                           mentions(mechanisms, "apop") || mentions(mechanisms, "scram-sha-1") ||
-                           mentions(mechanisms, "scram-sha-256");
+    CheckContext context;
+    context.first_valid_uid = std::stoul(view.global("first_valid_uid", "500"));
+    context.mechanisms = view.global("auth_mechanisms", "plain");
+    for (const char *mech : {"cram-md5", "digest-md5", "apop", "scram-sha-1", "scram-sha-256"})
+        context.challenge = context.challenge || mentions(context.mechanisms, mech);
+    std::vector<std::string> problems;
     bool ours = false;
     std::set<std::string> checked;
     for (const Db &db : conf.dbs) {
@@ -209,95 +473,24 @@ int cmd_config_check(const Options &o)
         ours = true;
         const std::string where = db.kind + (db.name.empty() ? "" : " " + db.name) + " (driver " + db.driver + ")";
         std::string error;
-        bool blocking = true;
-        std::function<std::vector<std::string>()> check;
-        vstore::BrokeredStore brokered;
-        std::vector<std::string> extra;
-        if (db.driver == "vpopmail") {
-            vstore::VpopmailSettings s;
-            if (!vstore::VpopmailSettings::parse(db.words, db.names, &s, &error)) {
-                problems.push_back(where + ": " + error);
-                continue;
-            }
-            blocking = s.blocking;
-            brokered = {vstore::BrokeredStore::Kind::Vpopmail, s.qmail_dir, s.vpopmail_dir, s.access.home_roots, 0};
-            const bool mysql = s.backend == vstore::VpopmailSettings::Backend::Mysql;
-            check = [s, mysql] { return vstore::VpopmailStore(s).startup_problems(!mysql, mysql && !s.mysql_limits); };
-            vstore::VpopmailStore store(s);
-            std::vector<vstore::vpopmail::AssignRecord> domains;
-            if (store.real_domains(&domains, &error))
-                for (const auto &d : domains)
-                    if (d.uid < first_valid_uid) {
-                        extra.push_back(where + ": domain " + d.real_domain + " belongs to uid " +
-                                        std::to_string(d.uid) + ", below first_valid_uid = " +
-                                        std::to_string(first_valid_uid) + ": Dovecot refuses its mail");
-                        break;
-                    }
-            if (challenge && !mysql && db.kind == "passdb") {
-                unsigned without = 0, users = 0;
-                auto it = store.iterate();
-                std::string name;
-                while (it->next(&name, &error) == vstore::VpopmailStore::Iterator::Step::User) {
-                    vstore::VpopmailAccount a;
-                    auto d = store.decide({name, "imap", "", ""}, vstore::PasswordUse::Credentials, &a);
-                    users++;
-                    without += d.before.is_ok() && d.password.scheme != "PLAIN";
-                }
-                if (without > 0)
-                    extra.push_back(users_without_clear(where, mechanisms, without, users));
-            }
-        } else {
-            vstore::VmailmgrSettings s;
-            if (!vstore::VmailmgrSettings::parse(db.words, db.names, &s, &error)) {
-                problems.push_back(where + ": " + error);
-                continue;
-            }
-            s.first_valid_uid = static_cast<uid_t>(first_valid_uid);
-            blocking = s.blocking;
-            brokered = {vstore::BrokeredStore::Kind::Vmailmgr, s.qmail_dir, s.config_dir, s.access.home_roots,
-                        s.first_valid_uid};
-            check = [s] { return vstore::VmailmgrStore(s).startup_problems(); };
-            vstore::VmailmgrSettings all = s;
-            all.first_valid_uid = 0;
-            vstore::VmailmgrStore store(all);
-            for (const auto &b : store.named_base_users(&error))
-                if (b.uid < first_valid_uid)
-                    extra.push_back(where + ": base user " + b.name + " has uid " + std::to_string(b.uid) +
-                                    ", below first_valid_uid = " + std::to_string(first_valid_uid) +
-                                    ": its users are unknown to the driver and Dovecot refuses its mail");
-            if (challenge && db.kind == "passdb") {
-                vstore::VmailmgrStore st(s);
-                unsigned without = 0, users = 0;
-                for (const auto &name : st.list_users(&error)) {
-                    vstore::VmailmgrAccount a;
-                    auto d = st.decide({name, "imap", "", ""}, time(nullptr), &a);
-                    users++;
-                    without += d.before.is_ok() && d.password.scheme != "PLAIN";
-                }
-                if (without > 0)
-                    extra.push_back(users_without_clear(where, mechanisms, without, users));
-            }
+        DbCheck check;
+        if (!prepare_check(db, context, &check, &error)) {
+            problems.push_back(where + ": " + error);
+            continue;
         }
-        if (is24)
-            blocking = db.use_worker == "yes";
-        const std::string reader = blocking ? worker_user : auth_user;
-        const std::string key = db.driver + " " + reader + " " + std::to_string(db.words.size());
-        if (checked.insert(key).second) {
-            // the auth process reads through its store broker (root, as the store's owners)
-            const bool broker = !blocking && reader != "root";
-            for (const std::string &p :
-                 problems_as(reader, check, broker ? std::optional<vstore::BrokeredStore>(brokered) : std::nullopt))
-                problems.push_back(where + ", read by the " +
-                                   (blocking ? "auth workers" : broker ? "auth process (store broker)" : "auth process") +
-                                   " as " + reader + ": " + p);
-            problems.insert(problems.end(), extra.begin(), extra.end());
-        }
+        const Reader reader = reader_of(view, is24 ? db.use_worker == "yes" : check.blocking);
+        const std::string key = db.driver + " " + reader.user + " " + std::to_string(db.words.size());
+        if (!checked.insert(key).second)
+            continue;
+        const auto brokered = reader.broker ? std::optional<vstore::BrokeredStore>(check.brokered) : std::nullopt;
+        for (const std::string &p : problems_as(reader, check.run, brokered))
+            problems.push_back(where + ", read by the " + reader.describe + " as " + reader.user + ": " + p);
     }
     if (!ours) {
         printf("vstore config-check: no passdb or userdb with driver vpopmail or vmailmgr\n");
         return 1;
     }
-    if (!global("auth_username_chars", "x").empty())
+    if (!view.global("auth_username_chars", "x").empty())
         problems.push_back("auth_username_chars is set: Dovecot refuses logins such as user%domain and user/domain "
                            "(and characters vchkpw accepts) before the drivers see them; set auth_username_chars =");
     for (const std::string &p : problems)
