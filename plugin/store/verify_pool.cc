@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <ctime>
 #include <new>
 #include <system_error>
 
@@ -28,12 +29,21 @@ constexpr size_t kMaxBatch = 64;
 // looking costs at most that many times 30 us of CPU after a batch, whatever the threads.
 constexpr auto kLookFor = std::chrono::microseconds(30);
 constexpr unsigned kMaxLooking = 2;
-// A job that took this long (wall time, which a preempted cheap hash does not reach) marks
-// its owner's jobs slow for kMarkedFor, whatever hash_work_us() said of their hashes.
+// A job that took this much of its thread's CPU time marks its owner's jobs slow for
+// kMarkedFor, whatever hash_work_us() said of their hashes.
 constexpr auto kMeasuredSlow = std::chrono::milliseconds(100);
 constexpr auto kMarkedFor = std::chrono::seconds(60);
 // Owners marked slow stay known while idle; past this many the expired ones are dropped.
 constexpr size_t kSweepAbove = 256;
+
+// The calling thread's CPU time so far.
+std::chrono::steady_clock::duration thread_cpu_time()
+{
+    struct timespec ts = {};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::seconds(ts.tv_sec) +
+                                                                            std::chrono::nanoseconds(ts.tv_nsec));
+}
 
 void wipe(std::string &s)
 {
@@ -335,14 +345,17 @@ void VerifyPool::run()
         // The submitter woke one thread for the whole batch: pass the wake-up on.
         if (more)
             wake_.notify_one();
-        const auto started = std::chrono::steady_clock::now();
+        // The hash's cost is the CPU time this thread spent on it, not the time it took: a
+        // thread descheduled on a busy machine must not mark an honest owner slow.
+        const auto started = thread_cpu_time();
         PasswordMatch match = verify_password(job->scheme, job->hash, job->plain);
+        const auto took = thread_cpu_time() - started;
         const auto now = std::chrono::steady_clock::now();
         wipe(job->plain);
         bool signal;
         {
             std::lock_guard<std::mutex> lock(mutex_);
-            finished(*job, now, now - started);
+            finished(*job, now, took);
             done_.push_back(Done{job->ctx, match});
             // Each wake-up of the event loop costs context switches on cores that should be
             // hashing, so results are handed back in batches as large as the queue of cheap

@@ -268,7 +268,8 @@ TEST(VerifyPoolFairness, AVictimIsServedAtOnceWhileAnAttackerHasSlowJobsQueued)
 TEST(VerifyPoolFairness, MeasuredSlownessHoldsAnOwnerToItsShare)
 {
     vstore::VerifyPool pool(2);
-    const std::string slow = sha512_crypt("pw", 200000);
+    // ~250 ms of CPU each, well past the 100 ms that marks an owner slow
+    const std::string slow = sha512_crypt("pw", 600000);
     const std::string cheap = md5_crypt("victim-pw", "victim");
     std::vector<int> attacker(16);
     std::vector<vstore::VerifyPool::JobPtr> jobs;
@@ -276,7 +277,7 @@ TEST(VerifyPoolFairness, MeasuredSlownessHoldsAnOwnerToItsShare)
         jobs.push_back(job("CRYPT", slow, &c, "liar.example", 1000));
     ASSERT_EQ(pool.submit(jobs), 16u);
     // the first two run on both threads; once they are measured the rest get one thread
-    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
     int victim[3];
     for (int &v : victim)
         EXPECT_LT(victim_latency_ms(pool, cheap, &v), 60.0);
@@ -347,7 +348,8 @@ double second_result_gap(vstore::VerifyPool &pool, const std::string &hash, cons
 TEST(VerifyPoolFairness, AnHonestSingleOwnerUsesEveryThread)
 {
     vstore::VerifyPool pool(2);
-    const std::string hash = sha512_crypt("pw", 200000);  // long enough to see the overlap
+    // long enough to see the overlap, and far below the 100 ms of CPU that marks an owner slow
+    const std::string hash = sha512_crypt("pw", 100000);
     // On one thread the gap is a whole job, every time; another process on this machine can
     // delay one thread once, so the best of three attempts counts.
     double best = 1e9;
