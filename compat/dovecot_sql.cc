@@ -12,6 +12,9 @@ extern "C" {
 #endif
 }
 
+#include <cstring>
+#include <string_view>
+
 #include "dovecot_ioloop.h"
 #include "log_escape.h"
 
@@ -77,6 +80,29 @@ void query_timeout(void *context)
     release(ctx);
 }
 
+// The current row's columns, each copied only up to kMaxColumnBytes: a longer value stays in
+// lib-sql's buffer (freed with the result) and the row is marked instead. Values are C strings
+// as vchkpw reads them (up to a NUL).
+SqlRow copy_row(struct sql_result *result)
+{
+    SqlRow row;
+    const unsigned n = sql_result_get_fields_count(result);
+    for (unsigned i = 0; i < n; i++) {
+        const char *name = sql_result_get_field_name(result, i);
+        const char *value = sql_result_get_field_value(result, i);
+        std::optional<std::string> copied;
+        if (value != nullptr) {
+            const size_t size = strnlen(value, vstore::vpopmail_sql::kMaxColumnBytes + 1);
+            if (size <= vstore::vpopmail_sql::kMaxColumnBytes)
+                copied.emplace(value, size);
+            else if (!row.oversized)
+                row.oversized = vstore::vpopmail_sql::oversized_column_reason(name, strlen(value));
+        }
+        row.columns.emplace_back(name, std::move(copied));
+    }
+    return row;
+}
+
 void query_done(struct sql_result *result, void *context)
 {
     auto *ctx = static_cast<QueryContext *>(context);
@@ -86,16 +112,8 @@ void query_done(struct sql_result *result, void *context)
     }
     SqlResult out;
     int ret;
-    while ((ret = sql_result_next_row(result)) == SQL_RESULT_NEXT_OK) {
-        SqlRow row;
-        const unsigned n = sql_result_get_fields_count(result);
-        for (unsigned i = 0; i < n; i++) {
-            const char *value = sql_result_get_field_value(result, i);
-            row.columns.emplace_back(sql_result_get_field_name(result, i),
-                                     value == nullptr ? std::nullopt : std::optional<std::string>(value));
-        }
-        out.rows.push_back(std::move(row));
-    }
+    while ((ret = sql_result_next_row(result)) == SQL_RESULT_NEXT_OK)
+        out.rows.push_back(copy_row(result));
     if (ret != SQL_RESULT_NEXT_LAST) {
         out.failed = true;
         out.rows.clear();
@@ -148,6 +166,8 @@ void run_soon_now(void *context)
 
 std::optional<std::string> SqlRow::get(const char *name) const
 {
+    if (std::string_view(name) == vstore::vpopmail_sql::kOversizedColumn)
+        return oversized;
     for (const auto &[column, value] : columns)
         if (column == name)
             return value;

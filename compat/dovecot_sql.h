@@ -20,6 +20,9 @@ namespace compat {
 
 struct SqlRow {
     std::vector<std::pair<std::string, std::optional<std::string>>> columns;
+    // Why a column was not copied (over vpopmail_sql::kMaxColumnBytes; the first such
+    // column), answered for the column vpopmail_sql::kOversizedColumn.
+    std::optional<std::string> oversized;
     std::optional<std::string> get(const char *name) const;
 };
 

@@ -154,8 +154,18 @@ Statement users_statement(const Layout &layout, const std::vector<UserKey> &keys
     return st;
 }
 
+std::string oversized_column_reason(std::string_view column, size_t size)
+{
+    return "column " + std::string(column.substr(0, 64)) + " is " + std::to_string(size) +
+           " bytes, over the limit of " + std::to_string(kMaxColumnBytes) + " for any column (not read)";
+}
+
 std::optional<vpopmail::VpasswdRecord> record_from_row(const Row &row, std::string *error)
 {
+    if (auto why = row(kOversizedColumn)) {
+        *error = std::move(*why);
+        return std::nullopt;
+    }
     // The columns of a vpasswd line, in its order: to every other tool they are its fields,
     // so they get a line's checks (sizes, no NUL or newline).
     static const char *const columns[] = {"pw_passwd", "pw_uid", "pw_gid",         "pw_gecos",

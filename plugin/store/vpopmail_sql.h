@@ -68,8 +68,17 @@ struct UserKey {
 constexpr const char *kRequestColumn = "vstore_request";
 Statement users_statement(const Layout &layout, const std::vector<UserKey> &keys);
 
+// The longest column value the SQL layer copies out of a result (compat/dovecot_sql.cc): a
+// whole record's worth. A longer one is never copied: the row answers kOversizedColumn with
+// oversized_column_reason() instead, and record_from_row() makes that a store fault of the
+// user, so that what a domain's admin writes into a row does not choose an allocation.
+constexpr size_t kMaxColumnBytes = vpopmail::kMaxRecordBytes;
+constexpr const char *kOversizedColumn = "vstore_oversized";
+std::string oversized_column_reason(std::string_view column, size_t size);
+
 // The row as vpasswd fields (NULL columns are empty, as vpopmail copies them). The flags are
-// pw_gid; pw_uid is vpopmail's unused "apop" value.
+// pw_gid; pw_uid is vpopmail's unused "apop" value. A row with a column over kMaxColumnBytes
+// is refused with the reason kOversizedColumn gives.
 std::optional<vpopmail::VpasswdRecord> record_from_row(const Row &row, std::string *error);
 
 // The flag bits of the joined limits row; nullopt when the domain has no row (vlimits.default

@@ -105,6 +105,19 @@ TEST(VpopmailSql, RowsAsVpasswdRecords)
     EXPECT_NE(err.find("pw_gecos is 1025 bytes"), std::string::npos) << err;
 }
 
+// A column over kMaxColumnBytes is not copied by the SQL layer (compat/dovecot_sql.cc): the
+// row answers kOversizedColumn with the reason, and the user's row is a store fault naming
+// the column and its size, whatever the other columns hold.
+TEST(VpopmailSql, OversizedColumnIsAFaultOfTheRow)
+{
+    std::string err;
+    const std::string why = oversized_column_reason("pw_shell", 20 << 20);
+    EXPECT_EQ(why, "column pw_shell is 20971520 bytes, over the limit of 4096 for any column (not read)");
+    EXPECT_FALSE(record_from_row(row_of({{"pw_gid", "0"}, {"pw_passwd", "$6$x$y"}, {kOversizedColumn, why}}), &err));
+    EXPECT_EQ(err, why);
+    EXPECT_GE(kMaxColumnBytes, vpopmail::kMaxFieldBytes);  // a field the record allows is copied
+}
+
 TEST(VpopmailSql, LimitsRowOrNone)
 {
     EXPECT_EQ(limits_mask_from_row(row_of({{"limits_domain", std::nullopt}})), std::nullopt);
