@@ -332,7 +332,7 @@ std::vector<BrokerArea> vpopmail_areas(const std::vector<AssignedDomain> &domain
     return out;
 }
 
-std::vector<std::string> virtualdomains_base_users(std::string_view text)
+std::vector<std::string> virtualdomains_prefixes(std::string_view text)
 {
     std::map<std::string, std::string> by_domain;
     while (!text.empty()) {

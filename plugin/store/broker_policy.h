@@ -103,9 +103,10 @@ std::vector<BrokerArea> vpopmail_areas(const std::vector<AssignedDomain> &domain
                                        const std::optional<FsOwner> &vpopmail_dir_owner,
                                        const std::vector<std::string> &home_roots);
 
-// The base users control/virtualdomains names ("domain:prefix" lines; a later line for a
-// domain replaces an earlier one; user@domain keys are qmail's), each once.
-std::vector<std::string> virtualdomains_base_users(std::string_view text);
+// The prefixes of control/virtualdomains ("domain:prefix" lines; a later line for a domain
+// replaces an earlier one; user@domain keys are qmail's), each once. The base user a prefix
+// leads to is vmailmgr_paths::find_base_user()'s, as for the store.
+std::vector<std::string> virtualdomains_prefixes(std::string_view text);
 
 }  // namespace broker_policy
 }  // namespace vstore

@@ -196,20 +196,6 @@ bool system_base_user(const std::string &name, fs_broker::BaseUserEntry *out)
     return true;
 }
 
-// Only names a Unix account can have go to getpwnam(): NSS modules build file paths from it.
-bool portable_user_name(const std::string &name)
-{
-    if (name.empty() || name.size() > 32 || name[0] == '-')
-        return false;
-    for (size_t i = 0; i < name.size(); i++) {
-        const char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-' || (c == '$' && i == name.size() - 1)))
-            return false;
-    }
-    return true;
-}
-
 void Server::run()
 {
     const pid_t parent = ::getppid();
@@ -342,11 +328,18 @@ void Server::read_vmailmgr_areas(const BrokeredStore &s)
     }
     note_root_file("/etc/passwd");  // homes and ids come from the passwd database
     const fs_broker::BaseUserLookup lookup = g_base_user_lookup != nullptr ? g_base_user_lookup : system_base_user;
-    for (const std::string &name : broker_policy::virtualdomains_base_users(vd)) {
+    std::set<std::string> served;
+    for (const std::string &prefix : broker_policy::virtualdomains_prefixes(vd)) {
+        // the base user the prefix leads to, as the store resolves it (right to left)
         fs_broker::BaseUserEntry base;
-        if (!portable_user_name(name) || !lookup(name, &base) ||
+        std::string name;
+        const auto is_account = [&](const std::string &candidate) {
+            name = candidate;
+            return lookup(candidate, &base);
+        };
+        if (vp::find_base_user(prefix, is_account) == 0 ||
             !vp::base_user_served(base.uid, base.gid, base.home, s.first_valid_uid) ||
-            broker_policy::path_refusal(base.home))
+            broker_policy::path_refusal(base.home) || !served.insert(name).second)
             continue;
         areas_.push_back({FsOwner{base.uid, base.gid, "base user " + name}, BrokerArea::Kind::VmailmgrHome, base.home,
                           s.dir});

@@ -1,5 +1,7 @@
 #include "vmailmgr_format.h"
 
+#include "vmailmgr_paths.h"
+
 namespace vstore::vmailmgr {
 
 namespace {
@@ -216,7 +218,7 @@ std::optional<Record> decode_record(std::string_view value, const Limits &defaul
     }
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
+bool is_space(char c) { return vmailmgr_paths::is_config_space(c); }
 
 std::string_view rstrip(std::string_view s)
 {
@@ -311,7 +313,7 @@ std::optional<std::string> find_virtual_prefix(const std::map<std::string, std::
 std::optional<std::string> setting_value(std::string_view file_text)
 {
     // config_read(): getline (up to the first '\n'), strip(), and "length() > 0"
-    std::string_view value = strip(first_line(file_text));
+    const std::string_view value = vmailmgr_paths::setting_text(file_text);
     if (value.empty())
         return std::nullopt;
     return std::string(value);

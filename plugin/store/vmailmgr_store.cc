@@ -3,12 +3,15 @@
 #include <pwd.h>
 #include <sys/stat.h>
 
+#include <iterator>
 #include <set>
 
+#include "vmailmgr_paths.h"
 
 namespace vstore {
 
 using vmailmgr::Record;
+namespace vp = vmailmgr_paths;
 
 namespace {
 
@@ -21,22 +24,6 @@ constexpr size_t kMaxControlEntries = 16;
 // found from fstat() before it is read, so that a base user cannot make the auth process hold
 // MiB per file (the cache keeps at most 4096 files, 16 MiB in all).
 constexpr size_t kMaxSettingFile = 4096;
-
-// Only names a Unix account can have go to getpwnam(): NSS modules (nss-systemd) build file
-// paths from the name they are given, and no base user has any other kind of name.
-bool is_portable_user_name(std::string_view name)
-{
-    if (name.empty() || name.size() > 32 || name[0] == '-')
-        return false;
-    for (size_t i = 0; i < name.size(); i++) {
-        char c = name[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                  c == '_' || c == '-' || (c == '$' && i == name.size() - 1);
-        if (!ok)
-            return false;
-    }
-    return true;
-}
 
 // A base user's files are read with its rights.
 FsOwner base_owner(const BaseUser &base) { return FsOwner{base.uid, base.gid, "base user " + base.name}; }
@@ -94,7 +81,7 @@ Outcome VmailmgrStore::refresh_globals()
         control_.prefixes.clear();
         for (const auto &entry : control_.virtualdomains)
             if (!entry.second.empty())
-                control_.prefixes.insert(entry.second);
+                control_.prefixes.insert(vp::ascii_lowered(entry.second));
         control_.vd_text = vdomains;
     }
     globals_.epoch = watcher_.epoch();
@@ -104,28 +91,28 @@ Outcome VmailmgrStore::refresh_globals()
 
 std::optional<std::string> VmailmgrStore::base_refusal(const BaseUser &base) const
 {
+    if (vp::base_user_served(base.uid, base.gid, base.home, settings_.first_valid_uid))
+        return std::nullopt;
     if (base.uid == 0 || base.uid < settings_.first_valid_uid)
         return "base user " + base.name + " has uid " + std::to_string(base.uid) + ", below first_valid_uid " +
                std::to_string(settings_.first_valid_uid) + ": not a vmailmgr base user";
     if (base.gid == 0)
         return "base user " + base.name + " has gid 0: not a vmailmgr base user";
-    if (base.home.empty() || base.home[0] != '/' || base.home == "/")
-        return "base user " + base.name + " has no home directory of its own";
-    return std::nullopt;
+    return "base user " + base.name + " has no home directory of its own";
 }
 
 Outcome VmailmgrStore::store_path(const BaseUser &base, std::string *path, bool *watched, FileSources *sources)
 {
     std::string name;
-    Outcome o = setting(base, "password-file", "passwd", &name, watched, sources);
+    Outcome o = setting(base, std::string(vp::kPasswordFileSetting), std::string(vp::kDefaultPasswordFile), &name,
+                        watched, sources);
     if (!o.is_ok())
         return o;
-    // vmailmgr names the file relative to the home; a '/' could reach any file the reader
-    // can read, so none is accepted.
-    if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
-        return Outcome::fail(Verdict::StoreFault, base.home + "/.vmailmgr/password-file names '" + name +
+    if (!vp::password_file_name_allowed(name))
+        return Outcome::fail(Verdict::StoreFault, base.home + "/" + std::string(vp::kSettingsDir) + "/" +
+                                                      std::string(vp::kPasswordFileSetting) + " names '" + name +
                                                       "': it must be a file name in the home, without '/'");
-    *path = join_path(base.home, name + ".cdb");
+    *path = join_path(base.home, name + std::string(vp::kStoreSuffix));
     return Outcome::ok();
 }
 
@@ -232,7 +219,8 @@ Outcome VmailmgrStore::setting(const BaseUser &base, const std::string &name, co
 {
     bool found = false;
     const FsOwner owner = base_owner(base);
-    Outcome o = setting_file(join_path(base.home, ".vmailmgr/" + name), &owner, &found, value, watched, sources);
+    const std::string path = join_path(base.home, std::string(vp::kSettingsDir) + "/" + name);
+    Outcome o = setting_file(path, &owner, &found, value, watched, sources);
     if (!o.is_ok() || found)
         return o;
     return global_setting(name, dflt, value, watched, sources);
@@ -270,41 +258,40 @@ Outcome VmailmgrStore::read_control(const char *name, std::shared_ptr<const std:
 
 Outcome VmailmgrStore::resolve_base(const std::string &prefixed, VmailmgrAccount *out)
 {
-    // getpwnam of the whole name, then of each shorter prefix ending before a '-'
-    size_t end = prefixed.size();
-    for (;;) {
-        const std::string candidate = prefixed.substr(0, end);
-        if (is_portable_user_name(candidate)) {
-            auto base = base_user(candidate);
-            if (base) {
-                out->base = std::move(*base);
-                out->virtual_name = end < prefixed.size() ? prefixed.substr(end + 1) : "";
-                return Outcome::ok();
-            }
-        }
-        if (end == 0)
-            break;
-        size_t dash = prefixed.rfind('-', end - 1);
-        if (dash == std::string::npos)
-            break;
-        end = dash;
-    }
-    return Outcome::fail(Verdict::UserUnknown, "no base user for '" + prefixed + "'");
+    std::optional<BaseUser> found;
+    const size_t end =
+        vp::find_base_user(prefixed, [&](const std::string &name) { return (found = base_user(name)).has_value(); });
+    if (end == 0)
+        return Outcome::fail(Verdict::UserUnknown, "no base user for '" + prefixed + "'");
+    out->base = std::move(*found);
+    out->virtual_name = end < prefixed.size() ? prefixed.substr(end + 1) : "";
+    return Outcome::ok();
+}
+
+std::optional<BaseUser> VmailmgrStore::prefix_base_user(const std::string &prefix)
+{
+    VmailmgrAccount probe;
+    if (!resolve_base(prefix, &probe).is_ok())
+        return std::nullopt;
+    return std::move(probe.base);
 }
 
 bool VmailmgrStore::named_in_virtualdomains(const BaseUser &base)
 {
-    if (control_.prefixes.count(base.name) != 0)
+    // A prefix leads to a base user whose name is the prefix or a part of it before a '-'
+    // (vmailmgr_paths::find_base_user): only the prefixes that are base.name or start with
+    // "base.name-" can lead to it.
+    auto leads_here = [&](const std::string &prefix) {
+        const auto led = prefix_base_user(prefix);
+        return led && led->name == base.name;
+    };
+    if (control_.prefixes.count(base.name) != 0 && leads_here(base.name))
         return true;
-    // A prefix "exorg-org" leads to exorg when no user exorg-org exists (checkvpw's
-    // right-to-left search): the candidates are the prefixes that start with "exorg-".
     const std::string dashed = base.name + "-";
     for (auto it = control_.prefixes.lower_bound(dashed);
-         it != control_.prefixes.end() && it->compare(0, dashed.size(), dashed) == 0; ++it) {
-        VmailmgrAccount probe;
-        if (resolve_base(*it, &probe).is_ok() && probe.base.name == base.name)
+         it != control_.prefixes.end() && it->compare(0, dashed.size(), dashed) == 0; ++it)
+        if (leads_here(*it))
             return true;
-    }
     return false;
 }
 
@@ -393,17 +380,17 @@ Outcome VmailmgrStore::lookup(std::string_view login, std::string_view local_nam
     if (!hit.value.empty() && hit.value[0] == ':') {
         uint32_t *fields[] = {&defaults.hardquota, &defaults.softquota, &defaults.msgsize,
                               &defaults.msgcount, &defaults.expiry};
-        const char *names[] = {"default-hardquota", "default-softquota", "default-msgsize",
-                               "default-msgcount", "default-expiry"};
-        for (size_t i = 0; i < 5; i++) {
+        static_assert(std::size(vp::kLimitSettings) == std::size(fields));
+        for (size_t i = 0; i < std::size(fields); i++) {
+            const std::string name(vp::kLimitSettings[i]);
             std::string v;
-            o = setting(out->base, names[i], "-", &v, nullptr);
+            o = setting(out->base, name, "-", &v, nullptr);
             if (!o.is_ok())
                 return o;
             bool too_large = false;
             if (!vmailmgr::setting_number(v, fields[i], &too_large) || too_large)
                 return Outcome::fail(Verdict::StoreFault,
-                                     std::string("setting ") + names[i] + " '" + v + "' does not fit in 32 bits");
+                                     "setting " + name + " '" + v + "' does not fit in 32 bits");
         }
         // default-expiry is a time from now (vmailmgr's set_defaults, in 32-bit arithmetic,
         // saturating): a colon record never expires while the setting stays.
@@ -568,11 +555,10 @@ std::vector<std::string> VmailmgrStore::list_users(std::string *error, std::vect
     // on the prefix alone: "exorg-org" is base user exorg's "org-" names).
     std::set<std::string> bases_done;
     for (const ListDomain &d : domains) {
-        VmailmgrAccount probe;
-        if (!resolve_base(d.prefix, &probe).is_ok() || base_refusal(probe.base) ||
-            !bases_done.insert(probe.base.name).second)
+        const auto base = prefix_base_user(d.prefix);
+        if (!base || base_refusal(*base) || !bases_done.insert(base->name).second)
             continue;
-        if (!list_base(probe.base, domains, local, &users, skipped, error))
+        if (!list_base(*base, domains, local, &users, skipped, error))
             return users;
     }
     return users;
@@ -623,7 +609,7 @@ std::vector<std::string> VmailmgrStore::startup_problems()
         return problems;
     }
     for (const auto &[domain, prefix] : domains) {
-        auto base = base_user(prefix);
+        auto base = prefix_base_user(prefix);
         if (!base || base_refusal(*base))
             continue;  // not a base user this driver reads (system account, none)
         std::shared_ptr<CdbFile> file;
@@ -648,20 +634,10 @@ std::vector<BaseUser> VmailmgrStore::named_base_users(std::string *error)
     }
     std::set<std::string> seen;
     for (const auto &[domain, prefix] : vmailmgr::parse_virtualdomains(vd == nullptr ? "" : *vd)) {
-        auto base = base_user(prefix);
+        auto base = prefix_base_user(prefix);
         if (base && seen.insert(base->name).second)
             out.push_back(*base);
     }
-    return out;
-}
-
-std::vector<BrokerArea> VmailmgrStore::broker_areas()
-{
-    std::string error;
-    std::vector<BrokerArea> out;
-    for (const BaseUser &base : named_base_users(&error))
-        if (!base_refusal(base))
-            out.push_back({base_owner(base), BrokerArea::Kind::VmailmgrHome, base.home});
     return out;
 }
 

@@ -81,11 +81,8 @@ public:
     // qmail_dir). The first base user of control/virtualdomains stands for all.
     std::vector<std::string> startup_problems();
 
-    // What the store broker may do for whom (fs_broker.h): each base user above that the
-    // driver accepts (base_refusal), in its home.
-    std::vector<BrokerArea> broker_areas();
-
-    // The base users control/virtualdomains names (those getpwnam knows), for vstore.
+    // The base users control/virtualdomains lines lead to (vmailmgr_paths::find_base_user on
+    // each prefix: those getpwnam knows), for vstore.
     std::vector<BaseUser> named_base_users(std::string *error);
 
     // Account states checkvpw refuses (alias, expired) and, if configured, a disabled mailbox.
@@ -119,8 +116,12 @@ private:
     Outcome store_path(const BaseUser &base, std::string *path, bool *watched, FileSources *sources = nullptr);
     // Why a base user is not one whose store is read (below first_valid_uid, no home).
     std::optional<std::string> base_refusal(const BaseUser &base) const;
+    // checkvpw's base user of "prefix-name" (vmailmgr_paths::find_base_user, getpwnam cached).
     Outcome resolve_base(const std::string &prefixed, VmailmgrAccount *out);
-    // Whether a prefix of control/virtualdomains leads to this base user (resolve_base of it).
+    // The base user a control/virtualdomains prefix leads to: the same search on the prefix
+    // alone, as the broker makes it.
+    std::optional<BaseUser> prefix_base_user(const std::string &prefix);
+    // Whether a prefix of control/virtualdomains leads to this base user (prefix_base_user).
     bool named_in_virtualdomains(const BaseUser &base);
     // list_users(), one base user's store: appends the names found, or reports the accounts
     // left out. False on a store fault (*error set).
@@ -141,7 +142,7 @@ private:
         std::shared_ptr<const std::string> locals_text, vd_text;
         std::unordered_set<std::string> locals;
         std::map<std::string, std::string> virtualdomains;
-        std::set<std::string> prefixes;  // the non-empty values of virtualdomains
+        std::set<std::string> prefixes;  // the non-empty values of virtualdomains, lowercased
     };
     // getpwnam() results, kept while /etc does not change (and at most a minute, for
     // NSS sources other than files)

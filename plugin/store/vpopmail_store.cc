@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
-#include <set>
 
 
 namespace vstore {
@@ -460,33 +459,6 @@ bool VpopmailStore::real_domains(const CdbFile &assign, std::vector<AssignRecord
         out->push_back(std::move(*rec));
     }
     return r >= 0;
-}
-
-std::vector<BrokerArea> VpopmailStore::broker_areas()
-{
-    std::vector<BrokerArea> out;
-    if (etc_owner_)
-        out.push_back({*etc_owner_, BrokerArea::Kind::VpopmailEtc, settings_.vpopmail_dir});
-    std::vector<AssignRecord> domains;
-    std::string error;
-    if (!real_domains(&domains, &error))
-        return out;
-    // only the domains vpopmail keeps under its own directory: users/cdb also maps qmail
-    // users (+joe-) to their homes, which are not the store's
-    const std::string domains_dir = join_path(settings_.vpopmail_dir, "domains");
-    std::set<std::pair<uid_t, gid_t>> owners;  // etc/ and home_roots once per owner
-    for (const AssignRecord &d : domains) {
-        FsOwner owner;
-        if (!path_is_below(d.dir, domains_dir) || !domain_owner(d, &owner).is_ok())
-            continue;
-        out.push_back({owner, BrokerArea::Kind::VpopmailDomain, d.dir});
-        if (!owners.insert({owner.uid, owner.gid}).second)
-            continue;
-        out.push_back({owner, BrokerArea::Kind::VpopmailEtc, settings_.vpopmail_dir});
-        for (const std::string &root : settings_.access.home_roots)
-            out.push_back({owner, BrokerArea::Kind::VpopmailHomes, root});
-    }
-    return out;
 }
 
 bool VpopmailStore::real_domains(std::vector<AssignRecord> *out, std::string *error)

@@ -116,11 +116,6 @@ public:
     // cdb backend); limit_files: only its limits files (MySQL without the limits table).
     std::vector<std::string> startup_problems(bool user_files, bool limit_files);
 
-    // What the store broker may do for whom (fs_broker.h): the owner of vpopmail_dir in its
-    // etc/, each real domain's uid/gid in its directory (only domains below
-    // <vpopmail_dir>/domains), in etc/ and in home_roots.
-    std::vector<BrokerArea> broker_areas();
-
     // The real domains of users/cdb (alias domains left out), for a listing from elsewhere.
     bool real_domains(std::vector<std::string> *out, std::string *error);
     bool real_domains(std::vector<vpopmail::AssignRecord> *out, std::string *error);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -159,6 +160,39 @@ TEST(BrokerPolicy, VmailmgrNames)
     EXPECT_FALSE(vp::base_user_served(1001, 1001, "home", 500));
 }
 
+// The base user a name leads to, for the store (a login's "prefix-name", a virtualdomains
+// prefix) and the broker (a virtualdomains prefix) alike: checkvpw's lookup_baseuser().
+TEST(BrokerPolicy, BaseUserOfANameRightToLeft)
+{
+    namespace vp = vmailmgr_paths;
+    auto base_of = [](std::string_view name, std::set<std::string> accounts) {
+        std::vector<std::string> asked;
+        const size_t end = vp::find_base_user(name, [&](const std::string &candidate) {
+            asked.push_back(candidate);
+            return accounts.count(candidate) != 0;
+        });
+        return std::make_pair(std::string(name.substr(0, end)), asked);
+    };
+    // a prefix with a dash: the longest part that is an account
+    EXPECT_EQ(base_of("exorg-org", {"exorg"}).first, "exorg");
+    EXPECT_EQ(base_of("exorg-org", {"exorg", "exorg-org"}).first, "exorg-org");
+    EXPECT_EQ(base_of("exorg-org", {"exorg-org-joe", "exorg"}).first, "exorg");  // only longer names reach it
+    EXPECT_EQ(base_of("exorg-org-joe", {"exorg"}).first, "exorg");
+    EXPECT_EQ(base_of("exorg-org", {"org"}).first, "");  // never a part after a '-'
+    EXPECT_EQ(base_of("exorg-org", {}).second, (std::vector<std::string>{"exorg-org", "exorg"}));
+    // candidates are looked up lowercased (base.lower()): a virtualdomains prefix is not
+    EXPECT_EQ(base_of("ExOrg-Org", {"exorg"}).first, "ExOrg");
+    EXPECT_EQ(base_of("ExOrg-Org", {}).second, (std::vector<std::string>{"exorg-org", "exorg"}));
+    // a trailing or doubled '-': empty virtual names and parts, as lookup_baseuser splits them
+    EXPECT_EQ(base_of("exorg-", {"exorg"}).first, "exorg");
+    EXPECT_EQ(base_of("exorg--x", {"exorg"}).first, "exorg");
+    EXPECT_EQ(base_of("exorg--x", {}).second, (std::vector<std::string>{"exorg--x", "exorg-", "exorg"}));
+    // a leading '-' is no candidate; names no account can have are not asked
+    EXPECT_EQ(base_of("-exorg", {"exorg"}).second, (std::vector<std::string>{}));
+    EXPECT_EQ(base_of("a b-c/d-exorg", {"a b"}).second, (std::vector<std::string>{}));
+    EXPECT_EQ(base_of(std::string(40, 'a') + "-x", {}).second, (std::vector<std::string>{}));
+}
+
 namespace {
 
 void put_u32(std::string *s, size_t at, uint32_t v)
@@ -230,9 +264,9 @@ TEST(BrokerPolicy, DomainsFromUsersCdb)
     EXPECT_FALSE(broker_policy::assigned_domains(broken, &domains, &error));
 }
 
-TEST(BrokerPolicy, BaseUsersFromVirtualdomains)
+TEST(BrokerPolicy, PrefixesFromVirtualdomains)
 {
-    const auto bases = broker_policy::virtualdomains_base_users(
+    const auto bases = broker_policy::virtualdomains_prefixes(
         "example.org:exorg\n"
         "Example.NET:exnet \t\r\n"
         "alice@example.com:alice\n"  // qmail's, not a domain

@@ -115,7 +115,9 @@ TEST(FsBroker, ServesTheStoresFilesOnly)
     bob_home = t / "bob";
     testsupport::make_dirs(vq + "/control");
     testsupport::make_dirs(vetc);
-    testsupport::write_file(vq + "/control/virtualdomains", "example.org:bob\n");
+    // a prefix with a '-' and capitals leads to bob as it does for the store: bob-org is no
+    // account, so checkvpw's right-to-left search stops at bob (vmailmgr_paths::find_base_user)
+    testsupport::write_file(vq + "/control/virtualdomains", "example.org:Bob-Org\n");
     testsupport::make_dirs(bob_home + "/.vmailmgr");
     testsupport::write_file(bob_home + "/passwd.cdb", "bob's store\n");
     testsupport::write_file(bob_home + "/other.cdb", "bob's other store\n");

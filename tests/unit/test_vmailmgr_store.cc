@@ -6,6 +6,7 @@
 #include <set>
 
 #include "test_support.h"
+#include "vmailmgr_paths.h"
 #include "vmailmgr_store.h"
 
 using namespace vstore;
@@ -293,6 +294,51 @@ TEST_F(VmailmgrStoreTest, AccountsNoVirtualdomainsLineNamesAnswerAsUnknownNames)
     Outcome o = dashed.lookup("exorg-alice@localhost", "", &a);
     EXPECT_TRUE(o.is_ok()) << o.reason;
     EXPECT_EQ(dashed.lookup("vm-info-desk@localhost", "", &a).verdict, Verdict::UserUnknown);
+}
+
+// Which base user a control/virtualdomains prefix leads to is one rule for the store and the
+// broker (vmailmgr_paths::find_base_user, tested in test_broker_policy.cc): the store answers
+// for exactly the base users whose homes the broker serves. A prefix with a '-' or capitals
+// leads to the longest part that is an account, lowercased, as checkvpw finds it.
+TEST_F(VmailmgrStoreTest, PrefixesLeadToTheBaseUsersTheBrokerServes)
+{
+    testsupport::write_file(dir / "qmail/control/virtualdomains",
+                            "example.org:ExOrg-Org\n"   // no account exorg-org: exorg
+                            "example.info:vm-info\n"    // the account vm-info, not vm
+                            "example.biz:VM-Biz\n"      // vm
+                            "example.net:nobody-x\n");  // no account at all
+    VmailmgrStore store(settings);
+    VmailmgrAccount a;
+    // ExOrg-Org-alice: exorg's Org-alice (only the base user's name is lowercased; the
+    // virtual name is the rest as it stands, fulluser.right(i+1))
+    Outcome o = store.lookup("alice@example.org", "", &a);
+    EXPECT_EQ(o.verdict, Verdict::UserUnknown) << o.reason;
+    EXPECT_NE(o.reason.find("user Org-alice is not in"), std::string::npos) << o.reason;
+    EXPECT_EQ(a.base.name, "exorg");
+    o = store.lookup("exorg-alice@localhost", "", &a);  // exorg is named: its users answer
+    EXPECT_TRUE(o.is_ok()) << o.reason;
+    o = store.lookup("info-desk@example.biz", "", &a);  // VM-Biz-info-desk: vm's Biz-info-desk
+    EXPECT_EQ(a.base.name, "vm");
+    EXPECT_EQ(a.virtual_name, "Biz-info-desk");
+    EXPECT_TRUE(store.lookup("desk@example.info", "", &a).is_ok());
+
+    // the base users named, the same as the shared rule gives for each prefix
+    std::string error;
+    std::set<std::string> named;
+    for (const BaseUser &b : store.named_base_users(&error))
+        named.insert(b.name);
+    std::set<std::string> by_rule;
+    for (const char *prefix : {"ExOrg-Org", "vm-info", "VM-Biz", "nobody-x"}) {
+        std::string found;
+        vmailmgr_paths::find_base_user(prefix, [&](const std::string &name) {
+            found = name;
+            return bases.count(name) != 0;
+        });
+        if (bases.count(found) != 0)
+            by_rule.insert(found);
+    }
+    EXPECT_EQ(named, (std::set<std::string>{"exorg", "vm", "vm-info"}));
+    EXPECT_EQ(named, by_rule);
 }
 
 TEST_F(VmailmgrStoreTest, OversizedSettingFilesAreFaultsBeforeTheyAreRead)
