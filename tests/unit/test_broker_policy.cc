@@ -111,10 +111,11 @@ TEST(BrokerPolicy, PathsOfEachArea)
         ASSERT_FALSE(broker_policy::path_refusal(r.path));
         const broker_policy::Decision d = broker_policy::decide(*r.area, r.access, r.path);
         EXPECT_EQ(static_cast<int>(d.rule), static_cast<int>(r.rule)) << d.reason;
-        if (r.rule == Rule::Refused && *r.reason == '\0')
+        if (r.rule == Rule::Refused && *r.reason == '\0') {
             EXPECT_EQ(d.reason, "");
-        else if (r.rule == Rule::Refused)
+        } else if (r.rule == Rule::Refused) {
             EXPECT_NE(d.reason.find(r.reason), std::string::npos) << d.reason;
+        }
     }
     EXPECT_EQ(broker_policy::decide(kBase, Access::Open, "/home/bob/other.cdb").store_name, "other");
 }

@@ -29,17 +29,23 @@ EPERM = 1
 SYS_PIDFD_GETFD = 438
 
 
-def broker_socket():
+def parent_of(pid):
+    return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+
+
+def broker_socket(dc):
     """The auth process's end of the broker's socket, duplicated into this process: the
-    broker (comm vstore-broker) whose parent is Dovecot's auth process."""
+    broker (comm vstore-broker) whose parent is the auth process of this scenario's Dovecot
+    (another Dovecot may run on the machine)."""
+    master = int(open(os.path.join(dc.work, "run", "master.pid")).read().split()[0])
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
             if open(f"/proc/{pid}/comm").read().strip() != "vstore-broker":
                 continue
-            ppid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
-            if open(f"/proc/{ppid}/comm").read().strip() != "auth":
+            ppid = parent_of(pid)
+            if open(f"/proc/{ppid}/comm").read().strip() != "auth" or parent_of(ppid) != master:
                 continue
         except (OSError, ValueError, IndexError):
             continue
@@ -115,7 +121,7 @@ def vpopmail_part(args, checks):
         written = os.path.exists(f"{alice_dir}/lastauth")
         checks.check(names[0], result == "ok" and written and os.stat(f"{alice_dir}/lastauth").st_uid == VPOPMAIL[0],
                      f"{result}, lastauth written: {written}")
-        sock = broker_socket()
+        sock = broker_socket(dc)
         if sock is None:
             return not_run(checks, names[1:], "no broker socket found in the auth process")
         with sock:
@@ -155,7 +161,7 @@ def vmailmgr_part(args, checks):
     with scenario_dovecot(args, checks, "tenant-broker-vmailmgr", conf, VM_ALICE) as dc:
         if dc is None:
             return not_run(checks, names, "no usable Dovecot")
-        sock = broker_socket()
+        sock = broker_socket(dc)
         if sock is None:
             return not_run(checks, names[1:], "no broker socket found in the auth process")
         with sock:
