@@ -46,9 +46,10 @@ namespace {
 // snapshot that an in-place rewrite cannot change. Larger ones, and any past the budget of
 // copies this process holds, are read with pread() at each lookup: as fast to the reader, and
 // what any owner's files can pin of the auth process's memory (vsz_limit 256 MiB) stays small.
-// 1 MiB holds a domain of about 4000 users.
-constexpr uint32_t kCopyMax = 1u << 20;
-constexpr size_t kCopyBudget = 16u << 20;
+// 8 MiB holds a domain of about 40000 users, so an honest site's big domain stays in memory;
+// owners that fill the budget first only send the others' lookups to pread(), a few us each.
+constexpr uint32_t kCopyMax = 8u << 20;
+constexpr size_t kCopyBudget = 32u << 20;
 std::atomic<size_t> copied_bytes{0};
 
 // Takes n bytes of the budget, or nothing when they do not fit (checked and taken at once).

@@ -142,7 +142,7 @@ TEST(CdbFile, SmallFileIsASnapshot)
 
 TEST(CdbFile, TruncatedInPlaceWhileOpenIsAReadErrorNotACrash)
 {
-    // above the size read whole at open (1 MiB): read with pread() at each lookup
+    // above the size read whole at open (8 MiB): read with pread() at each lookup
     TempDir dir;
     testsupport::Records recs;
     for (int i = 0; i < 2000; i++)
