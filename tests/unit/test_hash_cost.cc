@@ -13,20 +13,12 @@
 #include <vector>
 
 #include "hash_cost.h"
+#include "test_support.h"
 #include "vpopmail_settings.h"
 
 using namespace vstore;
 
 namespace {
-
-// The limits a driver runs with when none is set (settings_list.h's defaults).
-HashCostLimits default_limits()
-{
-    VpopmailSettings s;
-    std::string error;
-    EXPECT_TRUE(VpopmailSettings::parse("", &s, &error)) << error;
-    return s.access.hash_limits;
-}
 
 const char kItoa64[] = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -310,7 +302,7 @@ std::string describe(const Row &row)
 
 TEST(HashCostTable, TheDefaultLimitsAreTheSettingsDefaults)
 {
-    const HashCostLimits l = default_limits();
+    const HashCostLimits l = testsupport::default_hash_limits();
     EXPECT_EQ(l.max_crypt_rounds, 1000000U);
     EXPECT_EQ(l.max_bcrypt_cost, 14U);
     EXPECT_EQ(l.max_yescrypt_mib, 64U);
@@ -329,7 +321,7 @@ TEST(HashCostTable, EveryFormIsReadAsLibxcryptReadsIt)
 
 TEST(HashCostTable, EachCapRefusesAboveItNamingItsSetting)
 {
-    const HashCostLimits l = default_limits();
+    const HashCostLimits l = testsupport::default_hash_limits();
     for (const Row &row : rows()) {
         const auto why = hash_cost_refusal(row.hash, l);
         if (row.refused_by == nullptr) {
@@ -350,7 +342,7 @@ TEST(HashCostTable, LibxcryptAgreesWithEveryCheapRow)
 
 TEST(HashCostTable, RefusalsStateTheNumberLibxcryptWouldUse)
 {
-    const HashCostLimits l = default_limits();
+    const HashCostLimits l = testsupport::default_hash_limits();
     auto refusal = [&](const std::string &h) { return hash_cost_refusal(h, l).value_or("(allowed)"); };
     EXPECT_NE(
         refusal("$md5$rounds=5000000$abcdefgh$").find("Sun MD5 rounds 5000000, more than max_crypt_rounds=1000000"),

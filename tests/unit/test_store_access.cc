@@ -21,20 +21,9 @@
 using namespace vstore;
 using testsupport::TempDir;
 
-namespace {
-// The limits a driver runs with when none is set (settings_list.h's defaults).
-HashCostLimits default_limits()
-{
-    VpopmailSettings s;
-    std::string error;
-    EXPECT_TRUE(VpopmailSettings::parse("", &s, &error)) << error;
-    return s.access.hash_limits;
-}
-}  // namespace
-
 TEST(HashCost, DefaultCostsOfTheRealToolsPass)
 {
-    HashCostLimits l = default_limits();
+    HashCostLimits l = testsupport::default_hash_limits();
     for (const char *h : {"$1$abcdefgh$0123456789012345678901", "$6$abcdefgh$x", "$6$rounds=5000$abcdefgh$x",
                           "$5$rounds=1000000$s$x", "$2b$12$VMOdcOavkJD/GYikDbalve", "$y$j9T$salt$hash",
                           "$gy$j9T$salt$hash", "$7$CU..../....RZbHeVMq2hizTtkgUeGnQ1", "_J9..iwrL",
@@ -45,7 +34,7 @@ TEST(HashCost, DefaultCostsOfTheRealToolsPass)
 
 TEST(HashCost, CostlyHashesAreRefusedNamingTheSetting)
 {
-    HashCostLimits l = default_limits();
+    HashCostLimits l = testsupport::default_hash_limits();
     auto why = hash_cost_refusal("$6$rounds=999999999$abcdefgh$x", l);
     ASSERT_TRUE(why);
     EXPECT_NE(why->find("max_crypt_rounds=1000000"), std::string::npos) << *why;

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "vpopmail_settings.h"
+
 namespace testsupport {
 
 TempDir::TempDir()
@@ -90,6 +92,15 @@ void chown_tree(const std::string &path, unsigned uid, unsigned gid)
     const std::string cmd = "chown -R " + std::to_string(uid) + ":" + std::to_string(gid) + " '" + path + "'";
     if (std::system(cmd.c_str()) != 0)
         throw std::runtime_error("chown failed: " + cmd);
+}
+
+vstore::HashCostLimits default_hash_limits()
+{
+    vstore::VpopmailSettings s;
+    std::string error;
+    if (!vstore::VpopmailSettings::parse("", &s, &error))
+        throw std::runtime_error("the default settings do not parse: " + error);
+    return s.access.hash_limits;
 }
 
 }  // namespace testsupport

@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "hash_cost.h"
+
 namespace testsupport {
 
 class TempDir {
@@ -29,5 +31,8 @@ void write_file(const std::string &path, const std::string &content);
 void make_dirs(const std::string &path);
 // chown -R, for stores that must belong to their owner (a no-op unless root).
 void chown_tree(const std::string &path, unsigned uid, unsigned gid);
+
+// The hash cost limits a driver runs with when none is set (settings_list.h's defaults).
+vstore::HashCostLimits default_hash_limits();
 
 }  // namespace testsupport

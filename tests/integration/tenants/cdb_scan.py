@@ -13,7 +13,7 @@ import time
 
 from attack_tools import (ALICE, ANSWER_WITHIN, RITA, VM_ALICE, VM_ARGS, VM_HOMES, VM_NED, VP_ARGS, VP_DOMAINS,
                           VPOPMAIL, VictimLogins, attempt, config, fault_logged, install, log_mark, not_run,
-                          scenario_dovecot)
+                          scenario_dovecot, write_file)
 from cdb_write import cdb_hash
 
 TITLE = "a cdb that makes every lookup scan"
@@ -32,16 +32,6 @@ def hostile_cdb(key, slots=SLOTS):
     header = struct.pack("<II", table, slots) * 256
     slot = struct.pack("<II", cdb_hash(key), 2048)
     return header + record + slot * slots
-
-
-def write_as_owner(path, data, owner, mode=0o600):
-    """A whole new file renamed over the old, as the tools write a store."""
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.chown(tmp, *owner)
-    os.chmod(tmp, mode)
-    os.rename(tmp, path)
 
 
 def owner_of(path):
@@ -69,7 +59,7 @@ def attack(args, checks, figures, *, store, conf, victim, cdb_path, owner, hosti
         with VictimLogins(dc, *victim) as quiet:  # doveadm's own time on this machine, for comparison
             time.sleep(2)
         figures(f"{name}: {victim[0]}'s logins before the attack", quiet.summary())
-        write_as_owner(cdb_path, hostile_cdb(hostile_key), owner)
+        write_file(cdb_path, hostile_cdb(hostile_key), owner, 0o600)  # renamed over, as the tools do
         mark = log_mark(dc)
         result, out, secs = attempt(dc, hostile_login, "whatever", timeout=ANSWER_WITHIN + 30)
         figures(f"{name}: one lookup of the hostile name", f"{secs * 1000:.0f} ms ({result})")
