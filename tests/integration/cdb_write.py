@@ -23,16 +23,10 @@ def read_records(path):
     return out
 
 
-def cdb_bytes(records):
-    body = bytearray()
-    tables = [[] for _ in range(256)]
-    pos = 2048
-    for k, v in records:
-        h = cdb_hash(k)
-        tables[h & 255].append((h, pos))
-        rec = struct.pack("<II", len(k), len(v)) + k + v
-        body += rec
-        pos += len(rec)
+def hash_tables(tables, start):
+    """(header, tables) of a cdb whose hash tables begin at `start`: tables[i] lists the (hash,
+    record position) pairs of bucket i; each table has twice as many slots as records, as
+    cdbmake writes them."""
     header = bytearray()
     tail = bytearray()
     for t in tables:
@@ -43,10 +37,24 @@ def cdb_bytes(records):
             while slots[i][1] != 0:
                 i = (i + 1) % n
             slots[i] = (h, p)
-        header += struct.pack("<II", pos + len(tail), n)
+        header += struct.pack("<II", start + len(tail), n)
         for h, p in slots:
             tail += struct.pack("<II", h, p)
-    return bytes(header) + bytes(body) + bytes(tail)
+    return bytes(header), bytes(tail)
+
+
+def cdb_bytes(records):
+    body = bytearray()
+    tables = [[] for _ in range(256)]
+    pos = 2048
+    for k, v in records:
+        h = cdb_hash(k)
+        tables[h & 255].append((h, pos))
+        rec = struct.pack("<II", len(k), len(v)) + k + v
+        body += rec
+        pos += len(rec)
+    header, tail = hash_tables(tables, pos)
+    return header + bytes(body) + tail
 
 
 def write_replace(path, records, uid, gid, mode=0o600):

@@ -10,7 +10,7 @@ import struct
 import subprocess
 import time
 
-from cdb_write import cdb_hash, read_records, write_replace
+from cdb_write import cdb_hash, hash_tables, read_records, write_replace
 from dovecot_harness import Dovecot
 
 ROOT = "/srv/vstore-fixtures"
@@ -269,17 +269,8 @@ def write_sparse_cdb(path, records, big_key, big_len, uid, gid):
         tables[cdb_hash(big_key) & 255].append((cdb_hash(big_key), f.tell()))
         f.write(struct.pack("<II", len(big_key), big_len) + big_key)
         f.seek(big_len, os.SEEK_CUR)
-        header = bytearray()
-        for t in tables:
-            n = len(t) * 2
-            slots = [(0, 0)] * n
-            for h, p in t:
-                i = (h >> 8) % n
-                while slots[i][1] != 0:
-                    i = (i + 1) % n
-                slots[i] = (h, p)
-            header += struct.pack("<II", f.tell(), n)
-            f.write(b"".join(struct.pack("<II", h, p) for h, p in slots))
+        header, tail = hash_tables(tables, f.tell())
+        f.write(tail)
         f.seek(0)
         f.write(header)
     os.chown(tmp, uid, gid)
