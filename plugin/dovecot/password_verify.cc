@@ -1,6 +1,7 @@
 #include "password_verify.h"
 
 #include <algorithm>
+#include <cstring>
 #include <ctime>
 #include <exception>
 #include <iterator>
@@ -146,7 +147,7 @@ VerifyThreads::Start VerifyThreads::start(struct auth_request *r, const char *dr
         job->scheme = check.scheme;
         job->hash = check.hash;
         job->owner = check.owner;
-        job->work_us = vstore::hash_work_us(check.hash);
+        job->work_us = vstore::hash_work_us(check.hash, std::strlen(plain));
         job->ctx = pending.get();
         job->plain = plain;  // last: nothing below throws
         batch_.push_back(std::move(job));

@@ -96,6 +96,14 @@ std::optional<std::string> hash_cost_refusal(std::string_view hash, const HashCo
 // slow hashes of one owner from holding every thread. A hash libxcrypt refuses without work
 // counts 1; no form is left unread (every other one is one of libxcrypt's methods, read as it
 // reads it). Saturates at 10^12 (11.6 days), above what any cap allows.
-uint64_t hash_work_us(std::string_view hash);
+//
+// password_len: the length of the password to be checked, chosen by the client. The round
+// functions of sha-crypt, MD5-crypt, Sun MD5 and sha1crypt hash the password at every round,
+// so a 511-byte one (libxcrypt's limit) costs up to about 9 times what a short one does:
+// every figure is scaled by 1 + password_len / 64, which keeps a cheap hash cheap for the
+// passwords people type and never lets a long one make a slow hash look cheap (bcrypt, DES,
+// scrypt and yescrypt, which read the password once or only 8 or 72 bytes of it, are only
+// overestimated).
+uint64_t hash_work_us(std::string_view hash, size_t password_len = 0);
 
 }  // namespace vstore

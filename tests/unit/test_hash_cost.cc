@@ -454,6 +454,18 @@ TEST(HashWork, FollowsTheCostOfEachFamily)
               1000000U);  // seconds, as measured
 }
 
+// The client picks the password: sha-crypt hashes it at every round, so a long one costs up
+// to 9 times a short one (measured: $6$rounds=86000$ 21 ms with 8 bytes, 184 ms with 511).
+TEST(HashWork, GrowsWithThePasswordsLength)
+{
+    const std::string sha = rounds("$6$rounds=", 86000);
+    EXPECT_LT(hash_work_us(sha, 8), 25000U);
+    EXPECT_GT(hash_work_us(sha, 511), 150000U);  // slow: it must not look cheap to the threads
+    EXPECT_LT(hash_work_us("$6$abcdefgh$", 64), 20000U);  // the shipped examples stay cheap
+    EXPECT_LT(hash_work_us("ab01234567890", 511), 20000U);
+    EXPECT_EQ(hash_work_us(sha), hash_work_us(sha, 0));
+}
+
 TEST(HashWork, GrowsWithEveryCostParameter)
 {
     auto increasing = [](const std::vector<std::string> &hashes) {
