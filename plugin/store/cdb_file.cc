@@ -6,7 +6,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <mutex>
+#include <unordered_map>
 
 namespace vstore {
 
@@ -63,6 +66,50 @@ bool reserve_copy(size_t n)
     return true;
 }
 
+// When each path was last copied. An owner can make the cache open its file again at every
+// lookup (a chmod changes the ctime, so the file's version); each copy costs the auth
+// process's one thread up to kCopyMax of reading. A path is copied at most once a second,
+// and all paths together at most kCopyBudget bytes a second (the vpopmail uid owns every
+// domain's file); in between a file is read with pread(). So what one owner's lookups cost
+// everyone does not grow with its files' sizes.
+constexpr auto kCopyEvery = std::chrono::seconds(1);
+constexpr size_t kCopyTimesKept = 4096;
+struct CopyTimes {
+    std::mutex mutex;
+    std::unordered_map<std::string, std::chrono::steady_clock::time_point> last;
+    std::chrono::steady_clock::time_point window;  // the second bytes_in_window counts in
+    size_t bytes_in_window = 0;
+};
+CopyTimes copy_times;
+
+bool copied_within_a_second(const std::string &path)
+{
+    std::lock_guard<std::mutex> lock(copy_times.mutex);
+    const auto it = copy_times.last.find(path);
+    return it != copy_times.last.end() && std::chrono::steady_clock::now() - it->second < kCopyEvery;
+}
+
+// Whether n bytes of path may be copied now; if so, the copy is counted.
+bool may_copy_now(const std::string &path, size_t n)
+{
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard<std::mutex> lock(copy_times.mutex);
+    const auto it = copy_times.last.find(path);
+    if (it != copy_times.last.end() && now - it->second < kCopyEvery)
+        return false;
+    if (now - copy_times.window >= kCopyEvery) {
+        copy_times.window = now;
+        copy_times.bytes_in_window = 0;
+    }
+    if (n > kCopyBudget - copy_times.bytes_in_window)
+        return false;
+    copy_times.bytes_in_window += n;
+    if (copy_times.last.size() >= kCopyTimesKept)
+        copy_times.last.clear();  // crude but bounded: at worst a path is copied once more
+    copy_times.last[path] = now;
+    return true;
+}
+
 }  // namespace
 
 CdbFile::CdbFile(std::string path, UniqueFd fd, const FileStamp &stamp, uint32_t size)
@@ -104,7 +151,9 @@ std::shared_ptr<CdbFile> CdbFile::open(const std::string &path, bool *missing, s
         return nullptr;
     }
     std::shared_ptr<CdbFile> f(new CdbFile(path, std::move(fd), FileStamp::of(st), static_cast<uint32_t>(st.st_size)));
-    if (reserve_copy(f->size_)) {
+    if (f->size_ <= kCopyMax && !may_copy_now(path, f->size_)) {
+        f->copy_deferred_ = true;
+    } else if (reserve_copy(f->size_)) {
         std::string copy(f->size_, '\0');
         if (!pread_full(f->fd_.get(), &copy[0], copy.size(), 0, path, error)) {
             copied_bytes -= f->size_;
@@ -319,6 +368,10 @@ CdbCache::CdbCache(ChangeWatcher *watcher, size_t max_entries)
 CdbCache::Result CdbCache::get(const std::string &path, const FsOwner *reader)
 {
     auto r = cache_.get(path, reader);
+    if (r.value != nullptr && r.value->copy_deferred() && !copied_within_a_second(path)) {
+        cache_.forget(path, reader);  // its second has passed: open it again, with a copy
+        r = cache_.get(path, reader);
+    }
     return Result{std::move(r.value), r.missing, std::move(r.error), r.watched, r.stamp};
 }
 

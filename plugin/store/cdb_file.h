@@ -53,6 +53,9 @@ public:
 
     const std::string &path() const { return path_; }
     const FileStamp &stamp() const { return stamp_; }
+    // Read with pread() only because its path (or too much of all paths) was copied within
+    // the last second: the cache opens it again, with a copy, once that second has passed.
+    bool copy_deferred() const { return copy_deferred_; }
 
     // Standard cdb lookup (the hash over unsigned char, as tinycdb and djb's cdb). A value
     // longer than max_value bytes is Corrupt ("... a record of N bytes for KEY ...").
@@ -87,6 +90,7 @@ private:
     uint32_t data_end_ = 0;  // where the records end and the hash tables begin
     unsigned char header_[2048] = {};
     std::string copy_;  // the whole file, when small enough (cdb_file.cc)
+    bool copy_deferred_ = false;  // small enough, but copied too recently (cdb_file.cc)
 };
 
 // Keeps recently used cdb files open; a file replaced by rename() (vadduser, vmkpasswd and

@@ -93,9 +93,7 @@ public:
     Result get(const std::string &path, const FsOwner *reader = nullptr)
     {
         Result r;
-        std::string key = path;
-        key.push_back('\0');
-        key += reader == nullptr ? std::string("-") : std::to_string(reader->uid);
+        const std::string key = key_of(path, reader);
         auto it = entries_.find(key);
         if (watcher_ != nullptr && it != entries_.end() && it->second.watched && it->second.epoch == watcher_->epoch()) {
             r.value = it->second.value;
@@ -147,7 +145,18 @@ public:
         return r;
     }
 
+    // Drops what is kept for path and reader: the next get() loads it again.
+    void forget(const std::string &path, const FsOwner *reader = nullptr) { entries_.erase(key_of(path, reader)); }
+
 private:
+    static std::string key_of(const std::string &path, const FsOwner *reader)
+    {
+        std::string key = path;
+        key.push_back('\0');
+        key += reader == nullptr ? std::string("-") : std::to_string(reader->uid);
+        return key;
+    }
+
     struct Entry {
         std::shared_ptr<T> value;  // null: the file was missing
         FileStamp stamp;

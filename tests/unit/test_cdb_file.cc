@@ -494,3 +494,31 @@ TEST(CdbCache, AVersionReadWithinATickOfItsChangeIsReadAgain)
     auto r2 = cache.get(dir / "a.cdb");
     EXPECT_EQ(cache.get(dir / "a.cdb").file, r2.file);
 }
+
+// An owner that changes its file's version before every lookup (a chmod is enough) makes the
+// cache open it again each time; a copy of it is made at most once a second, pread() serves
+// in between, and once the second has passed the next lookup has a copy again.
+TEST(CdbCache, CopiesAPathAtMostOnceASecond)
+{
+    TempDir dir;
+    const std::string path = dir / "a.cdb";
+    testsupport::write_cdb(path, {{"alice", "v1"}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // past the tick of its change
+    CdbCache cache;
+    auto first = cache.get(path);
+    ASSERT_NE(first.file, nullptr) << first.error;
+    EXPECT_FALSE(first.file->copy_deferred());
+    for (int i = 0; i < 20; i++) {
+        ASSERT_EQ(::chmod(path.c_str(), i % 2 == 0 ? 0640 : 0600), 0);
+        auto r = cache.get(path);
+        ASSERT_NE(r.file, nullptr) << r.error;
+        EXPECT_NE(r.file, first.file);  // a new version: opened again
+        EXPECT_TRUE(r.file->copy_deferred()) << "copied again at change " << i;
+        EXPECT_EQ(r.file->find("alice").value, "v1");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    auto later = cache.get(path);
+    ASSERT_NE(later.file, nullptr) << later.error;
+    EXPECT_FALSE(later.file->copy_deferred());  // its second has passed: a copy again
+    EXPECT_EQ(later.file->find("alice").value, "v1");
+}
