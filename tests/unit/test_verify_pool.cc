@@ -263,8 +263,9 @@ TEST(VerifyPoolFairness, AVictimIsServedAtOnceWhileAnAttackerHasSlowJobsQueued)
     pool.stop();
 }
 
-// Jobs whose hash looks cheap but takes long (a form hash_work_us() misjudges) count as slow
-// once one of them was measured: the owner's jobs queued before are then held to its share.
+// Jobs whose hash looks cheap but takes long (a form hash_work_us() misjudges; figures of
+// 5 ms and more are measured) count as slow once one of them was measured: the owner's jobs
+// queued before are then held to its share.
 TEST(VerifyPoolFairness, MeasuredSlownessHoldsAnOwnerToItsShare)
 {
     vstore::VerifyPool pool(2);
@@ -274,7 +275,7 @@ TEST(VerifyPoolFairness, MeasuredSlownessHoldsAnOwnerToItsShare)
     std::vector<int> attacker(16);
     std::vector<vstore::VerifyPool::JobPtr> jobs;
     for (int &c : attacker)
-        jobs.push_back(job("CRYPT", slow, &c, "liar.example", 1000));
+        jobs.push_back(job("CRYPT", slow, &c, "liar.example", 5000));  // 50 times too low
     ASSERT_EQ(pool.submit(jobs), 16u);
     // the first two run on both threads; once they are measured the rest get one thread
     std::this_thread::sleep_for(std::chrono::milliseconds(1200));
