@@ -76,7 +76,11 @@ constexpr auto kCopyEvery = std::chrono::seconds(1);
 constexpr size_t kCopyTimesKept = 4096;
 struct CopyTimes {
     std::mutex mutex;
-    std::unordered_map<std::string, std::chrono::steady_clock::time_point> last;
+    struct Copy {
+        std::chrono::steady_clock::time_point at;
+        FileStamp version;
+    };
+    std::unordered_map<std::string, Copy> last;
     std::chrono::steady_clock::time_point window;  // the second bytes_in_window counts in
     size_t bytes_in_window = 0;
 };
@@ -86,16 +90,19 @@ bool copied_within_a_second(const std::string &path)
 {
     std::lock_guard<std::mutex> lock(copy_times.mutex);
     const auto it = copy_times.last.find(path);
-    return it != copy_times.last.end() && std::chrono::steady_clock::now() - it->second < kCopyEvery;
+    return it != copy_times.last.end() && std::chrono::steady_clock::now() - it->second.at < kCopyEvery;
 }
 
-// Whether n bytes of path may be copied now; if so, the copy is counted.
-bool may_copy_now(const std::string &path, size_t n)
+// Whether n bytes of this version of path may be copied now; if so, the copy is counted. The
+// same version opened again (another reader's cache, a re-read after a change within a
+// clock tick) may be copied again at once: only a new version each time is what an owner
+// can repeat at will.
+bool may_copy_now(const std::string &path, const FileStamp &version, size_t n)
 {
     const auto now = std::chrono::steady_clock::now();
     std::lock_guard<std::mutex> lock(copy_times.mutex);
     const auto it = copy_times.last.find(path);
-    if (it != copy_times.last.end() && now - it->second < kCopyEvery)
+    if (it != copy_times.last.end() && now - it->second.at < kCopyEvery && it->second.version != version)
         return false;
     if (now - copy_times.window >= kCopyEvery) {
         copy_times.window = now;
@@ -106,7 +113,7 @@ bool may_copy_now(const std::string &path, size_t n)
     copy_times.bytes_in_window += n;
     if (copy_times.last.size() >= kCopyTimesKept)
         copy_times.last.clear();  // crude but bounded: at worst a path is copied once more
-    copy_times.last[path] = now;
+    copy_times.last[path] = CopyTimes::Copy{now, version};
     return true;
 }
 
@@ -151,7 +158,7 @@ std::shared_ptr<CdbFile> CdbFile::open(const std::string &path, bool *missing, s
         return nullptr;
     }
     std::shared_ptr<CdbFile> f(new CdbFile(path, std::move(fd), FileStamp::of(st), static_cast<uint32_t>(st.st_size)));
-    if (f->size_ <= kCopyMax && !may_copy_now(path, f->size_)) {
+    if (f->size_ <= kCopyMax && !may_copy_now(path, f->stamp_, f->size_)) {
         f->copy_deferred_ = true;
     } else if (reserve_copy(f->size_)) {
         std::string copy(f->size_, '\0');
