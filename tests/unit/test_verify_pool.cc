@@ -349,8 +349,9 @@ double second_result_gap(vstore::VerifyPool &pool, const std::string &hash, cons
 TEST(VerifyPoolFairness, AnHonestSingleOwnerUsesEveryThread)
 {
     vstore::VerifyPool pool(2);
-    // long enough to see the overlap, and far below the 100 ms of CPU that marks an owner slow
-    const std::string hash = sha512_crypt("pw", 100000);
+    // long enough (about 0.1 s) that a thread's wake-up is small beside it; its figure says
+    // 1.5 ms (second_result_gap), so it is not timed and cannot mark the owner slow
+    const std::string hash = sha512_crypt("pw", 300000);
     // On one thread the gap is a whole job, every time; another process on this machine can
     // delay one thread once, so the best of three attempts counts.
     double best = 1e9;
