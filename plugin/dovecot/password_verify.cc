@@ -147,7 +147,7 @@ VerifyThreads::Start VerifyThreads::start(struct auth_request *r, const char *dr
         job->scheme = check.scheme;
         job->hash = check.hash;
         job->owner = check.owner;
-        job->work_us = vstore::hash_work_us(check.hash, std::strlen(plain));
+        job->work_us = check.work_us;
         job->ctx = pending.get();
         job->plain = plain;  // last: nothing below throws
         batch_.push_back(std::move(job));
@@ -219,8 +219,13 @@ void verify_password_then(struct auth_request *r, const char *driver, const vsto
                           VerifyThreads *threads, PasswordCheck check, const char *plain,
                           verify_plain_callback_t *callback)
 {
+    // One reading of the hash for the cap and for the verification threads' work figure.
     const auto too_costly = guarded(r, std::optional<std::string>("internal error"), [&] {
-        return vstore::is_crypt_scheme(check.scheme) ? vstore::hash_cost_refusal(check.hash, limits) : std::nullopt;
+        if (!vstore::is_crypt_scheme(check.scheme))
+            return std::optional<std::string>();
+        const vstore::HashCost cost = vstore::read_hash_cost(check.hash);
+        check.work_us = vstore::hash_work_us(cost, std::strlen(plain));
+        return vstore::hash_cost_refusal(cost, limits);
     });
     if (too_costly) {
         compat::log_error(r, std::string(driver) + ": store fault (temporary failure): " + *too_costly);

@@ -27,6 +27,8 @@ struct PasswordCheck {
     // Whose store wrote the hash (vpopmail: the domain, vmailmgr: the base user): the
     // verification threads share their time and queue between owners.
     std::string owner;
+    // hash_work_us() of the hash and the password, from the same reading as the cost cap.
+    uint64_t work_us = 0;
 };
 
 // A passdb's verification threads, started on first use; never used in an auth worker,

@@ -626,15 +626,24 @@ HashCost read_hash_cost(std::string_view hash)
     return c;
 }
 
+std::optional<std::string> hash_cost_refusal(const HashCost &cost, const HashCostLimits &limits)
+{
+    return refusal(cost, limits);
+}
+
 std::optional<std::string> hash_cost_refusal(std::string_view hash, const HashCostLimits &limits)
 {
     return refusal(read_hash_cost(hash), limits);
 }
 
+uint64_t hash_work_us(const HashCost &cost, size_t password_len)
+{
+    return saturating(cost.work_us * (1.0L + static_cast<long double>(password_len) / 64));
+}
+
 uint64_t hash_work_us(std::string_view hash, size_t password_len)
 {
-    const uint64_t short_password = read_hash_cost(hash).work_us;
-    return saturating(short_password * (1.0L + static_cast<long double>(password_len) / 64));
+    return hash_work_us(read_hash_cost(hash), password_len);
 }
 
 }  // namespace vstore

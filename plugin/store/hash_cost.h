@@ -88,6 +88,8 @@ HashCost read_hash_cost(std::string_view hash);
 // carry no cost parameter, and ones libxcrypt rejects without work before stating a cost over
 // a cap (crypt() itself then rejects them).
 std::optional<std::string> hash_cost_refusal(std::string_view hash, const HashCostLimits &limits);
+// The same for a hash already read (a login reads its hash once for the cap and the figure).
+std::optional<std::string> hash_cost_refusal(const HashCost &cost, const HashCostLimits &limits);
 
 // A rough figure of the CPU time one verification against `hash` takes, in microseconds on a
 // current x86-64 core (calibrated with libxcrypt 4.4.33's crypt_r(), a short password), read
@@ -105,5 +107,6 @@ std::optional<std::string> hash_cost_refusal(std::string_view hash, const HashCo
 // scrypt and yescrypt, which read the password once or only 8 or 72 bytes of it, are only
 // overestimated).
 uint64_t hash_work_us(std::string_view hash, size_t password_len = 0);
+uint64_t hash_work_us(const HashCost &cost, size_t password_len);
 
 }  // namespace vstore
