@@ -145,7 +145,7 @@ def configs(a, vp, vm, pwfile, scheme):
 
 
 def load(a, dc, logins, seconds):
-    out = sh(f"{a.build}/bench/auth_load", os.path.join(dc.work, "run", "auth-client"), logins,
+    out = sh(f"{a.build}/bench/auth_load", dc.socket("auth-client"), logins,
              str(a.concurrency), str(seconds))
     return json.loads(out)
 

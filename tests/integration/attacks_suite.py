@@ -269,7 +269,7 @@ def fifo_storm(dc, checks, fifo, victim, good, n=40):
     make_fifo(fifo, VPOPMAIL)
     try:
         with releasing([fifo]):
-            client = AuthClient(os.path.join(dc.work, "run", "auth-client"), timeout=PROBE_TIMEOUT + 5)
+            client = AuthClient(dc.socket("auth-client"), timeout=PROBE_TIMEOUT + 5)
             start = time.monotonic()
             for _ in range(n):
                 client.send_plain(*victim)
@@ -358,7 +358,7 @@ def truncation_storm(dc, checks, name, path, good, seconds=9):
 
     def load():
         try:
-            client = AuthClient(os.path.join(dc.work, "run", "auth-client"), timeout=PROBE_TIMEOUT)
+            client = AuthClient(dc.socket("auth-client"), timeout=PROBE_TIMEOUT)
             pending = 0
             while not stop.is_set() or pending:
                 while pending < 8 and not stop.is_set():

@@ -43,7 +43,7 @@ def run_one(args, checks, store, db_config, good):
     trace = os.path.abspath(trace)
     with Dovecot(args.work + f"-hostile-{store}", args.module_dir, db_config, strace=trace) as dc, \
             dc.checked(checks, f"{store}: no sanitizer reports"):
-        client = AuthClient(os.path.join(dc.work, "run", "auth-client"))
+        client = AuthClient(dc.socket("auth-client"))
         for login in LOGINS:
             result = client.login(login, "Alice-pw1")
             checks.check(f"{store}: hostile login {login[:40]!r} is refused", result == "fail", result)

@@ -89,7 +89,7 @@ def load(sock, users, domain, stop, stats, errors):
 def run_one(args, checks, store, db_config, path, owner, users, domain, make):
     base = read_records(path)
     with Dovecot(args.work + f"-rewrite-{store}", args.module_dir, db_config) as dc:
-        sock = os.path.join(dc.work, "run", "auth-client")
+        sock = dc.socket("auth-client")
         probe_client = AuthClient(sock)
         stats = {"logins": 0, "failed": 0, "rewrites": 0, "new_checked": 0, "new_failed": 0}
         errors = []

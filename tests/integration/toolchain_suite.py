@@ -110,7 +110,7 @@ def set_password(user, password):
 def check_cache(args, checks):
     conf = vpopmail_suite.db_config() + "auth_cache_size = 1M\nauth_cache_ttl = 4s\nauth_cache_negative_ttl = 0\n"
     with Dovecot(args.work + "-cache", args.module_dir, conf) as dc:
-        client = AuthClient(os.path.join(dc.work, "run", "auth-client"))
+        client = AuthClient(dc.socket("auth-client"))
         login = lambda pw: client.login("pat@example.com", pw)  # noqa: E731
         checks.check("cache: first login (miss)", login("Pat-pw9") == "ok")
         mark = len(dc.log_text())

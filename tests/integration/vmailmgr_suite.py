@@ -251,7 +251,7 @@ def check_auth_client(module_dir, work, checks):
     success reply holds no empty field."""
     with Dovecot(work + "-authclient", module_dir, db_config(ARGS + " blocking=yes")) as dc, \
             dc.checked(checks, "auth-client: no sanitizer reports"):
-        client = AuthClient(os.path.join(dc.work, "run", "auth-client"))
+        client = AuthClient(dc.socket("auth-client"))
         for login in ("alice@example.org", "ALICE@example.org"):
             for service in ("imap", "smtp"):
                 client.send_plain(login, "Alice-Pass-1", service=service)

@@ -312,7 +312,7 @@ def check_batched(dc, db, fixtures, checks, label=""):
     rows = [json.loads(l) for l in open(os.path.join(fixtures, "vpopmail-sql", "verdicts.jsonl"))]
     selects = lambda: int(db.sql("SHOW GLOBAL STATUS LIKE 'Com_select'").split()[-1])  # noqa: E731
     before = selects()
-    client = AuthClient(os.path.join(dc.work, "run", "auth-client"))
+    client = AuthClient(dc.socket("auth-client"))
     ids = {client.send_plain(r["login"], r["password"], service=r["service"], rip=r["remote_ip"]): r for r in rows}
     results = {}
     for _ in rows:

@@ -196,7 +196,7 @@ def check_auth_client(module_dir, work, checks):
     (Postfix SMTP AUTH) is refused for a NO_SMTP user after the right password."""
     with Dovecot(work + "-authclient", module_dir, db_config(ARGS + " blocking=yes")) as dc, \
             dc.checked(checks, "auth-client: no sanitizer reports"):
-        client = AuthClient(os.path.join(dc.work, "run", "auth-client"))
+        client = AuthClient(dc.socket("auth-client"))
         for login in ("alice@example.com", "ALICE@example.com"):
             client.send_plain(login, "Alice-pw1")
             _, result, fields = client.read_result()

@@ -37,7 +37,7 @@ def broker_socket(dc):
     """The auth process's end of the broker's socket, duplicated into this process: the
     broker (comm vstore-broker) whose parent is the auth process of this scenario's Dovecot
     (another Dovecot may run on the machine)."""
-    master = int(open(os.path.join(dc.work, "run", "master.pid")).read().split()[0])
+    master = int(open(dc.socket("master.pid")).read().split()[0])
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue

@@ -38,7 +38,7 @@ class Attack:
     auth-client connection until stopped; counts the answers."""
 
     def __init__(self, dc):
-        self.client = AuthClient(os.path.join(dc.work, "run", "auth-client"), timeout=60)
+        self.client = AuthClient(dc.socket("auth-client"), timeout=60)
         self.answers = {}
         self.errors = []
         self._stop = threading.Event()
