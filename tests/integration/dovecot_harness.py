@@ -122,7 +122,9 @@ def unknown_arg_error(driver, key):
     return f"unknown argument '{key}'"
 
 
-def base_config(work, run_dir, imap_port, pop3_port, first_valid_uid=80, debug=True):
+def base_config(work, imap_port, pop3_port, first_valid_uid=80, debug=True, run_dir=None):
+    """run_dir: base_dir (default work/run; see make_run_dir())."""
+    run_dir = run_dir or os.path.join(work, "run")
     yes_no = "yes" if debug else "no"
     if is_24():
         # vpopmail and vmailmgr stores hold MD5-crypt, DES and PLAIN-MD5 hashes, which 2.4
@@ -225,7 +227,8 @@ class Dovecot:
         self.run_dir = make_run_dir(self.work)
         self.env = dict(os.environ)
         with open(self.conf, "w") as f:
-            f.write(base_config(self.work, self.run_dir, self.imap_port, self.pop3_port, first_valid_uid, debug))
+            f.write(base_config(self.work, self.imap_port, self.pop3_port, first_valid_uid, debug,
+                                run_dir=self.run_dir))
             asan = os.environ.get("VSTORE_ASAN_PRELOAD")
             if asan:
                 # The module was built with ASan+UBSan: every Dovecot process gets the runtime,
