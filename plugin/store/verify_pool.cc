@@ -33,6 +33,8 @@ constexpr unsigned kMaxLooking = 2;
 // kMarkedFor, whatever hash_work_us() said of their hashes.
 constexpr auto kMeasuredSlow = std::chrono::milliseconds(100);
 constexpr auto kMarkedFor = std::chrono::seconds(60);
+// Verified jobs kept for take_done() to free; past this many a thread frees its own.
+constexpr size_t kSpentRoom = 2 * VerifyPool::max_queued();
 // Owners marked slow stay known while idle; past this many the expired ones are dropped.
 constexpr size_t kSweepAbove = 256;
 
@@ -63,6 +65,8 @@ VerifyPool::VerifyPool(unsigned threads) : notify_(eventfd(0, EFD_NONBLOCK | EFD
     if (threads == 0)
         threads = 1;
     threads_.reserve(threads);
+    spent_.reserve(kSpentRoom);
+    spare_.reserve(kSpentRoom);
     // Threads inherit the signal mask: Dovecot's signal handlers must run on its own thread.
     sigset_t all, old;
     sigfillset(&all);
@@ -159,7 +163,7 @@ VerifyPool::Refused VerifyPool::queue(JobPtr &job, std::chrono::steady_clock::ti
         return why;
     }
     if (!o.in_ring)
-        ring_.push_back(&*entry);  // may throw: nothing is changed before it
+        ring_.push_back(&*entry);  // room: an owner in the ring has a job waiting
     o.in_ring = true;
     if (job->slow) {
         o.slow_backlog_us += job->work_us;
@@ -183,17 +187,41 @@ bool VerifyPool::has_runnable() const
         return true;  // a cheap job runs on any thread
     if (slow_queued_ == 0 || slow_running_ >= all_slow_threads())
         return false;
-    return std::any_of(ring_.begin(), ring_.end(), [this](const auto *entry) { return may_run_slow(entry->second); });
+    for (size_t i = 0; i < ring_.size(); i++) {
+        if (may_run_slow(ring_.at(i)->second))
+            return true;
+    }
+    return false;
+}
+
+void VerifyPool::Ring::erase(size_t i)
+{
+    static_assert(kCapacity >= max_queued(), "room for every owner with a job waiting");
+    static_assert((kCapacity & (kCapacity - 1)) == 0, "a power of two: a mask, not a division");
+    if (i == 0) {
+        head_ = (head_ + 1) & (kCapacity - 1);
+    } else {
+        for (; i + 1 < size_; i++)
+            slots_[(head_ + i) & (kCapacity - 1)] = slots_[(head_ + i + 1) & (kCapacity - 1)];
+    }
+    size_--;
+}
+
+void VerifyPool::Ring::move_to_back(size_t i)
+{
+    Entry *e = at(i);
+    erase(i);
+    push_back(e);
 }
 
 VerifyPool::JobPtr VerifyPool::take_next()
 {
     // Round-robin: the first owner in turn that has a job it may run now, which then goes to
     // the back of the ring; owners whose slow jobs must wait keep their place.
-    for (auto it = ring_.begin(); it != ring_.end(); ++it) {
-        auto *entry = *it;
+    for (size_t i = 0; i < ring_.size(); i++) {
+        auto *entry = ring_.at(i);
         Owner &o = entry->second;
-        const bool slow_ok = may_run_slow(o);
+        const bool slow_ok = !o.slow.empty() && may_run_slow(o);
         if (o.cheap.empty() && !slow_ok)
             continue;
         const bool take_slow = slow_ok && (o.cheap.empty() || o.slow_next);
@@ -208,12 +236,12 @@ VerifyPool::JobPtr VerifyPool::take_next()
             slow_running_++;
         }
         waiting_--;
-        // to the back of the ring, moved, not re-inserted: nothing here may allocate
-        std::rotate(it, std::next(it), ring_.end());
         if (o.cheap.empty() && o.slow.empty()) {
-            ring_.pop_back();
+            ring_.erase(i);
             o.in_ring = false;
             forget_if_idle(entry);
+        } else {
+            ring_.move_to_back(i);
         }
         return job;
     }
@@ -285,10 +313,15 @@ std::vector<VerifyPool::Done> VerifyPool::take_done()
     uint64_t count;
     while (read(notify_.get(), &count, sizeof(count)) < 0 && errno == EINTR) {
     }
-    std::lock_guard<std::mutex> lock(mutex_);
     std::vector<Done> out;
-    out.swap(done_);
-    signalled_ = false;
+    out.reserve(2 * kMaxBatch);  // done_'s room for the next batch, allocated here and not by a thread
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        out.swap(done_);
+        spent_.swap(spare_);
+        signalled_ = false;
+    }
+    spare_.clear();  // here, outside the lock: frees the jobs on the thread that made them
     return out;
 }
 
@@ -321,29 +354,61 @@ std::vector<void *> VerifyPool::stop()
     return left;
 }
 
+bool VerifyPool::hand_back(JobPtr &job, PasswordMatch match, Clock::time_point now, Clock::duration took)
+{
+    finished(*job, now, took);
+    done_.push_back(Done{job->ctx, match});
+    // Each wake-up of the event loop costs context switches on cores that should be hashing,
+    // so results are handed back in batches as large as the queue of cheap jobs: a result
+    // waits at most as long as the cheap jobs still queued behind it wait anyway, and at once
+    // when none is left (a lone login is not delayed, nor one behind another owner's slow
+    // jobs). A slow job's result goes at once.
+    const bool signal = !signalled_ && (job->slow || done_.size() >= std::min(kMaxBatch, waiting_ - slow_queued_));
+    signalled_ = signalled_ || signal;
+    if (spent_.size() < spent_.capacity())
+        spent_.push_back(std::move(job));  // never reallocates: never throws
+    job.reset();
+    return signal;
+}
+
+void VerifyPool::signal_done() const
+{
+    const uint64_t one = 1;
+    while (write(notify_.get(), &one, sizeof(one)) < 0 && errno == EINTR) {
+    }
+}
+
 void VerifyPool::run()
 {
+    // A thread hands back the job it verified and takes the next under one lock: with cheap
+    // hashes (DES: a few us) the mutex is what the threads and the submitter meet at.
+    JobPtr job;
+    PasswordMatch match = PasswordMatch::Mismatch;
+    Clock::time_point now{};
+    Clock::duration took{};
     for (;;) {
-        JobPtr job;
-        bool more;
-        {
-            std::unique_lock<std::mutex> lock(mutex_);
-            if (!has_runnable() && !stopping_ && looking_ < kMaxLooking) {
-                looking_++;
-                lock.unlock();
-                const auto until = std::chrono::steady_clock::now() + kLookFor;
-                while (queued() == 0 && std::chrono::steady_clock::now() < until)
-                    sched_yield();
-                lock.lock();
-                looking_--;
-            }
-            wake_.wait(lock, [this] { return stopping_ || has_runnable(); });
-            if (stopping_)
-                return;
-            job = take_next();
-            queued_.store(waiting_, std::memory_order_relaxed);
-            more = looking_ == 0 && has_runnable();
+        std::unique_lock<std::mutex> lock(mutex_);
+        if (job && hand_back(job, match, now, took)) {
+            lock.unlock();
+            signal_done();
+            lock.lock();
         }
+        if (!has_runnable() && !stopping_ && looking_ < kMaxLooking) {
+            looking_++;
+            lock.unlock();
+            const auto until = Clock::now() + kLookFor;
+            while (queued() == 0 && Clock::now() < until)
+                sched_yield();
+            lock.lock();
+            looking_--;
+        }
+        wake_.wait(lock, [this] { return stopping_ || has_runnable(); });
+        if (stopping_)
+            return;
+        job = take_next();
+        queued_.store(waiting_, std::memory_order_relaxed);
+        const bool more = looking_ == 0 && has_runnable();
+        lock.unlock();
         // The submitter woke one thread for the whole batch: pass the wake-up on.
         if (more)
             wake_.notify_one();
@@ -353,29 +418,11 @@ void VerifyPool::run()
         // much as a DES hash): its figure, password length included, is not that far off.
         const bool measure = job->work_us * 20 >= static_cast<uint64_t>(
                                                       std::chrono::duration_cast<std::chrono::microseconds>(kMeasuredSlow).count());
-        const auto started = measure ? thread_cpu_time() : std::chrono::steady_clock::duration{};
-        PasswordMatch match = verify_password(job->scheme, job->hash, job->plain);
-        const auto took = measure ? thread_cpu_time() - started : std::chrono::steady_clock::duration{};
-        const auto now = std::chrono::steady_clock::now();
+        const auto started = measure ? thread_cpu_time() : Clock::duration{};
+        match = verify_password(job->scheme, job->hash, job->plain);
+        took = measure ? thread_cpu_time() - started : Clock::duration{};
+        now = measure ? Clock::now() : Clock::time_point{};  // for a marked owner: measured jobs only
         wipe(job->plain);
-        bool signal;
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            finished(*job, now, took);
-            done_.push_back(Done{job->ctx, match});
-            // Each wake-up of the event loop costs context switches on cores that should be
-            // hashing, so results are handed back in batches as large as the queue of cheap
-            // jobs: a result waits at most as long as the cheap jobs still queued behind it
-            // wait anyway, and at once when none is left (a lone login is not delayed, nor
-            // one behind another owner's slow jobs). A slow job's result goes at once.
-            signal = !signalled_ && (job->slow || done_.size() >= std::min(kMaxBatch, waiting_ - slow_queued_));
-            signalled_ = signalled_ || signal;
-        }
-        if (signal) {
-            const uint64_t one = 1;
-            while (write(notify_.get(), &one, sizeof(one)) < 0 && errno == EINTR) {
-            }
-        }
     }
 }
 

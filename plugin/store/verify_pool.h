@@ -125,9 +125,31 @@ private:
     // A job's bookkeeping once verified: its owner's share back, and its time measured.
     void finished(const Job &job, Clock::time_point now, Clock::duration took);
     void make_waiting_jobs_slow(Owner &o);
+    // A verified job's result into done_ (its job kept for take_done() to free); whether the
+    // event loop must be signalled now.
+    bool hand_back(JobPtr &job, PasswordMatch match, Clock::time_point now, Clock::duration took);
+    void signal_done() const;
     void forget_if_idle(Entry *entry, Clock::time_point now = Clock::time_point{});
     void sweep_marked(Clock::time_point now);
     size_t queued() const { return queued_.load(std::memory_order_relaxed); }
+
+    // The owners with jobs waiting, in turn order: a circular buffer allocated once, as large
+    // as the queue (an owner in it has a job waiting). Taking the first owner's job and
+    // sending it to the back is O(1), and nothing in it allocates under the lock.
+    class Ring {
+    public:
+        static constexpr size_t kCapacity = 1024;  // max_queued() (checked in verify_pool.cc)
+        size_t size() const { return size_; }
+        Entry *at(size_t i) const { return slots_[(head_ + i) & (kCapacity - 1)]; }
+        void push_back(Entry *e) { slots_[(head_ + size_++) & (kCapacity - 1)] = e; }  // size() < kCapacity
+        void erase(size_t i);         // the others keep their order
+        void move_to_back(size_t i);  // the others keep their order
+        void clear() { head_ = size_ = 0; }
+
+    private:
+        std::vector<Entry *> slots_ = std::vector<Entry *>(kCapacity);
+        size_t head_ = 0, size_ = 0;
+    };
 
     UniqueFd notify_;
     std::mutex mutex_;
@@ -135,12 +157,17 @@ private:
     // Owners with jobs waiting (or marked slow, or with slow jobs running); an Owner stays at
     // its address while in the map, and ring_ holds those with jobs waiting, in turn order.
     std::unordered_map<std::string, Owner> owners_;
-    std::deque<Entry *> ring_;
+    Ring ring_;
     std::chrono::steady_clock::time_point swept_{};
     size_t waiting_ = 0;      // jobs in every owner's queues
     size_t slow_queued_ = 0;  // of which slow
     unsigned slow_running_ = 0;
     std::vector<Done> done_;
+    // Verified jobs, freed by take_done() on the thread that allocated them: a job freed on a
+    // verification thread goes back to the submitter's malloc arena under its lock (a Job is
+    // past malloc's lock-free fast bins), which cost a DES login 15% of the pool's CPU.
+    // spent_ and spare_ are swapped, both with room for every job that can be in flight.
+    std::vector<JobPtr> spent_, spare_;
     bool stopping_ = false;
     unsigned looking_ = 0;            // threads out of jobs, not yet asleep: no wake-up needed
     std::atomic<size_t> queued_{0};   // jobs waiting, for them to look at without the lock
