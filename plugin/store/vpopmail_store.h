@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "cdb_file.h"
-#include "fs_broker.h"
 #include "fs_identity.h"
 #include "login.h"
 #include "outcome.h"
