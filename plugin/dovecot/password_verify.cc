@@ -204,15 +204,19 @@ void VerifyThreads::submit_batch(bool from_loop) noexcept
 void VerifyThreads::on_ready(void *ctx)
 {
     auto *self = static_cast<VerifyThreads *>(ctx);
+    // The buffer goes back and forth with the pool, keeping its room (take_done()).
     std::vector<vstore::VerifyPool::Done> done;
+    done.swap(self->done_);
     try {
-        done = self->pool_->take_done();
+        self->pool_->take_done(done);
     } catch (const std::exception &e) {
         compat::log_global_error(std::string("password verification threads: ") + e.what());
         return;
     }
     for (const vstore::VerifyPool::Done &d : done)
         finish(static_cast<Pending *>(d.ctx), d.match);
+    done.clear();
+    self->done_.swap(done);
 }
 
 void verify_password_then(struct auth_request *r, const char *driver, const vstore::HashCostLimits &limits,

@@ -63,6 +63,8 @@ private:
     // one lock and a wake-up or two, not one per login.
     std::vector<vstore::VerifyPool::JobPtr> batch_;
     struct timeout *flush_ = nullptr;
+    // Results come through this buffer, which keeps its room between rounds (on_ready()).
+    std::vector<vstore::VerifyPool::Done> done_;
     bool failed_ = false;  // the pool could not start: logged once, then verify at once
     // Owners whose logins were refused for their share: when it was last logged, and how many
     // since. One line per owner and interval, not one per login, whatever an attacker sends.

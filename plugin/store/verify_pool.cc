@@ -33,8 +33,11 @@ constexpr unsigned kMaxLooking = 2;
 // kMarkedFor, whatever hash_work_us() said of their hashes.
 constexpr auto kMeasuredSlow = std::chrono::milliseconds(100);
 constexpr auto kMarkedFor = std::chrono::seconds(60);
-// Verified jobs kept for take_done() to free; past this many a thread frees its own.
+// Verified jobs kept for take_done() to free (past this many a thread frees its own), and
+// results a thread can hand back without allocating: far more than can finish between two
+// rounds of the event loop (what is queued and running).
 constexpr size_t kSpentRoom = 2 * VerifyPool::max_queued();
+constexpr size_t kResultRoom = 2 * VerifyPool::max_queued();
 // Owners marked slow stay known while idle; past this many the expired ones are dropped.
 constexpr size_t kSweepAbove = 256;
 
@@ -67,6 +70,7 @@ VerifyPool::VerifyPool(unsigned threads) : notify_(eventfd(0, EFD_NONBLOCK | EFD
     threads_.reserve(threads);
     spent_.reserve(kSpentRoom);
     spare_.reserve(kSpentRoom);
+    done_.reserve(kResultRoom);
     // Threads inherit the signal mask: Dovecot's signal handlers must run on its own thread.
     sigset_t all, old;
     sigfillset(&all);
@@ -308,13 +312,17 @@ void VerifyPool::sweep_marked(std::chrono::steady_clock::time_point now)
     }
 }
 
-std::vector<VerifyPool::Done> VerifyPool::take_done()
+void VerifyPool::take_done(std::vector<Done> &out)
 {
+    out.clear();
+    // out becomes done_, the threads' room for the next results: allocated here, where an
+    // allocation may fail, and not on a thread. Before the eventfd is read: if it throws,
+    // the eventfd stays readable and the event loop comes back for the results.
+    if (out.capacity() < kResultRoom)
+        out.reserve(kResultRoom);
     uint64_t count;
     while (read(notify_.get(), &count, sizeof(count)) < 0 && errno == EINTR) {
     }
-    std::vector<Done> out;
-    out.reserve(2 * kMaxBatch);  // done_'s room for the next batch, allocated here and not by a thread
     {
         std::lock_guard<std::mutex> lock(mutex_);
         out.swap(done_);
@@ -322,6 +330,12 @@ std::vector<VerifyPool::Done> VerifyPool::take_done()
         signalled_ = false;
     }
     spare_.clear();  // here, outside the lock: frees the jobs on the thread that made them
+}
+
+std::vector<VerifyPool::Done> VerifyPool::take_done()
+{
+    std::vector<Done> out;
+    take_done(out);
     return out;
 }
 

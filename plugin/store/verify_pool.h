@@ -92,7 +92,10 @@ public:
     unsigned all_slow_threads() const;
     int notify_fd() const { return notify_.get(); }
     // The verifications finished since the last call (clears notify_fd()'s readiness).
-    std::vector<Done> take_done();
+    // into out (cleared first). out's room goes to the threads for the next results, so that
+    // they need not allocate: pass the same vector each time. Call from one thread only.
+    void take_done(std::vector<Done> &out);
+    std::vector<Done> take_done();  // the same into a new vector (tests)
     // Stops the threads; returns the contexts of every job not handed back by take_done().
     std::vector<void *> stop();
     unsigned threads() const { return static_cast<unsigned>(threads_.size()); }
