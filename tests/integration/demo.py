@@ -3,7 +3,6 @@
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 
@@ -13,6 +12,7 @@ sys.path.insert(0, HERE)
 from dovecot_harness import Dovecot  # noqa: E402
 from mail_clients import imap_login  # noqa: E402
 import vpopmail_suite  # noqa: E402
+import fixtures  # noqa: E402
 
 
 def main():
@@ -23,7 +23,7 @@ def main():
     p.add_argument("--work", default="/tmp/vstore-demo")
     p.add_argument("--once", action="store_true", help="stop after showing the logins")
     args = p.parse_args()
-    subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), "vpopmail"], check=True)
+    fixtures.install(args.fixtures, "vpopmail", quiet=False)
     with Dovecot(args.work, args.module_dir, vpopmail_suite.db_config()) as dc:
         print(f"\nDemo Dovecot running: IMAP 127.0.0.1:{dc.imap_port}, POP3 127.0.0.1:{dc.pop3_port}")
         print(f"config {dc.conf}, log {dc.log}\n")

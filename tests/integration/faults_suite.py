@@ -5,9 +5,9 @@ in README: the vpopmail run uses auth workers running as the store's owner, not 
 import os
 import random
 import shutil
-import subprocess
 
 from dovecot_harness import Dovecot
+import fixtures  # noqa: E402
 
 ROOT = "/srv/vstore-fixtures"
 VP_ARGS = f"vpopmail_dir={ROOT}/vpopmail qmail_dir={ROOT}/qmail webmail_ips=127.0.0.1"
@@ -95,8 +95,7 @@ def run_faults(dc, checks, table, store, faults, victim, healthy, restore, skip=
 
 
 def vpopmail_faults(args, checks, table):
-    subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), "vpopmail"], check=True,
-                   stdout=subprocess.DEVNULL)
+    fixtures.install(args.fixtures, "vpopmail")
     dom = f"{ROOT}/vpopmail/domains/example.net"
     cdb = f"{dom}/vpasswd.cdb"
     saved = open(cdb, "rb").read()
@@ -139,8 +138,7 @@ def vpopmail_faults(args, checks, table):
 
 
 def vmailmgr_faults(args, checks, table):
-    subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), "vmailmgr"], check=True,
-                   stdout=subprocess.DEVNULL)
+    fixtures.install(args.fixtures, "vmailmgr")
     home = f"{ROOT}/vmailmgr/exnet"
     cdb = f"{home}/passwd.cdb"
     saved = open(cdb, "rb").read()
@@ -184,8 +182,7 @@ def run(args, checks):
         vmailmgr_faults(args, checks, table)
     finally:
         for store in ("vpopmail", "vmailmgr"):
-            subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), store], check=True,
-                           stdout=subprocess.DEVNULL)
+            fixtures.install(args.fixtures, store)
     print("\nstore | fault | auth test | userdb | logged reason")
     for row in table:
         print(" | ".join(row))

@@ -34,8 +34,7 @@ MARIADBD = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
 INSTALL_DB = shutil.which("mariadb-install-db") or "/usr/bin/mariadb-install-db"
 CLIENT = shutil.which("mariadb") or "/usr/bin/mariadb"
 
-# Taken by everything that writes under /srv/vstore-fixtures (shared with other test runs).
-FIXTURES_LOCK = "/tmp/vstore-fixtures.lock"
+from fixtures import FIXTURES_LOCK, fixtures_lock  # noqa: F401 (the lock, for this module's users)
 
 # Small and quick: a test server holds a few hundred rows.
 _SERVER_OPTIONS = [
@@ -265,47 +264,6 @@ class MariaDB:
 
 
 # --- the fixture lock and the vpopmail-sql fixture ---------------------------------------
-
-_lock_fd = None
-_lock_depth = 0
-
-
-@contextlib.contextmanager
-def fixtures_lock(timeout=None):
-    """Holds /tmp/vstore-fixtures.lock (flock, exclusive; the lock `flock
-    /tmp/vstore-fixtures.lock CMD` takes) for the block. Re-entrant within this process, so a
-    test can hold it around install_fixture() and the checks that need the installed files.
-    Other test runs may hold it for minutes; timeout (seconds) raises TimeoutError instead of
-    waiting longer."""
-    global _lock_fd, _lock_depth
-    if _lock_depth == 0:
-        fd = os.open(FIXTURES_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
-        try:
-            if timeout is None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            else:
-                deadline = time.monotonic() + timeout
-                while True:
-                    try:
-                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                        break
-                    except BlockingIOError:
-                        if time.monotonic() > deadline:
-                            raise TimeoutError(f"{FIXTURES_LOCK} still held after {timeout} s")
-                        time.sleep(0.1)
-        except BaseException:
-            os.close(fd)
-            raise
-        _lock_fd = fd
-    _lock_depth += 1
-    try:
-        yield
-    finally:
-        _lock_depth -= 1
-        if _lock_depth == 0:
-            os.close(_lock_fd)  # closing the last descriptor releases the flock
-            _lock_fd = None
-
 
 def install_fixture(db, fixtures_dir, tcp=False, base=None, lock_timeout=None):
     """Installs the vpopmail-sql store for server db: tests/fixtures/install.sh vpopmail-sql

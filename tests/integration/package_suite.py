@@ -10,6 +10,7 @@ import subprocess
 from dovecot_harness import Dovecot
 import vmailmgr_suite
 import vpopmail_suite
+import fixtures  # noqa: E402
 
 PKG = "dovecot-vstore-auth"
 FILES = ["/usr/lib/dovecot/modules/auth/lib20_authdb_vpopmail.so", "/usr/lib/dovecot/modules/auth/lib20_authdb_vmailmgr.so",
@@ -72,7 +73,7 @@ def run(args, checks):
     check_lintian(deb, checks)
     check_no_takeover(deb, checks)
     for store in ("vpopmail", "vmailmgr"):
-        subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), store], check=True, stdout=subprocess.DEVNULL)
+        fixtures.install(args.fixtures, store)
     try:
         r = subprocess.run(["apt-get", "install", "-y", "-q", deb], capture_output=True, text=True, env=APT_ENV)
         checks.check("apt-get install ./package.deb", r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:])

@@ -5,7 +5,6 @@ a user added by a rewrite must log in on the next lookup."""
 
 import crypt
 import os
-import subprocess
 import threading
 import time
 import warnings
@@ -15,6 +14,7 @@ from cdb_write import read_records, write_replace
 from dovecot_harness import Dovecot
 import vmailmgr_suite
 import vpopmail_suite
+import fixtures  # noqa: E402
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 ROOT = "/srv/vstore-fixtures"
@@ -112,8 +112,7 @@ def run_one(args, checks, store, db_config, path, owner, users, domain, make):
 
 def run(args, checks):
     for store in ("vpopmail", "vmailmgr"):
-        subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), store], check=True,
-                       stdout=subprocess.DEVNULL)
+        fixtures.install(args.fixtures, store)
     try:
         dom = f"{ROOT}/vpopmail/domains/example.com"
         run_one(args, checks, "vpopmail", vpopmail_suite.db_config(), f"{dom}/vpasswd.cdb", (89, 89),
@@ -123,5 +122,4 @@ def run(args, checks):
                 (2101, 2101), users, "example.org", vmailmgr_record)
     finally:
         for store in ("vpopmail", "vmailmgr"):
-            subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), store], check=True,
-                           stdout=subprocess.DEVNULL)
+            fixtures.install(args.fixtures, store)

@@ -9,13 +9,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from checks import Checks  # noqa: E402
+import fixtures  # noqa: E402
 
 DEFAULT_FIXTURES = os.path.join(os.path.dirname(HERE), "fixtures")  # tests/fixtures
 
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--store", required=True, choices=["vpopmail", "vmailmgr", "vpopmail_sql", "startup", "faults", "hostile", "rewrite", "toolchain", "tools", "package", "attacks", "tenants", "sharedfs"])
+    # a suite is a file NAME_suite.py here; tests/CMakeLists.txt lists which ones CTest runs
+    suites = sorted(f[:-len("_suite.py")] for f in os.listdir(HERE) if f.endswith("_suite.py"))
+    p.add_argument("--store", required=True, choices=suites)
     p.add_argument("--module-dir", required=True)
     p.add_argument("--fixtures", default=DEFAULT_FIXTURES,
                    help="the fixture stores and their install.sh (default: tests/fixtures)")
@@ -32,7 +35,10 @@ def main():
     checks = Checks(f"integration {args.store}")
     import importlib
     suite = importlib.import_module(f"{args.store}_suite")
-    suite.run(args, checks)
+    # The suite writes the fixture stores under /srv/vstore-fixtures, which every test run on
+    # this machine shares: one suite at a time.
+    with fixtures.fixtures_lock():
+        suite.run(args, checks)
     checks.finish()
 
 

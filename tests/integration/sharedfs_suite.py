@@ -23,6 +23,7 @@ from cdb_write import read_records, write_replace
 from dovecot_harness import Dovecot
 import vmailmgr_suite
 import vpopmail_suite
+from attack_tools import install  # the fixture stores, under the fixtures lock
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 ROOT = "/srv/vstore-fixtures"
@@ -40,9 +41,6 @@ CRASH = ("killed with signal", "Fatal:", "Panic:")
 STORE_FAULT = "store fault (temporary failure): "
 MD5, SHA512 = crypt.METHOD_MD5, crypt.METHOD_SHA512
 
-
-def install(args, store):
-    subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), store], check=True, stdout=subprocess.DEVNULL)
 
 
 # --- mounts -------------------------------------------------------------------------------

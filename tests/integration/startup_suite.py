@@ -2,9 +2,9 @@
 that reads the store (the auth process, or a worker), naming the path, the setting that chose
 it, the process's user and the fix; a listing that finds nobody is a Warning too."""
 import os
-import subprocess
 
 from dovecot_harness import Dovecot
+import fixtures  # noqa: E402
 
 ROOT = "/srv/vstore-fixtures"
 VP = f"vpopmail_dir={ROOT}/vpopmail qmail_dir={ROOT}/qmail"
@@ -42,8 +42,7 @@ def run_case(args, checks, name, driver, db_args, needles, extra="", login=("ali
 
 def run(args, checks):
     for store in ("vpopmail", "vmailmgr"):
-        subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), store], check=True,
-                       stdout=subprocess.DEVNULL)
+        fixtures.install(args.fixtures, store)
 
     # a correct configuration says nothing
     with Dovecot(f"{args.work}-clean", args.module_dir, config("vpopmail", VP)) as dc:

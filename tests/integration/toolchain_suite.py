@@ -4,7 +4,6 @@ vdelivermail (conf.d-examples/90-quota-vstore.conf on a real Dovecot), and the a
 import datetime
 import os
 import re
-import subprocess
 import time
 
 from auth_client import AuthClient
@@ -13,6 +12,7 @@ from dovecot_harness import Dovecot
 from mail_clients import IMAP, imap_login
 import crypt
 import vpopmail_suite
+import fixtures  # noqa: E402
 
 ROOT = "/srv/vstore-fixtures"
 DOM = f"{ROOT}/vpopmail/domains/example.com"
@@ -135,8 +135,7 @@ def check_cache(args, checks):
 
 
 def run(args, checks):
-    subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), "vpopmail"], check=True,
-                   stdout=subprocess.DEVNULL)
+    fixtures.install(args.fixtures, "vpopmail")
     try:
         conf = vpopmail_suite.db_config() + f"!include {args.source}/conf.d-examples/90-quota-vstore.conf\n"
         with Dovecot(args.work, args.module_dir, conf) as dc, dc.checked(checks, "no sanitizer reports"):
@@ -144,5 +143,4 @@ def run(args, checks):
             check_quota(dc, checks)
         check_cache(args, checks)
     finally:
-        subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), "vpopmail"], check=True,
-                       stdout=subprocess.DEVNULL)
+        fixtures.install(args.fixtures, "vpopmail")

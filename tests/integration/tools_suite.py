@@ -12,6 +12,7 @@ import time
 
 from cdb_write import cdb_hash, hash_tables, read_records, write_replace
 from dovecot_harness import Dovecot
+from attack_tools import install  # the fixture stores, under the fixtures lock
 
 ROOT = "/srv/vstore-fixtures"
 VP_ARGS = [f"vpopmail_dir={ROOT}/vpopmail", f"qmail_dir={ROOT}/qmail", "webmail_ips=127.0.0.1"]
@@ -22,9 +23,6 @@ CORRUPT = {"v2badflag@example.com", "v2trail@example.com", "v2short@example.com"
 def vstore(a, *args, stdin=None):
     return subprocess.run([a.vstore, *args], input=stdin, capture_output=True, text=True)
 
-
-def install(a, store):
-    subprocess.run(["bash", os.path.join(a.fixtures, "install.sh"), store], check=True, stdout=subprocess.DEVNULL)
 
 
 def check_lookup_verdicts(a, checks):

@@ -11,6 +11,7 @@ from dovecot_harness import (Dovecot, doveconf_n, base_config, examples_dir, exp
                               expected_quota_fields, in_workers, check_store_broker, is_24)
 from mail_clients import IMAP, imap_login, pop3_login
 from auth_client import AuthClient
+import fixtures  # noqa: E402
 
 ROOT = "/srv/vstore-fixtures"
 ARGS = f"qmail_dir={ROOT}/vm-qmail config_dir={ROOT}/vm-etc"
@@ -265,8 +266,7 @@ def check_both_drivers(args, checks):
     """Both drivers in one Dovecot: one object loaded under two names, each init registering
     its own drivers; a login unknown to the first passdb falls through to the second."""
     import vpopmail_suite
-    subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), "vpopmail"], check=True,
-                   stdout=subprocess.DEVNULL)
+    fixtures.install(args.fixtures, "vpopmail")
     conf = vpopmail_suite.db_config() + db_config()
     with Dovecot(args.work + "-both", args.module_dir, conf) as dc:
         for login, pw in (("alice@example.com", "Alice-pw1"), ("alice@example.org", "Alice-Pass-1")):
@@ -287,7 +287,7 @@ def check_in_workers(args, checks):
 
 
 def run(args, checks):
-    subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), "vmailmgr"], check=True)
+    fixtures.install(args.fixtures, "vmailmgr", quiet=False)
     check_example_config(args.source, args.work, checks)
     with Dovecot(args.work, args.module_dir, db_config()) as dc, dc.checked(checks):
         replay_verdicts(dc, args.fixtures, checks)
@@ -314,5 +314,4 @@ def run(args, checks):
                      not ok and "Unknown setting: Smith" in tail, f"exists={exists} on_disk={on_disk} {detail}\n{tail[-3000:]}")
         print(f"stock Dovecot, mail_location = maildir:%h, bob.smith: login+SELECT ok={ok}, "
               f"EXISTS={exists} (on disk {on_disk}): {detail}")
-    subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), "vmailmgr"], check=True,
-                   stdout=subprocess.DEVNULL)
+    fixtures.install(args.fixtures, "vmailmgr")

@@ -12,6 +12,7 @@ from dovecot_harness import (Dovecot, doveconf_n, base_config, examples_dir, exp
                               is_24)
 from mail_clients import imap_login, imap_cram_md5, pop3_login
 from auth_client import AuthClient
+import fixtures  # noqa: E402
 
 ROOT = "/srv/vstore-fixtures"
 ARGS = f"vpopmail_dir={ROOT}/vpopmail qmail_dir={ROOT}/qmail webmail_ips=127.0.0.1"
@@ -293,7 +294,7 @@ def check_one_store(dc, checks):
 
 
 def run(args, checks):
-    subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), "vpopmail"], check=True)
+    fixtures.install(args.fixtures, "vpopmail", quiet=False)
     check_example_config(args.source, args.work, checks)
     with Dovecot(args.work, args.module_dir, db_config()) as dc, dc.checked(checks):
         replay_verdicts(dc, args.fixtures, checks)
@@ -311,5 +312,4 @@ def run(args, checks):
     if is_24():
         check_24_settings(args.module_dir, args.work, checks)
     # leave the installed fixture as the tools wrote it for the next suite
-    subprocess.run(["bash", os.path.join(args.fixtures, "install.sh"), "vpopmail"], check=True,
-                   stdout=subprocess.DEVNULL)
+    fixtures.install(args.fixtures, "vpopmail")

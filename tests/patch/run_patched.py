@@ -3,7 +3,6 @@
 
 import argparse
 import os
-import subprocess
 import sys
 
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -11,6 +10,7 @@ sys.path.insert(0, os.path.join(TESTS, "integration"))
 
 from checks import Checks  # noqa: E402
 import colon_path  # noqa: E402
+import fixtures  # noqa: E402
 
 ARGS = "qmail_dir=/srv/vstore-fixtures/vm-qmail config_dir=/srv/vstore-fixtures/vm-etc"
 
@@ -24,8 +24,7 @@ def main():
     p.add_argument("--work", required=True)
     a = p.parse_args()
     checks = Checks("patched dovecot")
-    install = ["bash", os.path.join(a.fixtures, "install.sh"), "vmailmgr"]
-    subprocess.run(install, check=True, stdout=subprocess.DEVNULL)
+    fixtures.install(a.fixtures, "vmailmgr")
     try:
         for name, prefix in (("stock", None), ("patched", os.path.abspath(a.prefix))):
             ok, exists, on_disk, detail, tail = colon_path.run_maildir_h(
@@ -38,7 +37,7 @@ def main():
             else:
                 checks.check("patched Dovecot opens users/Bob:Smith and sees its messages", ok, tail[-3000:])
     finally:
-        subprocess.run(install, check=True, stdout=subprocess.DEVNULL)
+        fixtures.install(a.fixtures, "vmailmgr")
     checks.finish()
 
 
