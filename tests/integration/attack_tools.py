@@ -12,14 +12,14 @@ import time
 import warnings
 
 from cdb_write import read_records, write_replace
-from dovecot_harness import Dovecot, in_workers
+from dovecot_harness import Dovecot, in_workers, driver_config
 import fixtures  # noqa: E402
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import crypt
 
-ROOT = "/srv/vstore-fixtures"
+from fixtures import ROOT  # noqa: E402
 ATTACK = "/srv/vstore-attack"
 VP = f"{ROOT}/vpopmail"
 VP_DOMAINS = f"{VP}/domains"
@@ -50,17 +50,7 @@ def install(args, store):
 
 
 def config(driver, driver_args):
-    # Only driver and args: stock service settings (auth as dovecot, workers as root).
-    return f"""
-passdb {{
-  driver = {driver}
-  args = {driver_args}
-}}
-userdb {{
-  driver = {driver}
-  args = {driver_args}
-}}
-"""
+    return driver_config(driver, driver_args)
 
 
 def attempt(dc, login, password, timeout=PROBE_TIMEOUT, service="imap", rip="127.0.0.2"):

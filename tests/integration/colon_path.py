@@ -6,25 +6,16 @@ userdb's own (escaped) mail field, is what Dovecot parses."""
 import os
 import time
 
-from dovecot_harness import Dovecot
+from dovecot_harness import Dovecot, driver_config
 from mail_clients import imap_login
 
-ROOT = "/srv/vstore-fixtures"
+from fixtures import ROOT  # noqa: E402
 BOB_HOME = f"{ROOT}/vmailmgr/exorg/users/Bob:Smith"
 
 
 def config(vmailmgr_args):
-    return f"""
-mail_location = maildir:%h
-passdb {{
-  driver = vmailmgr
-  args = {vmailmgr_args}
-}}
-userdb {{
-  driver = static
-  args = uid=2101 gid=2101 home={BOB_HOME}
-}}
-"""
+    return "mail_location = maildir:%h\n" + driver_config(
+        "vmailmgr", vmailmgr_args, userdb=("static", f"uid=2101 gid=2101 home={BOB_HOME}"))
 
 
 def deliver_to_bob(subject):

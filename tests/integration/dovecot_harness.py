@@ -179,6 +179,23 @@ service anvil {{
 """
 
 
+def driver_config(driver, args, userdb=None):
+    """The auth configuration a test Dovecot gets: a passdb and a userdb of driver with args,
+    and nothing else (stock service settings: auth as dovecot, auth-worker as root).
+    userdb: (driver, args) of another userdb."""
+    udriver, uargs = userdb or (driver, args)
+    return f"""
+passdb {{
+  driver = {driver}
+  args = {args}
+}}
+userdb {{
+  driver = {udriver}
+  args = {uargs}
+}}
+"""
+
+
 # A unix socket's path holds at most 107 bytes; Dovecot's longest below base_dir is
 # "token-login/imap-urlauth" (24). Leave room for that and a little more.
 _SOCKET_NAME_ROOM = 32

@@ -6,26 +6,17 @@ import os
 import random
 import shutil
 
-from dovecot_harness import Dovecot
+from dovecot_harness import Dovecot, driver_config
 import fixtures  # noqa: E402
 
-ROOT = "/srv/vstore-fixtures"
+from fixtures import ROOT  # noqa: E402
 VP_ARGS = f"vpopmail_dir={ROOT}/vpopmail qmail_dir={ROOT}/qmail webmail_ips=127.0.0.1"
 VM_ARGS = f"qmail_dir={ROOT}/vm-qmail config_dir={ROOT}/vm-etc"
 
 
 def config(driver, args, worker_user=None):
     worker = f"service auth-worker {{\n  user = {worker_user}\n}}\n" if worker_user else ""
-    return f"""
-{worker}passdb {{
-  driver = {driver}
-  args = {args}
-}}
-userdb {{
-  driver = {driver}
-  args = {args}
-}}
-"""
+    return worker + driver_config(driver, args)
 
 
 def garbage(n):

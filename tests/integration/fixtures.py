@@ -9,6 +9,9 @@ import os
 import subprocess
 import time
 
+# Where install.sh puts the stores (its VSTORE_FIXTURE_BASE: a scratch place for checking the
+# installer only; the stores' own files name this path).
+ROOT = "/srv/vstore-fixtures"
 # Taken by everything that writes under /srv/vstore-fixtures (shared with other test runs).
 FIXTURES_LOCK = "/tmp/vstore-fixtures.lock"
 

@@ -27,7 +27,7 @@ from checks import Checks  # noqa: E402
 from mariadb import MariaDB, fixtures_lock, install_fixture  # noqa: E402
 
 DEFAULT_FIXTURES = os.path.join(os.path.dirname(HERE), "fixtures")
-ROOT = "/srv/vstore-fixtures"
+from fixtures import ROOT  # noqa: E402
 DB = "vpopmail_dev"
 RO = ("vpopmail_dev_ro", "Dev-ro-pw-1")
 RW = ("vpopmail_dev_rw", "Dev-rw-pw-1")

@@ -17,7 +17,7 @@ import vpopmail_suite
 import fixtures  # noqa: E402
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
-ROOT = "/srv/vstore-fixtures"
+from fixtures import ROOT  # noqa: E402
 REWRITES = 1000
 IN_FLIGHT = 16
 

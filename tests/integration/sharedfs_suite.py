@@ -26,7 +26,7 @@ import vpopmail_suite
 from attack_tools import install  # the fixture stores, under the fixtures lock
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
-ROOT = "/srv/vstore-fixtures"
+from fixtures import ROOT  # noqa: E402
 BACKING = "/srv/vstore-backing"
 EIO_FS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "eio_fs.py")
 EIO_CONTROL = f"{BACKING}/eio-control"

@@ -3,25 +3,16 @@ that reads the store (the auth process, or a worker), naming the path, the setti
 it, the process's user and the fix; a listing that finds nobody is a Warning too."""
 import os
 
-from dovecot_harness import Dovecot
+from dovecot_harness import Dovecot, driver_config
 import fixtures  # noqa: E402
 
-ROOT = "/srv/vstore-fixtures"
+from fixtures import ROOT  # noqa: E402
 VP = f"vpopmail_dir={ROOT}/vpopmail qmail_dir={ROOT}/qmail"
 VM = f"qmail_dir={ROOT}/vm-qmail config_dir={ROOT}/vm-etc"
 
 
 def config(driver, args, extra=""):
-    return f"""{extra}
-passdb {{
-  driver = {driver}
-  args = {args}
-}}
-userdb {{
-  driver = {driver}
-  args = {args}
-}}
-"""
+    return extra + driver_config(driver, args)
 
 
 def warnings(dc):

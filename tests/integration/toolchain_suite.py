@@ -14,7 +14,7 @@ import crypt
 import vpopmail_suite
 import fixtures  # noqa: E402
 
-ROOT = "/srv/vstore-fixtures"
+from fixtures import ROOT  # noqa: E402
 DOM = f"{ROOT}/vpopmail/domains/example.com"
 
 

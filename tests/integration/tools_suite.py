@@ -11,10 +11,10 @@ import subprocess
 import time
 
 from cdb_write import cdb_hash, hash_tables, read_records, write_replace
-from dovecot_harness import Dovecot
+from dovecot_harness import Dovecot, driver_config
 from attack_tools import install  # the fixture stores, under the fixtures lock
 
-ROOT = "/srv/vstore-fixtures"
+from fixtures import ROOT  # noqa: E402
 VP_ARGS = [f"vpopmail_dir={ROOT}/vpopmail", f"qmail_dir={ROOT}/qmail", "webmail_ips=127.0.0.1"]
 VM_ARGS = [f"qmail_dir={ROOT}/vm-qmail", f"config_dir={ROOT}/vm-etc"]
 CORRUPT = {"v2badflag@example.com", "v2trail@example.com", "v2short@example.com", "v3@example.com"}
@@ -188,7 +188,7 @@ def check_export(a, checks):
         checks.check(f"export {store} --format sql", sql.returncode == 0 and "CREATE TABLE vstore_users" in sql.stdout
                      and sql.stdout.count("INSERT INTO") == len(exported) + sum(1 for s in skipped if "passwd-file" in s),
                      sql.stderr)
-        conf = f"passdb {{\n  driver = passwd-file\n  args = scheme=CRYPT {out}\n}}\nuserdb {{\n  driver = passwd-file\n  args = {out}\n}}\n"
+        conf = driver_config("passwd-file", f"scheme=CRYPT {out}", userdb=("passwd-file", out))
         rows = [json.loads(l) for l in open(os.path.join(a.fixtures, store, "verdicts.jsonl"))]
         compared = agreed = 0
         excluded = {}
@@ -369,8 +369,7 @@ def check_config_check(a, checks):
 
     vp = f"vpopmail_dir={ROOT}/vpopmail qmail_dir={ROOT}/qmail"
     vm = f"qmail_dir={ROOT}/vm-qmail config_dir={ROOT}/vm-etc"
-    dbs = lambda args, driver="vpopmail": (f"passdb {{\n  driver = {driver}\n  args = {args}\n}}\n"  # noqa: E731
-                                          f"userdb {{\n  driver = {driver}\n  args = {args}\n}}\n")
+    dbs = lambda args, driver="vpopmail": driver_config(driver, args)  # noqa: E731
     r = conf(dbs(vp) + dbs(vm, "vmailmgr"))
     checks.check("config-check: the fixture configuration has no problem", r.returncode == 0, r.stdout + r.stderr)
     for name, body, head, needle in [

@@ -7,13 +7,13 @@ import re
 import subprocess
 import time
 
-from dovecot_harness import (Dovecot, doveconf_n, base_config, examples_dir, expected_mail_fields,
+from dovecot_harness import (Dovecot, driver_config, doveconf_n, base_config, examples_dir, expected_mail_fields,
                               expected_quota_fields, in_workers, check_store_broker, is_24)
 from mail_clients import IMAP, imap_login, pop3_login
 from auth_client import AuthClient
 import fixtures  # noqa: E402
 
-ROOT = "/srv/vstore-fixtures"
+from fixtures import ROOT  # noqa: E402
 ARGS = f"qmail_dir={ROOT}/vm-qmail config_dir={ROOT}/vm-etc"
 
 # checkvpw refuses a record it cannot decode like an unknown user. The driver refuses it too,
@@ -23,16 +23,7 @@ CORRUPT_RECORDS = {"v2badflag@example.com", "v2trail@example.com", "v2short@exam
 
 
 def db_config(args=ARGS):
-    return f"""
-passdb {{
-  driver = vmailmgr
-  args = {args}
-}}
-userdb {{
-  driver = vmailmgr
-  args = {args}
-}}
-"""
+    return driver_config("vmailmgr", args)
 
 
 def expected_quota(exp):

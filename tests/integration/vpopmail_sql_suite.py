@@ -14,7 +14,7 @@ from mariadb import MariaDB, install_fixture
 import vpopmail_suite
 from vpopmail_suite import replay_verdicts
 
-ROOT = "/srv/vstore-fixtures"
+from fixtures import ROOT  # noqa: E402
 DB = "vpopmail_dev"
 ARGS = (f"vpopmail_dir={ROOT}/vpopmail-sql qmail_dir={ROOT}/qmail-sql webmail_ips=127.0.0.1 "
         f"backend=mysql mysql_limits=yes lastauth_interval=0")

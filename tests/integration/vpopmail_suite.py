@@ -7,29 +7,19 @@ import os
 import re
 import subprocess
 
-from dovecot_harness import (Dovecot, doveconf_n, base_config, examples_dir, expected_mail_fields,
+from dovecot_harness import (Dovecot, driver_config, doveconf_n, base_config, examples_dir, expected_mail_fields,
                               expected_quota_fields, in_workers, check_store_broker, unknown_arg_error,
                               is_24)
 from mail_clients import imap_login, imap_cram_md5, pop3_login
 from auth_client import AuthClient
 import fixtures  # noqa: E402
 
-ROOT = "/srv/vstore-fixtures"
+from fixtures import ROOT  # noqa: E402
 ARGS = f"vpopmail_dir={ROOT}/vpopmail qmail_dir={ROOT}/qmail webmail_ips=127.0.0.1"
 
 
 def db_config(args=ARGS):
-    # Only driver and args: stock service settings (auth as dovecot, workers as root).
-    return f"""
-passdb {{
-  driver = vpopmail
-  args = {args}
-}}
-userdb {{
-  driver = vpopmail
-  args = {args}
-}}
-"""
+    return driver_config("vpopmail", args)
 
 
 def expected_quota(raw):
