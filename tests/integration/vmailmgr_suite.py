@@ -1,7 +1,6 @@
 """vmailmgr against a real Dovecot: every line of the fixture's verdicts.jsonl through doveadm,
 userdb fields, iteration, and real IMAP/POP3 logins including the colon path users/Bob:Smith."""
 
-import json
 import os
 import re
 import subprocess
@@ -12,6 +11,7 @@ from dovecot_harness import (Dovecot, driver_config, doveconf_n, base_config, ex
 from mail_clients import IMAP, imap_login, pop3_login
 from auth_client import AuthClient
 import fixtures  # noqa: E402
+import verdicts  # noqa: E402
 
 from fixtures import ROOT  # noqa: E402
 ARGS = f"qmail_dir={ROOT}/vm-qmail config_dir={ROOT}/vm-etc"
@@ -32,11 +32,8 @@ def expected_quota(exp):
     return expected_quota_fields(limit(exp["hardquota"]), limit(exp["msgcount"]))
 
 
-def replay_verdicts(dc, fixtures, checks, label=""):
-    rows = [json.loads(l) for l in open(os.path.join(fixtures, "vmailmgr", "verdicts.jsonl"))]
-    agreed = 0
-    table = []
-    for n, row in enumerate(rows, 1):
+def replay_verdicts(dc, fixtures_dir, checks, label=""):
+    def run_row(n, row):
         extra = {"local_name": row["tcplocalhost"]} if "tcplocalhost" in row else None
         result, out = dc.auth_test(row["login"], row["password"], row["service"], "127.0.0.2", extra)
         want = "ok" if row["ok"] else ("tempfail" if row["login"] in CORRUPT_RECORDS else "fail")
@@ -47,9 +44,8 @@ def replay_verdicts(dc, fixtures, checks, label=""):
             # user@domain (the passdb's user field), which is what the userdb then sees.
             m = re.search(r"^\s*user=(.*)$", out, re.M)
             login = m.group(1) if extra and m else row["login"]
-            rc, f, uout = dc.user(login, row["service"])
             exp = row["expected"]
-            checks_ = {
+            problems = verdicts.userdb_problems(dc, login, row["service"], {
                 "home": exp["home"],
                 "uid": str(exp["uid"]),
                 "gid": str(exp["gid"]),
@@ -60,20 +56,14 @@ def replay_verdicts(dc, fixtures, checks, label=""):
                 "vmailmgr_expiry": exp["expiry"],
                 "vmailmgr_base_user": exp["base_user"],
                 "vmailmgr_mailbox_enabled": exp["mailbox_enabled"],
-            }
-            problems = [f"doveadm user exit {rc}: {uout.strip()}"] if rc != 0 else []
-            problems += [f"{k} {f.get(k)!r} != {v!r}" for k, v in checks_.items() if f.get(k) != v]
+            })
             if problems:
-                same = False
-                detail = "; ".join(problems)
-        agreed += same
-        table.append((n, row["login"][:34], row["service"], row.get("tcplocalhost", ""),
-                       "ok" if row["ok"] else "refused", result, "yes" if same else "NO"))
-        checks.check(f"{label}verdict row {n} ({row['why']})", same, detail)
-    print("\nrow | login | service | local_name | checkvpw | driver | agree")
-    for t in table:
-        print(" | ".join(str(x) for x in t))
-    print(f"\n{label}vmailmgr verdicts: agreed {agreed}/{len(rows)}\n")
+                same, detail = False, "; ".join(problems)
+        return same, detail, (row["login"][:34], row["service"], row.get("tcplocalhost", ""),
+                              "ok" if row["ok"] else "refused", result)
+
+    verdicts.replay(checks, verdicts.load(fixtures_dir, "vmailmgr"), run_row, label, "vmailmgr",
+                    ("login", "service", "local_name", "checkvpw", "driver"))
 
 
 def deliver(maildir, owner, body):

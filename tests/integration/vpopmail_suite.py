@@ -2,7 +2,6 @@
 userdb fields, iteration, real IMAP/POP3/CRAM-MD5 logins and the reasons in the log."""
 
 import glob
-import json
 import os
 import re
 import subprocess
@@ -13,6 +12,7 @@ from dovecot_harness import (Dovecot, driver_config, doveconf_n, base_config, ex
 from mail_clients import imap_login, imap_cram_md5, pop3_login
 from auth_client import AuthClient
 import fixtures  # noqa: E402
+import verdicts  # noqa: E402
 
 from fixtures import ROOT  # noqa: E402
 ARGS = f"vpopmail_dir={ROOT}/vpopmail qmail_dir={ROOT}/qmail webmail_ips=127.0.0.1"
@@ -48,44 +48,27 @@ def expected_users():
     return users
 
 
-def replay_verdicts(dc, fixtures, checks, label="", store="vpopmail", after_row=None):
+def replay_verdicts(dc, fixtures_dir, checks, label="", store="vpopmail", after_row=None):
     """Every row of <store>/verdicts.jsonl through Dovecot; after_row(n, row, result), when
     given, checks what else the login should have done (lastauth)."""
-    rows = [json.loads(l) for l in open(os.path.join(fixtures, store, "verdicts.jsonl"))]
-    agreed = 0
-    table = []
-    for n, row in enumerate(rows, 1):
+    def run_row(n, row):
         result, out = dc.auth_test(row["login"], row["password"], row["service"], row["remote_ip"])
         if after_row is not None:
             after_row(n, row, result)
         want = "ok" if row["ok"] else "fail"
         same = result == want
-        detail = ""
+        detail = "" if same else out.strip().replace("\n", " | ")
         if same and row["ok"]:
-            rc, fields, uout = dc.user(row["login"], row["service"])
             exp = row["expected"]
-            problems = []
-            if rc != 0:
-                problems.append(f"doveadm user exit {rc}: {uout.strip()}")
-            if fields.get("home") != exp["home"]:
-                problems.append(f"home {fields.get('home')!r} != {exp['home']!r}")
-            if fields.get("uid") != str(exp["uid"]) or fields.get("gid") != str(exp["gid"]):
-                problems.append(f"uid/gid {fields.get('uid')}/{fields.get('gid')}")
-            for k, v in {**expected_mail_fields(exp["home"] + "/Maildir"), **expected_quota(exp["quota"])}.items():
-                if fields.get(k) != v:
-                    problems.append(f"{k} {fields.get(k)!r} != {v!r} (quota {exp['quota']!r})")
+            problems = verdicts.userdb_problems(dc, row["login"], row["service"], {
+                "home": exp["home"], "uid": str(exp["uid"]), "gid": str(exp["gid"]),
+                **expected_mail_fields(exp["home"] + "/Maildir"), **expected_quota(exp["quota"])})
             if problems:
-                same = False
-                detail = "; ".join(problems)
-        elif not same:
-            detail = out.strip().replace("\n", " | ")
-        agreed += same
-        table.append((n, row["login"][:40], row["service"], row["remote_ip"], want, result, "yes" if same else "NO"))
-        checks.check(f"{label}verdict row {n} ({row['why']})", same, detail)
-    print("\nrow | login | service | rip | vchkpw | driver | agree")
-    for t in table:
-        print(" | ".join(str(x) for x in t))
-    print(f"\n{label}{store} verdicts: agreed {agreed}/{len(rows)}\n")
+                same, detail = False, "; ".join(problems) + f" (quota {exp['quota']!r})"
+        return same, detail, (row["login"][:40], row["service"], row["remote_ip"], want, result)
+
+    verdicts.replay(checks, verdicts.load(fixtures_dir, store), run_row, label, store,
+                    ("login", "service", "rip", "vchkpw", "driver"))
 
 
 def check_log_reasons(dc, checks):
