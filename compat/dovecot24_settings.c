@@ -57,8 +57,12 @@ static const struct setting_keyvalue vpopmail_default_settings_keyvalue[] = {
 	{ NULL, NULL }
 };
 
+static bool vpopmail_settings_check(void *set, pool_t pool, const char **error_r);
+static bool vmailmgr_settings_check(void *set, pool_t pool, const char **error_r);
+
 const struct setting_parser_info vstore_vpopmail_setting_parser_info = {
 	.name = "vstore_vpopmail",
+	.check_func = vpopmail_settings_check,
 	.defines = vpopmail_setting_defines,
 	.defaults = &vpopmail_default_settings,
 	.default_settings = vpopmail_default_settings_keyvalue,
@@ -84,6 +88,7 @@ static const struct setting_keyvalue vmailmgr_default_settings_keyvalue[] = {
 
 const struct setting_parser_info vstore_vmailmgr_setting_parser_info = {
 	.name = "vstore_vmailmgr",
+	.check_func = vmailmgr_settings_check,
 	.defines = vmailmgr_setting_defines,
 	.defaults = &vmailmgr_default_settings,
 	.default_settings = vmailmgr_default_settings_keyvalue,
@@ -99,28 +104,13 @@ const struct setting_parser_info *vstore_auth_settings_set_infos[] = {
 };
 const char *vstore_auth_settings_version = DOVECOT_ABI_VERSION;
 
-int vstore_settings_get(struct event *event, const char *driver,
-			const char *const **pairs_r, const char **error_r)
+/* The settings struct's non-empty values as name, value, ..., NULL, on the data stack. */
+static const char *const *
+settings_pairs(const struct setting_parser_info *info, const void *set)
 {
-	/* Both settings structs start with their pool; the values are read by offset. */
-	struct any_settings {
-		pool_t pool;
-	};
-	const struct setting_parser_info *info;
-	const struct any_settings *set;
 	ARRAY_TYPE(const_string) pairs;
 	unsigned int i;
 
-	if (strcmp(driver, "vpopmail") == 0)
-		info = &vstore_vpopmail_setting_parser_info;
-	else if (strcmp(driver, "vmailmgr") == 0)
-		info = &vstore_vmailmgr_setting_parser_info;
-	else {
-		*error_r = t_strdup_printf("no settings for driver %s", driver);
-		return -1;
-	}
-	if (settings_get(event, info, SETTINGS_GET_FLAG_NO_EXPAND, &set, error_r) < 0)
-		return -1;
 	t_array_init(&pairs, 32);
 	for (i = 0; info->defines[i].key != NULL; i++) {
 		const struct setting_define *def = &info->defines[i];
@@ -135,8 +125,55 @@ int vstore_settings_get(struct event *event, const char *driver,
 		array_push_back(&pairs, &def->key);
 		array_push_back(&pairs, &value);
 	}
-	settings_free(set);
 	array_append_zero(&pairs);
-	*pairs_r = array_front(&pairs);
+	return array_front(&pairs);
+}
+
+/* Every value is a string in the struct; whether it is a valid one the store's parsers decide
+   (vstore_settings_check()), here as in the auth process: doveconf refuses
+   `vpopmail_lastauth = maybe` as the auth process would. */
+static bool check_driver_settings(const struct setting_parser_info *info, const char *driver,
+				  void *set, const char **error_r)
+{
+	char error[512];
+
+	if (vstore_settings_check(driver, settings_pairs(info, set), error, sizeof(error)) == 0)
+		return TRUE;
+	*error_r = t_strdup(error);
+	return FALSE;
+}
+
+static bool vpopmail_settings_check(void *set, pool_t pool ATTR_UNUSED, const char **error_r)
+{
+	return check_driver_settings(&vstore_vpopmail_setting_parser_info, "vpopmail", set, error_r);
+}
+
+static bool vmailmgr_settings_check(void *set, pool_t pool ATTR_UNUSED, const char **error_r)
+{
+	return check_driver_settings(&vstore_vmailmgr_setting_parser_info, "vmailmgr", set, error_r);
+}
+
+int vstore_settings_get(struct event *event, const char *driver,
+			const char *const **pairs_r, const char **error_r)
+{
+	/* Both settings structs start with their pool; the values are read by offset. */
+	struct any_settings {
+		pool_t pool;
+	};
+	const struct setting_parser_info *info;
+	const struct any_settings *set;
+
+	if (strcmp(driver, "vpopmail") == 0)
+		info = &vstore_vpopmail_setting_parser_info;
+	else if (strcmp(driver, "vmailmgr") == 0)
+		info = &vstore_vmailmgr_setting_parser_info;
+	else {
+		*error_r = t_strdup_printf("no settings for driver %s", driver);
+		return -1;
+	}
+	if (settings_get(event, info, SETTINGS_GET_FLAG_NO_EXPAND, &set, error_r) < 0)
+		return -1;
+	*pairs_r = settings_pairs(info, set);
+	settings_free(set);
 	return 0;
 }

@@ -5,6 +5,8 @@
 extern "C" {
 #endif
 
+#include <stddef.h>
+
 struct event;
 
 /* The driver's settings for the passdb/userdb whose event this is, as a NULL-terminated
@@ -12,6 +14,10 @@ struct event;
    data stack. Returns 0, or -1 with error_r. */
 int vstore_settings_get(struct event *event, const char *driver,
 			const char *const **pairs_r, const char **error_r);
+
+/* Whether the driver's settings (pairs as above) are valid, by the store's parsers: 0, or -1
+   with why in error (at most error_size bytes, NUL-terminated). No Dovecot call. */
+int vstore_settings_check(const char *driver, const char *const *pairs, char *error, size_t error_size);
 
 #ifdef __cplusplus
 }

@@ -224,6 +224,14 @@ userdb vpopmail {{
   }}
 }}
 """
+    # a value the driver would refuse is refused by doveconf already, with the driver's message
+    bad = base_config(work, 10143, 10110) + conf.replace(
+        "  vpopmail_qmail_dir = ", "  vpopmail_lastauth = maybe\n  vpopmail_qmail_dir = ", 1)
+    r = doveconf_n(bad, work + "-24settings-bad")
+    checks.check("2.4: doveconf -n refuses vpopmail_lastauth = maybe, naming the setting",
+                 r.returncode != 0 and "vpopmail_lastauth" in r.stderr and "maybe" in r.stderr, r.stdout + r.stderr)
+    r = doveconf_n(base_config(work, 10143, 10110) + conf, work + "-24settings-good")
+    checks.check("2.4: doveconf -n accepts the same settings with valid values", r.returncode == 0, r.stderr)
     with Dovecot(work + "-24settings", module_dir, conf) as dc:
         result, out = dc.auth_test("frank@example.com", "Frank-pw6", "imap", "127.0.0.2")
         checks.check("2.4: settings in a passdb_vpopmail filter reach the driver", result == "ok", out)
