@@ -53,7 +53,7 @@ void log_startup_problems(const char *driver, const void *store, const std::vect
 // are made by lookups only).
 inline std::vector<std::string> fresh_startup_problems(vstore::VmailmgrStore &store)
 {
-    return vstore::VmailmgrStore(store.settings()).startup_problems();
+    return vstore::VmailmgrStore(store.settings(), store.files()).startup_problems();
 }
 template <class Source>
 std::vector<std::string> fresh_startup_problems(Source &source)

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "dovecot_api.h"
+#include "file_access.h"
 #include "outcome.h"
 #include "vmailmgr_settings.h"
 #include "vpopmail_settings.h"
@@ -58,6 +59,11 @@ Settings parse_settings(const compat::DriverConfig &config)
 // The store for a driver's settings: a passdb and a userdb of one driver with the same
 // settings share one store (one cache, one set of watches). Held by the modules; the registry
 // only remembers stores that are alive.
+// How this process reaches the stores' files (file_access.h): through the store broker when
+// it started one (an auth process that gives up root), else with its own rights, as each
+// file's owner while it is root (the auth workers).
+vstore::FileAccess &store_files();
+
 template <class Store, class Settings>
 std::shared_ptr<Store> shared_store(const compat::DriverConfig &config, Settings settings)
 {
@@ -67,7 +73,7 @@ std::shared_ptr<Store> shared_store(const compat::DriverConfig &config, Settings
         key += "\n" + name + "=" + value;
     if (auto store = stores[key].lock())
         return store;
-    auto store = std::make_shared<Store>(std::move(settings));
+    auto store = std::make_shared<Store>(std::move(settings), store_files());
     stores[key] = store;
     return store;
 }

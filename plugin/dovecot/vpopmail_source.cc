@@ -19,7 +19,8 @@ constexpr size_t kMaxBatch = 64;
 using vstore::Outcome;
 using vstore::Verdict;
 
-VpopmailSource::VpopmailSource(vstore::VpopmailSettings settings) : store_(std::move(settings))
+VpopmailSource::VpopmailSource(vstore::VpopmailSettings settings, vstore::FileAccess &files)
+    : store_(std::move(settings), files)
 {
     const vstore::VpopmailSettings &s = store_.settings();
     if (s.backend != vstore::VpopmailSettings::Backend::Mysql)

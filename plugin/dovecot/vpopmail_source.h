@@ -23,7 +23,8 @@ class VpopmailSource {
 public:
     // With backend=mysql, reads the connection file (at start-up, as root: it is 0640
     // vpopmail); a file that cannot be used throws std::invalid_argument with the reason.
-    explicit VpopmailSource(vstore::VpopmailSettings settings);
+    // files: how the store's files are reached (file_access.h).
+    VpopmailSource(vstore::VpopmailSettings settings, vstore::FileAccess &files);
 
     vstore::VpopmailStore &store() { return store_; }
     const vstore::VpopmailSettings &settings() const { return store_.settings(); }
@@ -44,7 +45,7 @@ public:
     std::vector<std::string> startup_problems()
     {
         const bool mysql = read_ != nullptr;
-        return vstore::VpopmailStore(store_.settings()).startup_problems(!mysql, mysql && !layout_.limits_table);
+        return vstore::VpopmailStore(store_.settings(), store_.files()).startup_problems(!mysql, mysql && !layout_.limits_table);
     }
 
     // Every user of every real domain (backend=mysql): names, or the failure.

@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "fs_identity.h"
+#include "fs_owner.h"
 
 namespace vstore {
 

@@ -142,10 +142,11 @@ bool CdbFile::read(void *buf, size_t len, uint32_t pos, std::string *error) cons
     return true;
 }
 
-std::shared_ptr<CdbFile> CdbFile::open(const std::string &path, bool *missing, std::string *error)
+std::shared_ptr<CdbFile> CdbFile::open(FileAccess &files, const FsOwner *reader, const std::string &path,
+                                       bool *missing, std::string *error)
 {
     struct stat st;
-    UniqueFd fd = open_regular_file(path, &st, missing, error);
+    UniqueFd fd = open_regular_file(files, reader, path, &st, missing, error);
     if (!fd)
         return nullptr;
     if (st.st_size < static_cast<off_t>(kHeaderSize)) {
@@ -365,10 +366,11 @@ int CdbFile::next(unsigned *pos, std::string *key, std::string *value, std::stri
     return -1;
 }
 
-CdbCache::CdbCache(ChangeWatcher *watcher, size_t max_entries)
-    : cache_(watcher, max_entries, [](const std::string &path, bool *missing, std::string *error) {
-          return CdbFile::open(path, missing, error);
-      })
+CdbCache::CdbCache(FileAccess &files, ChangeWatcher *watcher, size_t max_entries)
+    : cache_(files, watcher, max_entries,
+             [](FileAccess &f, const FsOwner *reader, const std::string &path, bool *missing, std::string *error) {
+                 return CdbFile::open(f, reader, path, missing, error);
+             })
 {
 }
 

@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "change_watcher.h"
+#include "file_access.h"
 #include "file_util.h"
 #include "watched_cache.h"
 
@@ -45,7 +46,13 @@ public:
 
     // Opens path (open_regular_file) and reads its header. On failure returns nullptr and
     // sets missing/error.
-    static std::shared_ptr<CdbFile> open(const std::string &path, bool *missing, std::string *error);
+    static std::shared_ptr<CdbFile> open(FileAccess &files, const FsOwner *reader, const std::string &path,
+                                         bool *missing, std::string *error);
+    // The same with the process's own rights.
+    static std::shared_ptr<CdbFile> open(const std::string &path, bool *missing, std::string *error)
+    {
+        return open(own_rights_files(), nullptr, path, missing, error);
+    }
 
     CdbFile(const CdbFile &) = delete;
     CdbFile &operator=(const CdbFile &) = delete;
@@ -108,7 +115,8 @@ public:
     // With a watcher, an entry checked in the watcher's current epoch, in a directory whose
     // change notification can be trusted, is reused without a stat(); otherwise every get()
     // stats the file.
-    explicit CdbCache(ChangeWatcher *watcher = nullptr, size_t max_entries = 4096);
+    explicit CdbCache(FileAccess &files = own_rights_files(), ChangeWatcher *watcher = nullptr,
+                      size_t max_entries = 4096);
     // `reader`: whose rights the file is opened with (null: the process's); see WatchedFileCache.
     Result get(const std::string &path, const FsOwner *reader = nullptr);
 

@@ -6,7 +6,6 @@
 
 #include <cerrno>
 
-#include "fs_identity.h"
 
 namespace vstore {
 
@@ -48,8 +47,9 @@ std::string parent_dir(const std::string &path)
     return path.substr(0, slash);
 }
 
-ChangeWatcher::ChangeWatcher(SharedFs shared_fs)
-    : fd_(shared_fs == SharedFs::Yes ? -1 : inotify_init1(IN_NONBLOCK | IN_CLOEXEC)), shared_fs_(shared_fs)
+ChangeWatcher::ChangeWatcher(SharedFs shared_fs, FileAccess &files)
+    : files_(files), fd_(shared_fs == SharedFs::Yes ? -1 : inotify_init1(IN_NONBLOCK | IN_CLOEXEC)),
+      shared_fs_(shared_fs)
 {
 }
 
@@ -87,7 +87,7 @@ uint64_t ChangeWatcher::poll()
     return epoch_;
 }
 
-bool ChangeWatcher::watch_dir(const std::string &dir)
+bool ChangeWatcher::watch_dir(const std::string &dir, const FsOwner *reader)
 {
     if (watched_.count(dir) != 0)
         return true;
@@ -97,8 +97,8 @@ bool ChangeWatcher::watch_dir(const std::string &dir)
     }
     if (shared_fs_ == SharedFs::Auto) {
         unsigned long type = 0;
-        if (const int err = owner_fs::statfs_type(dir, &type); err != 0) {
-            errno = err;
+        if (const FsStatus s = files_.statfs_type(reader, dir, &type); !s.ok()) {
+            errno = s.err;
             return false;  // errno tells the caller whether the directory exists
         }
         if (!change_notification_trusted(type)) {
@@ -109,8 +109,8 @@ bool ChangeWatcher::watch_dir(const std::string &dir)
         }
     }
     int wd = -1;
-    if (const int err = owner_fs::add_watch(fd_.get(), dir, kDirEvents, &wd); err != 0) {
-        errno = err;
+    if (const FsStatus s = files_.add_watch(reader, fd_.get(), dir, kDirEvents, &wd); !s.ok()) {
+        errno = s.err;
         return false;
     }
     // A moved directory keeps its wd under a new name; one wd may then serve two names.
@@ -119,16 +119,16 @@ bool ChangeWatcher::watch_dir(const std::string &dir)
     return true;
 }
 
-bool ChangeWatcher::watch_parent_of(const std::string &path)
+bool ChangeWatcher::watch_parent_of(const std::string &path, const FsOwner *reader)
 {
     if (!fd_)
         return false;
     const std::string dir = parent_dir(path);
-    if (watch_dir(dir))
+    if (watch_dir(dir, reader))
         return true;
     if (errno != ENOENT && errno != ENOTDIR)
         return false;
-    return dir != "/" && watch_dir(parent_dir(dir));
+    return dir != "/" && watch_dir(parent_dir(dir), reader);
 }
 
 }  // namespace vstore

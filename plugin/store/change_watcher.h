@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "file_access.h"
 #include "file_util.h"
 
 namespace vstore {
@@ -29,7 +30,8 @@ bool change_notification_trusted(unsigned long f_type);
 
 class ChangeWatcher {
 public:
-    explicit ChangeWatcher(SharedFs shared_fs = SharedFs::Auto);
+    // files: how the watched directories are reached (statfs(), inotify_add_watch()).
+    explicit ChangeWatcher(SharedFs shared_fs = SharedFs::Auto, FileAccess &files = own_rights_files());
     ChangeWatcher(const ChangeWatcher &) = delete;
     ChangeWatcher &operator=(const ChangeWatcher &) = delete;
 
@@ -40,14 +42,16 @@ public:
     // Watches the directory holding `path` (or, if that directory does not exist, its parent,
     // whose events announce the directory's creation). Returns false when no watch could be
     // set or the directory's file system is shared, in which case results for `path` must be
-    // checked at every use.
-    bool watch_parent_of(const std::string &path);
+    // checked at every use. reader: whose rights the directory is watched with (null: the
+    // process's own).
+    bool watch_parent_of(const std::string &path, const FsOwner *reader = nullptr);
 
     bool enabled() const { return static_cast<bool>(fd_); }
 
 private:
-    bool watch_dir(const std::string &dir);
+    bool watch_dir(const std::string &dir, const FsOwner *reader);
 
+    FileAccess &files_;
     UniqueFd fd_;
     SharedFs shared_fs_;
     uint64_t epoch_ = 1;

@@ -9,8 +9,6 @@
 #include <cstring>
 #include <ctime>
 
-#include "fs_broker.h"
-#include "fs_identity.h"
 
 namespace vstore {
 
@@ -65,8 +63,7 @@ bool FileStamp::recently_changed() const
 
 std::string errno_message(const char *call, const std::string &path, int err)
 {
-    const std::string broker = fs_broker::explain(err);
-    return std::string(call) + "(" + path + ") failed: " + (broker.empty() ? std::strerror(err) : broker);
+    return std::string(call) + "(" + path + ") failed: " + std::strerror(err);
 }
 
 const char *file_kind(mode_t mode)
@@ -81,31 +78,6 @@ const char *file_kind(mode_t mode)
     case S_IFLNK: return "a symbolic link";
     }
     return "of an unknown type";
-}
-
-UniqueFd open_regular_file(const std::string &path, struct stat *st, bool *missing, std::string *error)
-{
-    *missing = false;
-    UniqueFd fd;
-    if (const int err = owner_fs::open_read(path, &fd); err != 0) {
-        *missing = err == ENOENT;
-        if (err == ELOOP)
-            *error = path + " is a symbolic link: store files are opened without following links";
-        else if (err == EISDIR)  // the store broker hands over no directory
-            *error = path + " is a directory, not a regular file";
-        else
-            *error = errno_message("open", path, err);
-        return fd;
-    }
-    if (::fstat(fd.get(), st) < 0) {
-        *error = errno_message("fstat", path, errno);
-        return UniqueFd();
-    }
-    if (!S_ISREG(st->st_mode)) {
-        *error = path + " is " + file_kind(st->st_mode) + ", not a regular file";
-        return UniqueFd();
-    }
-    return fd;
 }
 
 bool pread_full(int fd, void *buf, size_t len, off_t pos, const std::string &path, std::string *error)
@@ -183,42 +155,6 @@ bool replace_file_in_dir(const std::string &dir, const char *name, const std::st
         return false;
     }
     return true;
-}
-
-ReadResult read_file(const std::string &path, size_t max_bytes)
-{
-    ReadResult r;
-    struct stat st;
-    bool missing = false;
-    UniqueFd fd = open_regular_file(path, &st, &missing, &r.error);
-    if (!fd) {
-        r.status = missing ? ReadStatus::Missing : ReadStatus::Error;
-        return r;
-    }
-    if (static_cast<unsigned long long>(st.st_size) > max_bytes) {
-        r.error = path + " is too large (" + std::to_string(st.st_size) + " bytes, limit " +
-                  std::to_string(max_bytes) + ")";
-        return r;
-    }
-    r.stamp = FileStamp::of(st);
-    r.content.resize(static_cast<size_t>(st.st_size));
-    size_t done = 0;
-    while (done < r.content.size()) {
-        ssize_t n = ::read(fd.get(), &r.content[done], r.content.size() - done);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            r.error = errno_message("read", path, errno);
-            r.content.clear();
-            return r;
-        }
-        if (n == 0)
-            break;  // shrank while we read: keep what is there
-        done += static_cast<size_t>(n);
-    }
-    r.content.resize(done);
-    r.status = ReadStatus::Ok;
-    return r;
 }
 
 std::string join_path(std::string_view dir, std::string_view name)

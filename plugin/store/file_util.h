@@ -62,17 +62,8 @@ struct ReadResult {
     FileStamp stamp;
 };
 
-// Opens a store file for reading the only safe way: O_NOFOLLOW (the last component may not be
-// a link), O_NONBLOCK (a FIFO cannot block the open), then fstat() and anything but a regular
-// file refused. On failure: an invalid fd, *missing for ENOENT, and *error saying what the
-// path is ("... is a FIFO, not a regular file", "... is a symbolic link").
-UniqueFd open_regular_file(const std::string &path, struct stat *st, bool *missing, std::string *error);
-
 // "a FIFO", "a directory", ... for a file's st_mode.
 const char *file_kind(mode_t mode);
-
-// Reads a regular file whole (open_regular_file), refusing anything larger than max_bytes.
-ReadResult read_file(const std::string &path, size_t max_bytes);
 
 // pread() until len bytes are read; false on an error or a short read (the file shrank),
 // with *error set.
@@ -84,7 +75,7 @@ bool pread_full(int fd, void *buf, size_t len, off_t pos, const std::string &pat
 // on every failure. false with *error.
 bool replace_file_in_dir(const std::string &dir, const char *name, const std::string &content, std::string *error);
 
-// "syscall(path) failed: strerror" (or what the store broker said, fs_broker.h)
+// "syscall(path) failed: strerror"
 std::string errno_message(const char *call, const std::string &path, int err);
 
 std::string join_path(std::string_view dir, std::string_view name);

@@ -384,9 +384,9 @@ void Server::refresh_areas()
 bool Server::names_the_store(const BrokerArea &area, const std::string &store_name)
 {
     namespace vp = vmailmgr_paths;
-    auto first_bytes = [](const std::string &path, bool *unreadable) -> std::optional<std::string> {
+    auto first_bytes = [](const FsOwner *reader, const std::string &path, bool *unreadable) -> std::optional<std::string> {
         UniqueFd fd;
-        const int err = owner_fs::open_read(path, &fd);
+        const int err = owner_rights_files().open_read(reader, path, &fd).err;
         struct stat st;
         if (err == ENOENT)
             return std::nullopt;
@@ -407,19 +407,15 @@ bool Server::names_the_store(const BrokerArea &area, const std::string &store_na
     };
     bool unreadable = false;
     std::optional<std::string> owner_text;
-    {
-        ScopedFsIdentity as_owner(area.owner);
-        if (!as_owner.ok())
-            return false;
-        owner_text = first_bytes(join_path(area.root, std::string(vp::kSettingsDir) + "/" +
-                                                          std::string(vp::kPasswordFileSetting)),
-                                 &unreadable);
-    }
+    owner_text = first_bytes(&area.owner,
+                             join_path(area.root, std::string(vp::kSettingsDir) + "/" +
+                                                      std::string(vp::kPasswordFileSetting)),
+                             &unreadable);
     rest();
     std::optional<std::string> global_text;
     const std::string global = join_path(area.config_dir, std::string(vp::kPasswordFileSetting));
     if (!area.config_dir.empty()) {
-        global_text = first_bytes(global, &unreadable);
+        global_text = first_bytes(nullptr, global, &unreadable);  // as nobody (rest())
         if (global_text && not_roots(global))
             return false;  // only root decides every base user's store name
     }
@@ -535,42 +531,45 @@ int Server::handle(const Request &rq, const std::string &path, const std::string
         return EPERM;
     }
     const FsOwner owner{rq.uid, rq.gid, "uid " + std::to_string(rq.uid)};
-    ScopedFsIdentity as_owner(owner);
-    if (!as_owner.ok()) {
-        *msg = as_owner.error();
-        return EPERM;
-    }
-    // the same calls as a root auth worker's, with the owner's rights taken above
+    // the same calls as a root auth worker's, with the owner's rights
+    FileAccess &files = owner_rights_files();
+    FsStatus s;
     switch (rq.op) {
     case Op::Lstat:
-        return owner_fs::lstat(path, &rp->st);
+        s = files.lstat(&owner, path, &rp->st);
+        break;
     case Op::Open: {
-        if (const int err = owner_fs::open_read(path, out_fd); err != 0)
-            return err;
+        s = files.open_read(&owner, path, out_fd);
         // a directory's descriptor would list it: the caller wants a file
         struct stat st;
-        if (::fstat(out_fd->get(), &st) < 0 || S_ISDIR(st.st_mode)) {
+        if (s.ok() && (::fstat(out_fd->get(), &st) < 0 || S_ISDIR(st.st_mode))) {
             *out_fd = UniqueFd();
             return EISDIR;
         }
-        return 0;
+        break;
     }
     case Op::Statfs: {
         unsigned long type = 0;
-        const int err = owner_fs::statfs_type(path, &type);
+        s = files.statfs_type(&owner, path, &type);
         rp->fs_type = type;
-        return err;
+        break;
     }
     case Op::Watch:
         if (passed_fd < 0)
             return EBADF;
         // only directory watches, and only on an inotify instance
-        return owner_fs::add_watch(passed_fd, path, rq.mask | IN_ONLYDIR, &rp->wd);
+        s = files.add_watch(&owner, passed_fd, path, rq.mask | IN_ONLYDIR, &rp->wd);
+        break;
     case Op::Lastauth:
-        return owner_fs::replace_lastauth(path, data, msg) ? 0 : EIO;
+        s = files.replace_lastauth(owner, path, data);
+        break;
     default:
         return EPERM;
     }
+    // told beyond the errno: why the owner's rights could not be taken, or what the lastauth
+    // write said
+    *msg = std::move(s.detail);
+    return s.err;
 }
 
 // Keeps CAP_SETUID and CAP_SETGID (setfsuid/setfsgid/setgroups per request) and nothing
@@ -642,10 +641,6 @@ Client *client()
     return &c;
 }
 
-// What the last brokered call on this thread said, for errno_message().
-thread_local bool tl_brokered = false;
-thread_local std::string tl_refusal;
-
 int exchange(Op op, const FsOwner *owner, const std::string &path, const std::string &data, uint32_t mask, int fd_out,
          Reply *rp, UniqueFd *fd_in, std::string *msg)
 {
@@ -705,10 +700,8 @@ int call(Op op, const FsOwner *owner, const std::string &path, const std::string
         err = exchange(op, owner, path, data, mask, fd_out, rp, fd_in, &refusal);
         newly_lost = c->lost && !was_lost;
     }
-    tl_brokered = true;
-    tl_refusal = err == EPERM ? refusal : std::string();
     if (msg != nullptr)
-        *msg = refusal;
+        *msg = std::move(refusal);
     if (newly_lost && c->on_lost != nullptr)
         c->on_lost("the store broker (pid " + std::to_string(c->pid) + ") is gone or did not answer within " +
                    std::to_string(kReplyTimeoutMs / 1000) + " s");
@@ -800,68 +793,87 @@ void seal()
     call(Op::Seal, nullptr, std::string(), std::string(), 0, -1, &rp, nullptr, nullptr);
 }
 
-int lstat(const FsOwner &owner, const std::string &path, struct stat *st)
+namespace {
+
+// What a brokered call's answer says beyond its errno: the broker's refusal, or that it is gone.
+FsStatus status(int err, std::string refusal)
 {
-    Reply rp;
-    const int err = call(Op::Lstat, &owner, path, std::string(), 0, -1, &rp, nullptr, nullptr);
-    if (err == 0)
-        *st = rp.st;
-    return err;
+    if (err == ENOTCONN)
+        return FsStatus{err, "the store broker (pid " + std::to_string(pid()) + ") is gone or did not answer"};
+    return FsStatus{err, err == EPERM ? std::move(refusal) : std::string()};
 }
 
-int open_read(const FsOwner &owner, const std::string &path, UniqueFd *fd)
-{
-    Reply rp;
-    const int err = call(Op::Open, &owner, path, std::string(), 0, -1, &rp, fd, nullptr);
-    if (err == 0 && !*fd)
-        return EIO;
-    return err;
-}
+// Every call with an owner goes to the broker; one without (root's files that anyone may
+// read, such as users/cdb) is made here, with the auth process's own rights.
+class BrokerFiles final : public FileAccess {
+public:
+    FsStatus lstat(const FsOwner *owner, const std::string &path, struct stat *st) override
+    {
+        if (owner == nullptr)
+            return own_rights_files().lstat(nullptr, path, st);
+        Reply rp;
+        std::string msg;
+        const int err = call(Op::Lstat, owner, path, std::string(), 0, -1, &rp, nullptr, &msg);
+        if (err == 0)
+            *st = rp.st;
+        return status(err, std::move(msg));
+    }
+    FsStatus open_read(const FsOwner *owner, const std::string &path, UniqueFd *fd) override
+    {
+        if (owner == nullptr)
+            return own_rights_files().open_read(nullptr, path, fd);
+        Reply rp;
+        std::string msg;
+        const int err = call(Op::Open, owner, path, std::string(), 0, -1, &rp, fd, &msg);
+        if (err == 0 && !*fd)
+            return FsStatus{EIO, std::string()};
+        return status(err, std::move(msg));
+    }
+    FsStatus statfs_type(const FsOwner *owner, const std::string &dir, unsigned long *type) override
+    {
+        if (owner == nullptr)
+            return own_rights_files().statfs_type(nullptr, dir, type);
+        Reply rp;
+        std::string msg;
+        const int err = call(Op::Statfs, owner, dir, std::string(), 0, -1, &rp, nullptr, &msg);
+        if (err == 0)
+            *type = static_cast<unsigned long>(rp.fs_type);
+        return status(err, std::move(msg));
+    }
+    FsStatus add_watch(const FsOwner *owner, int inotify_fd, const std::string &dir, uint32_t mask, int *wd) override
+    {
+        if (owner == nullptr)
+            return own_rights_files().add_watch(nullptr, inotify_fd, dir, mask, wd);
+        Reply rp;
+        std::string msg;
+        const int err = call(Op::Watch, owner, dir, std::string(), mask, inotify_fd, &rp, nullptr, &msg);
+        if (err == 0)
+            *wd = rp.wd;
+        return status(err, std::move(msg));
+    }
+    FsStatus replace_lastauth(const FsOwner &owner, const std::string &dir, const std::string &content) override
+    {
+        Reply rp;
+        std::string msg;
+        const int err = call(Op::Lastauth, &owner, dir, content, 0, -1, &rp, nullptr, &msg);
+        if (err == 0)
+            return FsStatus();
+        // the broker's own words (a refusal, the write's failure), else the errno's
+        return FsStatus{err, msg.empty() ? status(err, std::string()).message("write lastauth in", dir) : msg};
+    }
+};
 
-int statfs_type(const FsOwner &owner, const std::string &dir, unsigned long *type)
-{
-    Reply rp;
-    const int err = call(Op::Statfs, &owner, dir, std::string(), 0, -1, &rp, nullptr, nullptr);
-    if (err == 0)
-        *type = static_cast<unsigned long>(rp.fs_type);
-    return err;
-}
+}  // namespace
 
-int add_watch(const FsOwner &owner, int inotify_fd, const std::string &dir, uint32_t mask, int *wd)
+FileAccess &files()
 {
-    Reply rp;
-    const int err = call(Op::Watch, &owner, dir, std::string(), mask, inotify_fd, &rp, nullptr, nullptr);
-    if (err == 0)
-        *wd = rp.wd;
-    return err;
-}
-
-int replace_lastauth(const FsOwner &owner, const std::string &dir, const std::string &content, std::string *error)
-{
-    Reply rp;
-    std::string msg;
-    const int err = call(Op::Lastauth, &owner, dir, content, 0, -1, &rp, nullptr, &msg);
-    if (err != 0)
-        *error = msg.empty() ? errno_message("write lastauth in", dir, err) : msg;
-    return err;
+    static BrokerFiles broker_files;
+    return broker_files;
 }
 
 void set_lost_handler(void (*handler)(const std::string &why)) { client()->on_lost = handler; }
 
 void set_base_user_lookup(BaseUserLookup lookup) { g_base_user_lookup = lookup; }
-
-void note_local_call() { tl_brokered = false; }
-
-std::string explain(int err)
-{
-    if (!tl_brokered)
-        return std::string();
-    if (err == ENOTCONN)
-        return "the store broker (pid " + std::to_string(pid()) + ") is gone or did not answer";
-    if (err == EPERM && !tl_refusal.empty())
-        return tl_refusal;
-    return std::string();
-}
 
 }  // namespace fs_broker
 }  // namespace vstore

@@ -30,8 +30,8 @@
 #include <vector>
 
 #include "broker_policy.h"
+#include "file_access.h"
 #include "file_util.h"
-#include "fs_identity.h"
 
 namespace vstore {
 
@@ -64,14 +64,11 @@ void release();
 // broker also seals itself at the first file request.
 void seal();
 
-// The file calls, with `owner`'s rights. 0 or an errno: EPERM when the broker refuses the
-// request (an owner it does not serve, a bad path), ENOTCONN when it is gone or silent.
-int lstat(const FsOwner &owner, const std::string &path, struct stat *st);
-int open_read(const FsOwner &owner, const std::string &path, UniqueFd *fd);
-int statfs_type(const FsOwner &owner, const std::string &dir, unsigned long *type);
-int add_watch(const FsOwner &owner, int inotify_fd, const std::string &dir, uint32_t mask, int *wd);
-// replace_file_in_dir() (file_util.h) of `lastauth`; the broker writes no other name.
-int replace_lastauth(const FsOwner &owner, const std::string &dir, const std::string &content, std::string *error);
+// The stores' file calls through the broker (file_access.h), each with its owner's rights:
+// an errno and the broker's words, EPERM when it refuses the request (an owner it does not
+// serve, a bad path), ENOTCONN when it is gone or silent. A call without an owner is made in
+// this process, with its own rights.
+FileAccess &files();
 
 // Called once, on the thread that found it, when the broker is gone or hung: a process that
 // gave up root cannot start another, so the glue has Dovecot start a new auth process.
@@ -86,12 +83,6 @@ struct BaseUserEntry {
 };
 using BaseUserLookup = bool (*)(const std::string &name, BaseUserEntry *out);
 void set_base_user_lookup(BaseUserLookup lookup);
-
-// For errno_message(): what the broker said of this thread's last call when it refused it or
-// is gone ("" for any other error, or when the last call was local); note_local_call()
-// marks a call made without the broker.
-std::string explain(int err);
-void note_local_call();
 
 }  // namespace fs_broker
 }  // namespace vstore

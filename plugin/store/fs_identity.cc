@@ -1,16 +1,11 @@
 #include "fs_identity.h"
 
-#include <fcntl.h>
 #include <sys/fsuid.h>
-#include <sys/inotify.h>
 #include <sys/syscall.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include "fs_broker.h"
 
 namespace vstore {
 
@@ -36,29 +31,17 @@ bool set_fsgid(gid_t gid)
     return static_cast<gid_t>(::setfsgid(static_cast<gid_t>(-1))) == gid;
 }
 
-// The owner the store broker acts for on this thread (innermost ScopedFsIdentity).
-thread_local const FsOwner *tl_brokered_owner = nullptr;
-
-const FsOwner *brokered_owner() { return tl_brokered_owner; }
-
 }  // namespace
 
 bool can_switch_fs_identity() { return ::geteuid() == 0; }
 
 ScopedFsIdentity::ScopedFsIdentity(const FsOwner &owner)
 {
-    const bool brokered = !can_switch_fs_identity() && fs_broker::active();
-    if (!can_switch_fs_identity() && !brokered)
+    if (!can_switch_fs_identity())
         return;
     if (owner.uid == 0 || owner.gid == 0) {
         // Root's rights are what this guards against; a store never names root as its owner.
         error_ = owner.what + " has uid or gid 0: refusing to open its files as root";
-        return;
-    }
-    if (brokered) {
-        brokered_ = owner;
-        outer_brokered_ = tl_brokered_owner;
-        tl_brokered_owner = &*brokered_;
         return;
     }
     int n = ::getgroups(0, nullptr);
@@ -83,8 +66,6 @@ ScopedFsIdentity::ScopedFsIdentity(const FsOwner &owner)
 
 ScopedFsIdentity::~ScopedFsIdentity()
 {
-    if (brokered_)
-        tl_brokered_owner = outer_brokered_;
     if (!switched_)
         return;
     // fsuid back to 0 first: that restores the file capabilities setfsuid() dropped.
@@ -92,55 +73,5 @@ ScopedFsIdentity::~ScopedFsIdentity()
     ::setfsgid(::getegid());
     thread_setgroups(saved_groups_.size(), saved_groups_.data());
 }
-
-namespace owner_fs {
-
-int lstat(const std::string &path, struct stat *st)
-{
-    if (const FsOwner *o = brokered_owner())
-        return fs_broker::lstat(*o, path, st);
-    fs_broker::note_local_call();
-    return ::lstat(path.c_str(), st) == 0 ? 0 : errno;
-}
-
-int open_read(const std::string &path, UniqueFd *fd)
-{
-    if (const FsOwner *o = brokered_owner())
-        return fs_broker::open_read(*o, path, fd);
-    fs_broker::note_local_call();
-    *fd = UniqueFd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
-    return *fd ? 0 : errno;
-}
-
-int statfs_type(const std::string &dir, unsigned long *type)
-{
-    if (const FsOwner *o = brokered_owner())
-        return fs_broker::statfs_type(*o, dir, type);
-    fs_broker::note_local_call();
-    struct statfs fs;
-    if (::statfs(dir.c_str(), &fs) < 0)
-        return errno;
-    *type = static_cast<unsigned long>(fs.f_type);
-    return 0;
-}
-
-int add_watch(int inotify_fd, const std::string &dir, uint32_t mask, int *wd)
-{
-    if (const FsOwner *o = brokered_owner())
-        return fs_broker::add_watch(*o, inotify_fd, dir, mask, wd);
-    fs_broker::note_local_call();
-    *wd = ::inotify_add_watch(inotify_fd, dir.c_str(), mask);
-    return *wd < 0 ? errno : 0;
-}
-
-bool replace_lastauth(const std::string &dir, const std::string &content, std::string *error)
-{
-    if (const FsOwner *o = brokered_owner())
-        return fs_broker::replace_lastauth(*o, dir, content, error) == 0;
-    fs_broker::note_local_call();
-    return replace_file_in_dir(dir, "lastauth", content, error);
-}
-
-}  // namespace owner_fs
 
 }  // namespace vstore

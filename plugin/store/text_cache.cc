@@ -2,10 +2,11 @@
 
 namespace vstore {
 
-TextFileCache::TextFileCache(size_t max_bytes, ChangeWatcher *watcher, size_t max_entries)
-    : cache_(watcher, max_entries,
-             [max_bytes](const std::string &path, bool *missing, std::string *error) -> std::shared_ptr<const std::string> {
-                 ReadResult rd = read_file(path, max_bytes);
+TextFileCache::TextFileCache(size_t max_bytes, FileAccess &files, ChangeWatcher *watcher, size_t max_entries)
+    : cache_(files, watcher, max_entries,
+             [max_bytes](FileAccess &f, const FsOwner *reader, const std::string &path, bool *missing,
+                         std::string *error) -> std::shared_ptr<const std::string> {
+                 ReadResult rd = read_file(f, reader, path, max_bytes);
                  if (rd.status != ReadStatus::Ok) {
                      *missing = rd.status == ReadStatus::Missing;
                      *error = rd.error;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "change_watcher.h"
+#include "file_access.h"
 #include "file_util.h"
 #include "watched_cache.h"
 
@@ -21,7 +22,8 @@ public:
         FileStamp stamp;       // the version loaded, when set
     };
 
-    TextFileCache(size_t max_bytes, ChangeWatcher *watcher = nullptr, size_t max_entries = 4096);
+    TextFileCache(size_t max_bytes, FileAccess &files = own_rights_files(), ChangeWatcher *watcher = nullptr,
+                  size_t max_entries = 4096);
     // `reader`: whose rights the file is read with (null: the process's); see WatchedFileCache.
     Result get(const std::string &path, const FsOwner *reader = nullptr);
 

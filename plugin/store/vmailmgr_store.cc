@@ -38,12 +38,13 @@ bool has_high_byte(std::string_view s)
 
 }  // namespace
 
-VmailmgrStore::VmailmgrStore(VmailmgrSettings settings)
+VmailmgrStore::VmailmgrStore(VmailmgrSettings settings, FileAccess &files)
     : settings_(std::move(settings)),
-      watcher_(settings_.access.shared_fs),
-      cdbs_(&watcher_),
-      control_texts_(kMaxControlFile, &watcher_, kMaxControlEntries),
-      setting_texts_(kMaxSettingFile, &watcher_)
+      files_(files),
+      watcher_(settings_.access.shared_fs, files_),
+      cdbs_(files_, &watcher_),
+      control_texts_(kMaxControlFile, files_, &watcher_, kMaxControlEntries),
+      setting_texts_(kMaxSettingFile, files_, &watcher_)
 {
 }
 
@@ -121,7 +122,7 @@ Outcome VmailmgrStore::base_store(const BaseUser &base, std::shared_ptr<CdbFile>
 {
     auto it = bases_.find(base.name);
     if (it != bases_.end() && it->second.home == base.home &&
-        ((it->second.cacheable && it->second.epoch == watcher_.epoch()) || it->second.sources.unchanged())) {
+        ((it->second.cacheable && it->second.epoch == watcher_.epoch()) || it->second.sources.unchanged(files_))) {
         it->second.epoch = watcher_.epoch();
         *file = it->second.file;
         *path = &it->second.cdb_path;
@@ -138,8 +139,7 @@ Outcome VmailmgrStore::base_store(const BaseUser &base, std::shared_ptr<CdbFile>
     CdbCache::Result c = cdbs_.get(st.cdb_path, &owner);
     if (c.file == nullptr) {
         struct stat home;
-        ScopedFsIdentity as_base(owner);
-        if (c.missing && as_base.ok() && owner_fs::lstat(base.home, &home) == 0)  // an account without virtual users
+        if (c.missing && files_.lstat(&owner, base.home, &home).ok())  // an account without virtual users
             return Outcome::fail(Verdict::UserUnknown, "base user " + base.name + " has no " + st.cdb_path);
         if (c.missing)  // the home itself is gone: an unmounted or moved store
             return Outcome::fail(Verdict::StoreFault, "cannot open the user store: " + c.error + " (the home " +

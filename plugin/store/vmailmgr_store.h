@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "cdb_file.h"
-#include "fs_identity.h"
+#include "file_access.h"
 #include "login.h"
 #include "outcome.h"
 #include "store_access.h"
@@ -55,7 +55,11 @@ struct VmailmgrUnlisted {
 
 class VmailmgrStore {
 public:
-    explicit VmailmgrStore(VmailmgrSettings settings);
+    // files: how its files are reached (file_access.h): the store broker in an auth process
+    // that gave up root; by default this process's rights, as each file's owner when root.
+    explicit VmailmgrStore(VmailmgrSettings settings, FileAccess &files = this_process_files());
+
+    FileAccess &files() const { return files_; }
     const VmailmgrSettings &settings() const { return settings_; }
 
     // For vstore check, the paths the login path takes: qmail's directory (the setting,
@@ -153,6 +157,7 @@ private:
     };
 
     VmailmgrSettings settings_;
+    FileAccess &files_;
     ChangeWatcher watcher_;
     CdbCache cdbs_;
     TextFileCache control_texts_;  // qmail's control files (root's)

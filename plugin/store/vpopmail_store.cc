@@ -30,12 +30,13 @@ constexpr size_t kMaxTextVpasswdEntries = 8;
 
 }  // namespace
 
-VpopmailStore::VpopmailStore(VpopmailSettings settings)
+VpopmailStore::VpopmailStore(VpopmailSettings settings, FileAccess &files)
     : settings_(std::move(settings)),
-      watcher_(settings_.access.shared_fs),
-      cdbs_(&watcher_),
-      settings_texts_(kMaxSettingsFile, &watcher_),
-      vpasswd_texts_(kMaxTextVpasswd, &watcher_, kMaxTextVpasswdEntries),
+      files_(files),
+      watcher_(settings_.access.shared_fs, files_),
+      cdbs_(files_, &watcher_),
+      settings_texts_(kMaxSettingsFile, files_, &watcher_),
+      vpasswd_texts_(kMaxTextVpasswd, files_, &watcher_, kMaxTextVpasswdEntries),
       assign_path_(join_path(settings_.qmail_dir, "users/cdb"))
 {
     // A root-owned vpopmail_dir is root's to write: read it as the process.
@@ -111,7 +112,7 @@ Outcome VpopmailStore::domain_state(const std::string &domain, const DomainState
         *out = &it->second;
         return Outcome::ok();
     }
-    if (it != domains_.end() && it->second.sources.unchanged()) {
+    if (it != domains_.end() && it->second.sources.unchanged(files_)) {
         // a shared file system, or a change elsewhere: lstat() says none of its files changed
         it->second.epoch = watcher_.epoch();
         *out = &it->second;
@@ -390,12 +391,10 @@ Outcome VpopmailStore::touch_lastauth(const VpopmailAccount &account, std::strin
     Outcome o = domain_owner(account.domain, &owner);
     if (!o.is_ok())
         return o;
-    ScopedFsIdentity as_domain(owner);
-    if (!as_domain.ok())
-        return Outcome::fail(Verdict::StoreFault, as_domain.error());
     // Another process or host may have written it: one lstat() says so.
     struct stat st;
-    if (interval > 0 && owner_fs::lstat(join_path(dir, "lastauth"), &st) == 0 && young(st.st_mtime, now, interval)) {
+    if (interval > 0 && files_.lstat(&owner, join_path(dir, "lastauth"), &st).ok() &&
+        young(st.st_mtime, now, interval)) {
         lastauth_young_[dir] = st.st_mtime;
         return Outcome::ok();
     }
@@ -403,9 +402,8 @@ Outcome VpopmailStore::touch_lastauth(const VpopmailAccount &account, std::strin
     // after the interval, not at every login.
     if (interval > 0)
         lastauth_young_[dir] = now;
-    std::string failure;
-    if (!owner_fs::replace_lastauth(dir, std::string(remote_ip), &failure))
-        return Outcome::fail(Verdict::StoreFault, failure);
+    if (const FsStatus w = files_.replace_lastauth(owner, dir, std::string(remote_ip)); !w.ok())
+        return Outcome::fail(Verdict::StoreFault, w.detail.empty() ? w.message("write lastauth in", dir) : w.detail);
     *written = true;
     return Outcome::ok();
 }

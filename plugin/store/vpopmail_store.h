@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "cdb_file.h"
-#include "fs_identity.h"
+#include "file_access.h"
 #include "login.h"
 #include "outcome.h"
 #include "store_access.h"
@@ -37,7 +37,11 @@ struct VpopmailAccount {
 
 class VpopmailStore {
 public:
-    explicit VpopmailStore(VpopmailSettings settings);
+    // files: how its files are reached (file_access.h): the store broker in an auth process
+    // that gave up root; by default this process's rights, as each file's owner when root.
+    explicit VpopmailStore(VpopmailSettings settings, FileAccess &files = this_process_files());
+
+    FileAccess &files() const { return files_; }
 
     const VpopmailSettings &settings() const { return settings_; }
 
@@ -143,6 +147,7 @@ private:
 
 
     VpopmailSettings settings_;
+    FileAccess &files_;
     ChangeWatcher watcher_;
     CdbCache cdbs_;
     TextFileCache settings_texts_;  // limits, defaultdomain, vpopmail.mysql (small files)

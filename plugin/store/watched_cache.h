@@ -4,8 +4,8 @@
 // same version (reuse), gone (remembered as missing) or replaced or rewritten (reload). A
 // version loaded while its ctime was recent is reloaded at the next lstat() whatever its
 // stamp says (FileStamp::recently_changed()): a rewrite in the same clock tick keeps the
-// stamp. A reader (a store file's owner) is whose rights the lstat() and the load run with,
-// taken only when the file system is touched; entries are kept per reader, so one never gets
+// stamp. A reader (a store file's owner) is whose rights the lstat() and the load run with
+// (through the cache's FileAccess); entries are kept per reader, so one never gets
 // what only another could open.
 #pragma once
 
@@ -22,7 +22,7 @@
 
 #include "change_watcher.h"
 #include "file_util.h"
-#include "fs_identity.h"
+#include "file_access.h"
 
 namespace vstore {
 
@@ -38,21 +38,15 @@ public:
                                 reader == nullptr ? std::nullopt : std::optional<FsOwner>(*reader),
                                 stamp != nullptr && stamp->recently_changed()});
     }
-    bool unchanged() const
+    bool unchanged(FileAccess &files) const
     {
         if (files_.empty())
             return false;
         for (const Source &f : files_) {
             if (f.recent)
                 return false;
-            std::optional<ScopedFsIdentity> as_reader;
-            if (f.reader) {
-                as_reader.emplace(*f.reader);
-                if (!as_reader->ok())
-                    return false;
-            }
             struct stat st;
-            const int err = owner_fs::lstat(f.path, &st);
+            const int err = files.lstat(f.reader ? &*f.reader : nullptr, f.path, &st).err;
             if ((err == 0) != f.stamp.has_value() || (err == 0 && FileStamp::of(st) != *f.stamp))
                 return false;
             if (err != 0 && err != ENOENT)
@@ -81,11 +75,13 @@ public:
         bool watched = false;      // the watcher will announce a change of this result
         FileStamp stamp;           // the version loaded, when value is set
     };
-    // Loads path (which stat() just found); on failure returns null and sets missing/error.
-    using Loader = std::function<std::shared_ptr<T>(const std::string &path, bool *missing, std::string *error)>;
+    // Loads path (which stat() just found) as reader; on failure returns null and sets
+    // missing/error.
+    using Loader = std::function<std::shared_ptr<T>(FileAccess &files, const FsOwner *reader, const std::string &path,
+                                                    bool *missing, std::string *error)>;
 
-    WatchedFileCache(ChangeWatcher *watcher, size_t max_entries, Loader load)
-        : watcher_(watcher), max_entries_(max_entries), load_(std::move(load))
+    WatchedFileCache(FileAccess &files, ChangeWatcher *watcher, size_t max_entries, Loader load)
+        : files_(files), watcher_(watcher), max_entries_(max_entries), load_(std::move(load))
     {
     }
 
@@ -104,21 +100,13 @@ public:
                 r.error = "stat(" + path + ") failed: No such file or directory";
             return r;
         }
-        std::optional<ScopedFsIdentity> as_reader;
-        if (reader != nullptr) {
-            as_reader.emplace(*reader);
-            if (!as_reader->ok()) {
-                r.error = as_reader->error();
-                return r;
-            }
-        }
         // Watch before looking, so that a change right after the stat() is not missed.
-        r.watched = watcher_ != nullptr && watcher_->watch_parent_of(path);
+        r.watched = watcher_ != nullptr && watcher_->watch_parent_of(path, reader);
         const uint64_t epoch = watcher_ != nullptr ? watcher_->epoch() : 0;
         struct stat st;
-        if (const int err = owner_fs::lstat(path, &st); err != 0) {
-            r.missing = err == ENOENT;
-            r.error = errno_message("stat", path, err);
+        if (const FsStatus s = files_.lstat(reader, path, &st); !s.ok()) {
+            r.missing = s.err == ENOENT;
+            r.error = s.message("stat", path);
             if (r.missing && r.watched && entries_.size() < max_entries_)
                 entries_[key] = Entry{nullptr, FileStamp(), epoch, true, false};
             else
@@ -133,7 +121,7 @@ public:
             r.stamp = it->second.stamp;
             return r;
         }
-        r.value = load_(path, &r.missing, &r.error);
+        r.value = load_(files_, reader, path, &r.missing, &r.error);
         if (r.value == nullptr) {
             entries_.erase(key);
             return r;
@@ -164,6 +152,7 @@ private:
         bool watched = false;
         bool recent = false;  // loaded while recently changed: reloaded at the next lstat()
     };
+    FileAccess &files_;
     ChangeWatcher *watcher_;
     size_t max_entries_;
     Loader load_;

@@ -207,7 +207,7 @@ TEST(CdbCacheWithWatcher, ReusesCheckedEntriesAndSeesEveryKindOfChange)
     TempDir dir;
     ChangeWatcher watcher;
     ASSERT_TRUE(watcher.enabled());
-    CdbCache cache(&watcher);
+    CdbCache cache(own_rights_files(), &watcher);
     const std::string path = dir / "d/a.cdb";
     testsupport::make_dirs(dir / "d");
 
@@ -462,7 +462,7 @@ TEST(CdbCacheWithWatcher, SeesASameSizeRewriteInPlaceWithTheMtimeSetBack)
     TempDir dir;
     ChangeWatcher watcher;
     ASSERT_TRUE(watcher.enabled());
-    CdbCache cache(&watcher);
+    CdbCache cache(own_rights_files(), &watcher);
     const std::string path = dir / "d/a.cdb";
     testsupport::write_cdb(path, {{"alice", "v1"}});
     const std::string v2 = cdb_bytes(dir, {{"alice", "v2"}});  // (scratch.cdb: another directory)

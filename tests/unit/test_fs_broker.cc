@@ -145,36 +145,57 @@ TEST(FsBroker, ServesTheStoresFilesOnly)
         fds += ::access(("/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd)).c_str(), F_OK) == 0;
     EXPECT_LE(fds, 4);
 
+    // the broker's FileAccess; each call's answer kept for the messages checked below
+    FileAccess &broker = fs_broker::files();
+    FsStatus last;
+    auto open_read = [&](const FsOwner &o, const std::string &path, UniqueFd *out) {
+        return (last = broker.open_read(&o, path, out)).err;
+    };
+    auto lstat_as = [&](const FsOwner &o, const std::string &path, struct stat *out) {
+        return (last = broker.lstat(&o, path, out)).err;
+    };
+    auto statfs_as = [&](const FsOwner &o, const std::string &path, unsigned long *out) {
+        return (last = broker.statfs_type(&o, path, out)).err;
+    };
+    auto add_watch = [&](const FsOwner &o, int in_fd, const std::string &dir, uint32_t mask, int *out) {
+        return (last = broker.add_watch(&o, in_fd, dir, mask, out)).err;
+    };
+    auto replace_lastauth = [&](const FsOwner &o, const std::string &dir, const std::string &content,
+                                std::string *why) {
+        last = broker.replace_lastauth(o, dir, content);
+        *why = last.detail;
+        return last.err;
+    };
     const FsOwner vpopmail{89, 89, "domain ex.org"};
     UniqueFd fd;
-    ASSERT_EQ(fs_broker::open_read(vpopmail, dom + "/vpasswd", &fd), 0) << errno_message("open", dom + "/vpasswd", EPERM);
+    ASSERT_EQ(open_read(vpopmail, dom + "/vpasswd", &fd), 0) << last.message("open", dom + "/vpasswd");
     EXPECT_EQ(read_fd(fd.get()), "secret of ex.org\n");
     struct stat st;
-    ASSERT_EQ(fs_broker::lstat(vpopmail, dom + "/vpasswd", &st), 0);
+    ASSERT_EQ(lstat_as(vpopmail, dom + "/vpasswd", &st), 0);
     EXPECT_EQ(st.st_uid, 89u);
     // between requests it has nobody's file rights (real, effective, saved, fs uid)
     EXPECT_EQ(status_line(pid, "Uid"), "\t0\t0\t0\t65534");
-    EXPECT_EQ(fs_broker::lstat(vpopmail, dom + "/alice/lastauth", &st), ENOENT);
-    EXPECT_EQ(fs_broker::open_read(vpopmail, dom + "/vpasswd.cdb", &fd), ELOOP);  // O_NOFOLLOW
-    EXPECT_EQ(fs_broker::open_read(vpopmail, vp + "/etc/defaultdomain", &fd), EISDIR);
+    EXPECT_EQ(lstat_as(vpopmail, dom + "/alice/lastauth", &st), ENOENT);
+    EXPECT_EQ(open_read(vpopmail, dom + "/vpasswd.cdb", &fd), ELOOP);  // O_NOFOLLOW
+    EXPECT_EQ(open_read(vpopmail, vp + "/etc/defaultdomain", &fd), EISDIR);
     unsigned long type = 0;
-    EXPECT_EQ(fs_broker::statfs_type(vpopmail, dom, &type), 0);
+    EXPECT_EQ(statfs_as(vpopmail, dom, &type), 0);
     EXPECT_NE(type, 0ul);
 
     // the store owner's rights, not root's
-    EXPECT_EQ(fs_broker::open_read(vpopmail, dom + "/.qmailadmin-limits", &fd), EACCES);
+    EXPECT_EQ(open_read(vpopmail, dom + "/.qmailadmin-limits", &fd), EACCES);
     // the owner's files that are not the store's: mail, directories, other names
-    EXPECT_EQ(fs_broker::open_read(vpopmail, dom + "/alice/Maildir/cur/1.msg", &fd), EPERM);
-    EXPECT_NE(errno_message("open", dom, EPERM).find("not a file of a store it serves"), std::string::npos);
-    EXPECT_EQ(fs_broker::open_read(vpopmail, dom + "/alice/Maildir/cur", &fd), EPERM);
-    EXPECT_EQ(fs_broker::lstat(vpopmail, dom + "/alice/Maildir", &st), EPERM);
-    EXPECT_EQ(fs_broker::open_read(vpopmail, dom + "/../ex.org/vpasswd", &fd), EPERM);
-    EXPECT_EQ(fs_broker::open_read(vpopmail, "/proc/self/environ", &fd), EPERM);
+    EXPECT_EQ(open_read(vpopmail, dom + "/alice/Maildir/cur/1.msg", &fd), EPERM);
+    EXPECT_NE(last.detail.find("not a file of a store it serves"), std::string::npos);
+    EXPECT_EQ(open_read(vpopmail, dom + "/alice/Maildir/cur", &fd), EPERM);
+    EXPECT_EQ(lstat_as(vpopmail, dom + "/alice/Maildir", &st), EPERM);
+    EXPECT_EQ(open_read(vpopmail, dom + "/../ex.org/vpasswd", &fd), EPERM);
+    EXPECT_EQ(open_read(vpopmail, "/proc/self/environ", &fd), EPERM);
     // owners the stores do not have: a qmail user of users/cdb, gid shadow, root
-    EXPECT_EQ(fs_broker::open_read(FsOwner{4321, 4321, "x"}, joe + "/vpasswd", &fd), EPERM);
-    EXPECT_EQ(fs_broker::open_read(FsOwner{89, 42, "x"}, dom + "/vpasswd", &fd), EPERM);
-    EXPECT_EQ(fs_broker::open_read(FsOwner{0, 0, "root"}, dom + "/vpasswd", &fd), EPERM);
-    EXPECT_EQ(fs_broker::lstat(vpopmail, "relative/vpasswd", &st), EPERM);
+    EXPECT_EQ(open_read(FsOwner{4321, 4321, "x"}, joe + "/vpasswd", &fd), EPERM);
+    EXPECT_EQ(open_read(FsOwner{89, 42, "x"}, dom + "/vpasswd", &fd), EPERM);
+    EXPECT_EQ(open_read(FsOwner{0, 0, "root"}, dom + "/vpasswd", &fd), EPERM);
+    EXPECT_EQ(lstat_as(vpopmail, "relative/vpasswd", &st), EPERM);
     // no store can be added once a file was asked for
     EXPECT_FALSE(fs_broker::add_store({BrokeredStore::Kind::Vpopmail, t / "evil", t.path(), {}, 0}, &error));
 
@@ -182,24 +203,24 @@ TEST(FsBroker, ServesTheStoresFilesOnly)
     // the store only
     UniqueFd in(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
     int wd = -1;
-    ASSERT_EQ(fs_broker::add_watch(vpopmail, in.get(), dom, IN_CREATE | IN_MOVED_TO, &wd), 0);
+    ASSERT_EQ(add_watch(vpopmail, in.get(), dom, IN_CREATE | IN_MOVED_TO, &wd), 0);
     EXPECT_GE(wd, 0);
-    EXPECT_EQ(fs_broker::add_watch(vpopmail, in.get(), dom + "/alice/Maildir/cur", IN_CREATE, &wd), EPERM);
+    EXPECT_EQ(add_watch(vpopmail, in.get(), dom + "/alice/Maildir/cur", IN_CREATE, &wd), EPERM);
     int pipe_fds[2];
     ASSERT_EQ(::pipe(pipe_fds), 0);
-    EXPECT_EQ(fs_broker::add_watch(vpopmail, pipe_fds[0], dom, IN_CREATE, &wd), EINVAL);  // not an inotify fd
+    EXPECT_EQ(add_watch(vpopmail, pipe_fds[0], dom, IN_CREATE, &wd), EINVAL);  // not an inotify fd
     ::close(pipe_fds[0]);
     ::close(pipe_fds[1]);
 
     // lastauth: in a user's directory, as the domain, an address only; announced by the watch
-    ASSERT_EQ(fs_broker::replace_lastauth(vpopmail, dom + "/alice", "127.0.0.1", &error), 0) << error;
+    ASSERT_EQ(replace_lastauth(vpopmail, dom + "/alice", "127.0.0.1", &error), 0) << error;
     ASSERT_EQ(::lstat((dom + "/alice/lastauth").c_str(), &st), 0);
     EXPECT_EQ(st.st_uid, 89u);
     EXPECT_EQ(st.st_mode & 07777, 0600u);
-    EXPECT_EQ(fs_broker::replace_lastauth(vpopmail, dom + "/alice", "#!/bin/sh", &error), EPERM);
-    EXPECT_EQ(fs_broker::replace_lastauth(vpopmail, dom, "127.0.0.1", &error), EPERM);  // the domain dir itself
-    EXPECT_EQ(fs_broker::replace_lastauth(vpopmail, t.path(), "127.0.0.1", &error), EPERM);
-    EXPECT_EQ(fs_broker::lstat(vpopmail, dom + "/alice/lastauth", &st), 0);
+    EXPECT_EQ(replace_lastauth(vpopmail, dom + "/alice", "#!/bin/sh", &error), EPERM);
+    EXPECT_EQ(replace_lastauth(vpopmail, dom, "127.0.0.1", &error), EPERM);  // the domain dir itself
+    EXPECT_EQ(replace_lastauth(vpopmail, t.path(), "127.0.0.1", &error), EPERM);
+    EXPECT_EQ(lstat_as(vpopmail, dom + "/alice/lastauth", &st), 0);
     char ev[4096];
     EXPECT_EQ(::read(in.get(), ev, sizeof(ev)), -1);  // alice's directory is not watched
     testsupport::write_file(dom + "/new", "x");
@@ -210,53 +231,53 @@ TEST(FsBroker, ServesTheStoresFilesOnly)
     testsupport::chown_tree(dom + "/alice", 89, 89);
     for (const std::string &mail : {dom + "/alice/Maildir/cur", dom + "/alice/Maildir", dom + "/alice/Maildir/.Sent",
                                     dom + "/alice/Maildir/.Sent/cur", dom + "/alice/Maildir/new"}) {
-        EXPECT_EQ(fs_broker::replace_lastauth(vpopmail, mail, "127.0.0.1", &error), EPERM) << mail;
+        EXPECT_EQ(replace_lastauth(vpopmail, mail, "127.0.0.1", &error), EPERM) << mail;
         EXPECT_NE(error.find("mail or dot directory"), std::string::npos) << error;
         EXPECT_NE(::access((mail + "/lastauth").c_str(), F_OK), 0) << mail;
     }
-    EXPECT_EQ(fs_broker::lstat(vpopmail, dom + "/alice/Maildir/cur/lastauth", &st), EPERM);
-    EXPECT_EQ(fs_broker::replace_lastauth(vpopmail, dom + "/0/bob", "127.0.0.1", &error), 0) << error;
-    EXPECT_EQ(fs_broker::replace_lastauth(vpopmail, dom + "/alice/x", "127.0.0.1", &error), EPERM);
+    EXPECT_EQ(lstat_as(vpopmail, dom + "/alice/Maildir/cur/lastauth", &st), EPERM);
+    EXPECT_EQ(replace_lastauth(vpopmail, dom + "/0/bob", "127.0.0.1", &error), 0) << error;
+    EXPECT_EQ(replace_lastauth(vpopmail, dom + "/alice/x", "127.0.0.1", &error), EPERM);
 
     // vmailmgr: the store password-file names and the settings the driver reads, nothing else
-    EXPECT_EQ(fs_broker::open_read(bob, bob_home + "/passwd.cdb", &fd), 0);
-    EXPECT_EQ(fs_broker::open_read(bob, bob_home + "/.vmailmgr/default-expiry", &fd), 0);
-    EXPECT_EQ(fs_broker::open_read(bob, bob_home + "/.vmailmgr/password-file", &fd), ENOENT);
-    EXPECT_EQ(fs_broker::open_read(bob, bob_home + "/other.cdb", &fd), EPERM);
-    EXPECT_NE(errno_message("open", bob_home, EPERM).find("password-file"), std::string::npos);
-    EXPECT_EQ(fs_broker::open_read(bob, bob_home + "/.vmailmgr/secret", &fd), EPERM);
-    EXPECT_EQ(fs_broker::lstat(bob, bob_home + "/.vmailmgr/secret", &st), EPERM);
+    EXPECT_EQ(open_read(bob, bob_home + "/passwd.cdb", &fd), 0);
+    EXPECT_EQ(open_read(bob, bob_home + "/.vmailmgr/default-expiry", &fd), 0);
+    EXPECT_EQ(open_read(bob, bob_home + "/.vmailmgr/password-file", &fd), ENOENT);
+    EXPECT_EQ(open_read(bob, bob_home + "/other.cdb", &fd), EPERM);
+    EXPECT_NE(last.detail.find("password-file"), std::string::npos);
+    EXPECT_EQ(open_read(bob, bob_home + "/.vmailmgr/secret", &fd), EPERM);
+    EXPECT_EQ(lstat_as(bob, bob_home + "/.vmailmgr/secret", &st), EPERM);
     testsupport::write_file(bob_home + "/.vmailmgr/password-file", " other\n");
     ::chown((bob_home + "/.vmailmgr/password-file").c_str(), 1001, 1001);
-    EXPECT_EQ(fs_broker::open_read(bob, bob_home + "/other.cdb", &fd), 0);
+    EXPECT_EQ(open_read(bob, bob_home + "/other.cdb", &fd), 0);
     EXPECT_EQ(read_fd(fd.get()), "bob's other store\n");
-    EXPECT_EQ(fs_broker::open_read(bob, bob_home + "/passwd.cdb", &fd), EPERM);
+    EXPECT_EQ(open_read(bob, bob_home + "/passwd.cdb", &fd), EPERM);
     // a password-file the base user cannot read, or a FIFO, names nothing
     ::chmod((bob_home + "/.vmailmgr/password-file").c_str(), 0);
-    EXPECT_EQ(fs_broker::open_read(bob, bob_home + "/other.cdb", &fd), EPERM);
+    EXPECT_EQ(open_read(bob, bob_home + "/other.cdb", &fd), EPERM);
 
     // a domain removed from users/cdb is refused from the next request on, even within the
     // second of the last refusal
-    ASSERT_EQ(fs_broker::open_read(vpopmail, gone + "/vpasswd", &fd), 0);
-    EXPECT_EQ(fs_broker::open_read(vpopmail, dom + "/none", &fd), EPERM);  // a refusal: the list was just read
+    ASSERT_EQ(open_read(vpopmail, gone + "/vpasswd", &fd), 0);
+    EXPECT_EQ(open_read(vpopmail, dom + "/none", &fd), EPERM);  // a refusal: the list was just read
     newu(qm, {{"!ex.org-", assign_value("ex.org", 89, dom)}, {"!joe-", assign_value("joe", 4321, joe)}});
-    EXPECT_EQ(fs_broker::open_read(vpopmail, gone + "/vpasswd", &fd), EPERM);
-    EXPECT_EQ(fs_broker::open_read(vpopmail, dom + "/vpasswd", &fd), 0);
+    EXPECT_EQ(open_read(vpopmail, gone + "/vpasswd", &fd), EPERM);
+    EXPECT_EQ(open_read(vpopmail, dom + "/vpasswd", &fd), 0);
     // and one added is served at once
     newu(qm, both);
-    EXPECT_EQ(fs_broker::open_read(vpopmail, gone + "/vpasswd", &fd), 0);
+    EXPECT_EQ(open_read(vpopmail, gone + "/vpasswd", &fd), 0);
     // a users/cdb anyone but root could write names no one
     ::chmod((qm + "/users/cdb").c_str(), 0666);
-    EXPECT_EQ(fs_broker::open_read(vpopmail, dom + "/vpasswd", &fd), EPERM);
-    EXPECT_NE(errno_message("open", dom, EPERM).find("not root's alone"), std::string::npos);
+    EXPECT_EQ(open_read(vpopmail, dom + "/vpasswd", &fd), EPERM);
+    EXPECT_NE(last.detail.find("not root's alone"), std::string::npos);
     ::chmod((qm + "/users/cdb").c_str(), 0644);
-    EXPECT_EQ(fs_broker::open_read(vpopmail, dom + "/vpasswd", &fd), 0);
+    EXPECT_EQ(open_read(vpopmail, dom + "/vpasswd", &fd), 0);
 
     // gone: every call fails at once, the glue hears of it once
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
-    EXPECT_EQ(fs_broker::lstat(vpopmail, dom + "/vpasswd", &st), ENOTCONN);
-    EXPECT_EQ(fs_broker::open_read(vpopmail, dom + "/vpasswd", &fd), ENOTCONN);
+    EXPECT_EQ(lstat_as(vpopmail, dom + "/vpasswd", &st), ENOTCONN);
+    EXPECT_EQ(open_read(vpopmail, dom + "/vpasswd", &fd), ENOTCONN);
     EXPECT_EQ(lost_calls, 1);
-    EXPECT_NE(errno_message("open", dom, ENOTCONN).find("store broker"), std::string::npos);
+    EXPECT_NE(last.detail.find("store broker"), std::string::npos);
 }

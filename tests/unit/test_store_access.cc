@@ -204,3 +204,33 @@ TEST(FsIdentity, OwnersRightsOnThisThreadOnly)
     ScopedFsIdentity as_root(FsOwner{0, 0, "a record naming root"});
     EXPECT_FALSE(as_root.ok());
 }
+
+TEST(FileAccess, EachCallNamesWhoseRightsItTakes)
+{
+    if (!can_switch_fs_identity())
+        GTEST_SKIP() << "needs root";
+    TempDir dir;
+    testsupport::write_file(dir / "root-only", "secret");
+    ::chmod((dir / "root-only").c_str(), 0600);
+    const FsOwner owner{89, 89, "test owner"};
+    UniqueFd fd;
+    // as the owner: the owner's rights for that call, the thread's own again after it
+    FsStatus s = owner_rights_files().open_read(&owner, dir / "root-only", &fd);
+    EXPECT_EQ(s.err, EACCES);
+    EXPECT_EQ(s.message("open", dir / "root-only"), "open(" + (dir / "root-only") + ") failed: Permission denied");
+    EXPECT_TRUE(owner_rights_files().open_read(nullptr, dir / "root-only", &fd).ok());
+    EXPECT_EQ(read_file(owner_rights_files(), &owner, dir / "root-only", 100).status, ReadStatus::Error);
+    EXPECT_EQ(read_file(owner_rights_files(), nullptr, dir / "root-only", 100).status, ReadStatus::Ok);
+    // an owner named root is refused before anything is touched, with the reason
+    const FsOwner root{0, 0, "a record naming root"};
+    struct stat st;
+    s = owner_rights_files().lstat(&root, dir / "root-only", &st);
+    EXPECT_EQ(s.err, EPERM);
+    EXPECT_NE(s.detail.find("refusing to open its files as root"), std::string::npos) << s.detail;
+    s = owner_rights_files().replace_lastauth(root, dir.path(), "192.0.2.1");
+    EXPECT_EQ(s.err, EPERM);
+    EXPECT_NE(::access((dir / "lastauth").c_str(), F_OK), 0);
+    // the process's own rights take no owner's
+    EXPECT_TRUE(own_rights_files().open_read(&owner, dir / "root-only", &fd).ok());
+    EXPECT_EQ(this_process_files().open_read(&owner, dir / "root-only", &fd).err, EACCES);
+}

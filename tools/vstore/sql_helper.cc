@@ -14,7 +14,7 @@ namespace {
 
 class HelperSource : public SqlSource {
 public:
-    explicit HelperSource(const vstore::VpopmailSettings &s) : source_(s) {}
+    explicit HelperSource(const vstore::VpopmailSettings &s) : source_(s, vstore::this_process_files()) {}
     ~HelperSource() override = default;
 
     vstore::Outcome find(const std::string &login, vstore::VpopmailAccount *account) override
