@@ -2,7 +2,7 @@
    declares its settings, and the config process (doveconf too) learns them from the settings
    module libvstore_auth_settings.so in <moduledir>/settings/, built from this file. The auth
    module is built with this file too and hands the values, by name, to the store's settings
-   parser: names, defaults and parsing all come from plugin/store/settings_list.h.
+   parser: names, defaults and parsing all come from plugin/store/common/settings_list.h.
 
    C, not C++: Dovecot's SETTING_DEFINE_* macros check types with GNU C builtins. */
 #include "lib.h"
@@ -50,7 +50,7 @@ static const struct vstore_vpopmail_settings vpopmail_default_settings = {
 };
 
 /* Lookups run in the auth process (Dovecot's default, use_worker = no), which reads the
-   0600 stores through the store broker (plugin/store/fs_broker.h). Stored hashes without
+   0600 stores through the store broker (plugin/store/broker/fs_broker.h). Stored hashes without
    {SCHEME} are crypt(3). */
 static const struct setting_keyvalue vpopmail_default_settings_keyvalue[] = {
 	{ "passdb_vpopmail/passdb_default_password_scheme", "CRYPT" },

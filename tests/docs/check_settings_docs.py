@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""docs/configuration.md's settings tables say what plugin/store/settings_list.h declares:
+"""docs/configuration.md's settings tables say what plugin/store/common/settings_list.h declares:
 every setting, under its 2.3 arg and 2.4 name, with its default, and nothing else.
 Exit 1 with one line per difference."""
 import os

@@ -1,11 +1,11 @@
-"""The drivers' settings as plugin/store/settings_list.h declares them (the one list the
+"""The drivers' settings as plugin/store/common/settings_list.h declares them (the one list the
 store's parser, the 2.4 settings module and vstore are built from), for the harness and the
 documentation check."""
 import functools
 import os
 import re
 
-SETTINGS_LIST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "plugin", "store",
+SETTINGS_LIST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "plugin", "store", "common",
                              "settings_list.h")
 
 _ROW = re.compile(r'X\((BOTH|ARGS23),\s*(\w+),\s*"(\w+)",\s*\w+,\s*"([^"]*)",\s*"((?:[^"\\]|\\.)*)"\)', re.S)

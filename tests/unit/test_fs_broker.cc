@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include "broker_server.h"
 #include "fs_broker.h"
 #include "test_support.h"
 
@@ -53,7 +54,7 @@ void on_lost(const std::string &) { lost_calls++; }
 // The vmailmgr base user "bob" (uid/gid 1001), home set by the test: no /etc/passwd entry
 // needed. The broker is a fork of this process, so it finds bob this way too.
 std::string bob_home;
-bool find_bob(const std::string &name, fs_broker::BaseUserEntry *out)
+bool find_bob(const std::string &name, broker_server::BaseUserEntry *out)
 {
     if (name != "bob")
         return false;
@@ -127,7 +128,7 @@ TEST(FsBroker, ServesTheStoresFilesOnly)
     const FsOwner bob{1001, 1001, "base user bob"};
 
     std::string error;
-    fs_broker::set_base_user_lookup(find_bob);
+    broker_server::set_base_user_lookup(find_bob);
     ASSERT_TRUE(fs_broker::start(&error)) << error;
     fs_broker::set_lost_handler(on_lost);
     ASSERT_TRUE(fs_broker::add_store({BrokeredStore::Kind::Vpopmail, qm, vp, {}, 0}, &error)) << error;

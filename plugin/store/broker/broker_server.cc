@@ -1,14 +1,12 @@
-#include "fs_broker.h"
+#include "broker_server.h"
 
 #include <fcntl.h>
 #include <linux/capability.h>
-#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/fsuid.h>
 #include <sys/inotify.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -16,105 +14,29 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <utility>
 #include <vector>
 
 #include "broker_policy.h"
+#include "broker_wire.h"
+#include "file_access.h"
+#include "file_util.h"
 #include "vmailmgr_paths.h"
 
 namespace vstore {
-namespace fs_broker {
+namespace broker_server {
 
 namespace {
 
-enum class Op : uint32_t { AddStore = 1, Seal, Lstat, Open, Statfs, Watch, Lastauth };
-
-constexpr size_t kMaxPath = 4096;
-constexpr size_t kMaxData = 1024;
-constexpr int kReplyTimeoutMs = 10000;
-
-struct Request {
-    uint32_t seq;
-    Op op;
-    uint32_t uid, gid;
-    uint32_t mask;  // Watch: the inotify mask; AddStore: the store kind
-    uint32_t path_len, data_len;
-};
-
-struct Reply {
-    uint32_t seq;
-    int32_t err;
-    struct stat st;
-    uint64_t fs_type;
-    int32_t wd;
-    uint32_t msg_len;
-};
-
-// ---- both sides: one message, with at most one descriptor ----
-
-bool send_message(int sock, const void *head, size_t head_len, const std::string &a, const std::string &b, int fd)
-{
-    struct iovec iov[3] = {{const_cast<void *>(head), head_len},
-                           {const_cast<char *>(a.data()), a.size()},
-                           {const_cast<char *>(b.data()), b.size()}};
-    struct msghdr msg = {};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = 3;
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    if (fd >= 0) {
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof(control);
-        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    }
-    ssize_t n;
-    do
-        n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    return n == static_cast<ssize_t>(head_len + a.size() + b.size());
-}
-
-// Receives one message into buf; *fd gets a passed descriptor (or stays invalid). -1 on an
-// error or end of file, else the length.
-ssize_t receive_message(int sock, std::vector<char> *buf, UniqueFd *fd, int flags)
-{
-    struct iovec iov = {buf->data(), buf->size()};
-    struct msghdr msg = {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
-    ssize_t n;
-    do
-        n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | flags);
-    while (n < 0 && errno == EINTR);
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); n >= 0 && c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
-            // a sender could pass several: keep the first, close the rest
-            const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-            for (size_t i = 0; i < count; i++) {
-                int received;
-                std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-                if (i == 0 && !*fd)
-                    *fd = UniqueFd(received);
-                else
-                    ::close(received);
-            }
-        }
-    }
-    if (n >= 0 && (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0)
-        return -1;
-    return n <= 0 ? -1 : n;
-}
-
-// ---- the broker ----
+using broker_wire::kMaxData;
+using broker_wire::kMaxPath;
+using broker_wire::Op;
+using broker_wire::Reply;
+using broker_wire::Request;
+using broker_wire::receive_message;
+using broker_wire::send_message;
 
 // Root's files that decide whom the broker serves, as they were when it last read them: a
 // change of any (a rename over it, a rewrite, a new owner or mode) has the broker read them
@@ -184,9 +106,9 @@ void rest()
     ::setfsgid(kRestingId);
 }
 
-fs_broker::BaseUserLookup g_base_user_lookup = nullptr;
+BaseUserLookup g_base_user_lookup = nullptr;
 
-bool system_base_user(const std::string &name, fs_broker::BaseUserEntry *out)
+bool system_base_user(const std::string &name, BaseUserEntry *out)
 {
     struct passwd pw, *res = nullptr;
     std::vector<char> buf(16384);
@@ -327,11 +249,11 @@ void Server::read_vmailmgr_areas(const BrokeredStore &s)
         return;
     }
     note_root_file("/etc/passwd");  // homes and ids come from the passwd database
-    const fs_broker::BaseUserLookup lookup = g_base_user_lookup != nullptr ? g_base_user_lookup : system_base_user;
+    const BaseUserLookup lookup = g_base_user_lookup != nullptr ? g_base_user_lookup : system_base_user;
     std::set<std::string> served;
     for (const std::string &prefix : broker_policy::virtualdomains_prefixes(vd)) {
         // the base user the prefix leads to, as the store resolves it (right to left)
-        fs_broker::BaseUserEntry base;
+        BaseUserEntry base;
         std::string name;
         const auto is_account = [&](const std::string &candidate) {
             name = candidate;
@@ -500,20 +422,9 @@ int Server::handle(const Request &rq, const std::string &path, const std::string
                    UniqueFd *out_fd, std::string *msg)
 {
     if (rq.op == Op::AddStore) {
-        // path: qmail_dir; data: dir, first_valid_uid, home_roots..., NUL-separated
-        std::vector<std::string> fields;
-        size_t start = 0;
-        for (size_t end; (end = data.find('\0', start)) != std::string::npos; start = end + 1)
-            fields.push_back(data.substr(start, end - start));
-        fields.push_back(data.substr(start));
-        if (sealed_ || rq.mask > 1 || fields.size() < 2 || fields[0].empty())
-            return EPERM;
         BrokeredStore s;
-        s.kind = rq.mask == 0 ? BrokeredStore::Kind::Vpopmail : BrokeredStore::Kind::Vmailmgr;
-        s.qmail_dir = path;
-        s.dir = fields[0];
-        s.first_valid_uid = static_cast<uid_t>(std::strtoul(fields[1].c_str(), nullptr, 10));
-        s.home_roots.assign(fields.begin() + 2, fields.end());
+        if (sealed_ || !broker_wire::decode_store(rq.mask, path, data, &s))
+            return EPERM;
         stores_.push_back(std::move(s));
         areas_stale_ = true;
         return 0;
@@ -589,7 +500,11 @@ bool keep_only_id_capabilities()
     return ::syscall(SYS_capset, &hdr, data) == 0;
 }
 
-[[noreturn]] void broker_main(int sock, pid_t parent)
+}  // namespace
+
+void set_base_user_lookup(BaseUserLookup lookup) { g_base_user_lookup = lookup; }
+
+[[noreturn]] void run(int sock, pid_t parent)
 {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent)
@@ -623,257 +538,6 @@ bool keep_only_id_capabilities()
     _exit(0);
 }
 
-// ---- the auth process's side ----
 
-struct Client {
-    std::mutex lock;
-    UniqueFd sock;
-    pid_t pid = -1;
-    uint32_t seq = 0;
-    bool lost = false;
-    unsigned users = 0;  // modules that registered a store and may look up in this process
-    void (*on_lost)(const std::string &why) = nullptr;
-};
-
-Client *client()
-{
-    static Client c;  // the module's life: the broker serves this process until it exits
-    return &c;
-}
-
-int exchange(Op op, const FsOwner *owner, const std::string &path, const std::string &data, uint32_t mask, int fd_out,
-         Reply *rp, UniqueFd *fd_in, std::string *msg)
-{
-    Client *c = client();
-    if (!c->sock || c->lost)
-        return ENOTCONN;
-    if (path.size() > kMaxPath || data.size() > kMaxData)
-        return ENAMETOOLONG;
-    Request rq = {};
-    rq.seq = ++c->seq;
-    rq.op = op;
-    rq.uid = owner != nullptr ? owner->uid : 0;
-    rq.gid = owner != nullptr ? owner->gid : 0;
-    rq.mask = mask;
-    rq.path_len = static_cast<uint32_t>(path.size());
-    rq.data_len = static_cast<uint32_t>(data.size());
-    if (!send_message(c->sock.get(), &rq, sizeof(rq), path, data, fd_out)) {
-        c->lost = true;
-        return ENOTCONN;
-    }
-    std::vector<char> buf(sizeof(Reply) + kMaxData);
-    for (;;) {
-        struct pollfd p = {c->sock.get(), POLLIN, 0};
-        int r;
-        do
-            r = ::poll(&p, 1, kReplyTimeoutMs);
-        while (r < 0 && errno == EINTR);
-        UniqueFd received;
-        const ssize_t n = r == 1 ? receive_message(c->sock.get(), &buf, &received, 0) : -1;
-        if (n < static_cast<ssize_t>(sizeof(Reply))) {
-            // silent for 10 s (a hung file system), or gone: a broker that answers late would
-            // answer the wrong question, so it is not asked again
-            c->lost = true;
-            return ENOTCONN;
-        }
-        std::memcpy(rp, buf.data(), sizeof(Reply));
-        if (rp->seq != rq.seq)
-            continue;
-        if (msg != nullptr && rp->msg_len > 0 && sizeof(Reply) + rp->msg_len <= static_cast<size_t>(n))
-            msg->assign(buf.data() + sizeof(Reply), rp->msg_len);
-        if (fd_in != nullptr)
-            *fd_in = std::move(received);
-        return rp->err;
-    }
-}
-
-int call(Op op, const FsOwner *owner, const std::string &path, const std::string &data, uint32_t mask, int fd_out,
-         Reply *rp, UniqueFd *fd_in, std::string *msg)
-{
-    Client *c = client();
-    std::string refusal;
-    int err;
-    bool newly_lost;
-    {
-        std::lock_guard<std::mutex> hold(c->lock);
-        const bool was_lost = c->lost;
-        err = exchange(op, owner, path, data, mask, fd_out, rp, fd_in, &refusal);
-        newly_lost = c->lost && !was_lost;
-    }
-    if (msg != nullptr)
-        *msg = std::move(refusal);
-    if (newly_lost && c->on_lost != nullptr)
-        c->on_lost("the store broker (pid " + std::to_string(c->pid) + ") is gone or did not answer within " +
-                   std::to_string(kReplyTimeoutMs / 1000) + " s");
-    return err;
-}
-
-}  // namespace
-
-bool wanted()
-{
-    if (::geteuid() != 0)
-        return false;
-    const char *uid = std::getenv("RESTRICT_SETUID");
-    if (uid == nullptr || *uid == '\0')
-        return false;
-    char *end = nullptr;
-    const unsigned long v = std::strtoul(uid, &end, 10);
-    return *end == '\0' && v != 0;
-}
-
-bool start(std::string *error)
-{
-    Client *c = client();
-    std::lock_guard<std::mutex> hold(c->lock);
-    if (c->sock)
-        return !c->lost;
-    int pair[2];
-    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
-        *error = std::string("socketpair() failed: ") + std::strerror(errno);
-        return false;
-    }
-    const pid_t parent = ::getpid();
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-        *error = std::string("fork() failed: ") + std::strerror(errno);
-        ::close(pair[0]);
-        ::close(pair[1]);
-        return false;
-    }
-    if (pid == 0) {
-        ::close(pair[0]);
-        broker_main(pair[1], parent);
-    }
-    ::close(pair[1]);
-    c->sock = UniqueFd(pair[0]);
-    c->pid = pid;
-    return true;
-}
-
-bool active()
-{
-    Client *c = client();
-    return static_cast<bool>(c->sock);
-}
-
-pid_t pid() { return client()->pid; }
-
-bool add_store(const BrokeredStore &store, std::string *error)
-{
-    Reply rp;
-    std::string msg;
-    std::string data = store.dir + '\0' + std::to_string(store.first_valid_uid);
-    for (const std::string &root : store.home_roots)
-        data += '\0' + root;
-    const int err = call(Op::AddStore, nullptr, store.qmail_dir, data,
-                         store.kind == BrokeredStore::Kind::Vpopmail ? 0 : 1, -1, &rp, nullptr, &msg);
-    if (err == 0)
-        client()->users++;
-    if (err != 0)
-        *error = "the store broker did not take the store: " + (msg.empty() ? std::string(std::strerror(err)) : msg);
-    return err == 0;
-}
-
-void release()
-{
-    Client *c = client();
-    std::lock_guard<std::mutex> hold(c->lock);
-    if (c->users > 0 && --c->users == 0 && c->sock) {
-        c->sock = UniqueFd();  // the broker ends at end of file
-        c->lost = true;
-    }
-}
-
-void seal()
-{
-    if (!active())
-        return;
-    Reply rp;
-    call(Op::Seal, nullptr, std::string(), std::string(), 0, -1, &rp, nullptr, nullptr);
-}
-
-namespace {
-
-// What a brokered call's answer says beyond its errno: the broker's refusal, or that it is gone.
-FsStatus status(int err, std::string refusal)
-{
-    if (err == ENOTCONN)
-        return FsStatus{err, "the store broker (pid " + std::to_string(pid()) + ") is gone or did not answer"};
-    return FsStatus{err, err == EPERM ? std::move(refusal) : std::string()};
-}
-
-// Every call with an owner goes to the broker; one without (root's files that anyone may
-// read, such as users/cdb) is made here, with the auth process's own rights.
-class BrokerFiles final : public FileAccess {
-public:
-    FsStatus lstat(const FsOwner *owner, const std::string &path, struct stat *st) override
-    {
-        if (owner == nullptr)
-            return own_rights_files().lstat(nullptr, path, st);
-        Reply rp;
-        std::string msg;
-        const int err = call(Op::Lstat, owner, path, std::string(), 0, -1, &rp, nullptr, &msg);
-        if (err == 0)
-            *st = rp.st;
-        return status(err, std::move(msg));
-    }
-    FsStatus open_read(const FsOwner *owner, const std::string &path, UniqueFd *fd) override
-    {
-        if (owner == nullptr)
-            return own_rights_files().open_read(nullptr, path, fd);
-        Reply rp;
-        std::string msg;
-        const int err = call(Op::Open, owner, path, std::string(), 0, -1, &rp, fd, &msg);
-        if (err == 0 && !*fd)
-            return FsStatus{EIO, std::string()};
-        return status(err, std::move(msg));
-    }
-    FsStatus statfs_type(const FsOwner *owner, const std::string &dir, unsigned long *type) override
-    {
-        if (owner == nullptr)
-            return own_rights_files().statfs_type(nullptr, dir, type);
-        Reply rp;
-        std::string msg;
-        const int err = call(Op::Statfs, owner, dir, std::string(), 0, -1, &rp, nullptr, &msg);
-        if (err == 0)
-            *type = static_cast<unsigned long>(rp.fs_type);
-        return status(err, std::move(msg));
-    }
-    FsStatus add_watch(const FsOwner *owner, int inotify_fd, const std::string &dir, uint32_t mask, int *wd) override
-    {
-        if (owner == nullptr)
-            return own_rights_files().add_watch(nullptr, inotify_fd, dir, mask, wd);
-        Reply rp;
-        std::string msg;
-        const int err = call(Op::Watch, owner, dir, std::string(), mask, inotify_fd, &rp, nullptr, &msg);
-        if (err == 0)
-            *wd = rp.wd;
-        return status(err, std::move(msg));
-    }
-    FsStatus replace_lastauth(const FsOwner &owner, const std::string &dir, const std::string &content) override
-    {
-        Reply rp;
-        std::string msg;
-        const int err = call(Op::Lastauth, &owner, dir, content, 0, -1, &rp, nullptr, &msg);
-        if (err == 0)
-            return FsStatus();
-        // the broker's own words (a refusal, the write's failure), else the errno's
-        return FsStatus{err, msg.empty() ? status(err, std::string()).message("write lastauth in", dir) : msg};
-    }
-};
-
-}  // namespace
-
-FileAccess &files()
-{
-    static BrokerFiles broker_files;
-    return broker_files;
-}
-
-void set_lost_handler(void (*handler)(const std::string &why)) { client()->on_lost = handler; }
-
-void set_base_user_lookup(BaseUserLookup lookup) { g_base_user_lookup = lookup; }
-
-}  // namespace fs_broker
+}  // namespace broker_server
 }  // namespace vstore

@@ -17,6 +17,17 @@
 
 namespace vstore {
 
+// A store the broker serves, as the driver registers it at preinit: what the policy reads
+// root's files from (users/cdb below qmail_dir, virtualdomains) to learn whom it serves.
+struct BrokeredStore {
+    enum class Kind { Vpopmail, Vmailmgr };
+    Kind kind = Kind::Vpopmail;
+    std::string qmail_dir;
+    std::string dir;  // vpopmail_dir, or vmailmgr's config_dir
+    std::vector<std::string> home_roots;  // home_roots=
+    uid_t first_valid_uid = 500;          // vmailmgr: base users below it are not served
+};
+
 // A directory where the broker acts for an owner, and what it may do there
 // (broker_policy::decide()):
 //   VpopmailDomain  root = a domain directory: open/lstat vpasswd.cdb, vpasswd,
