@@ -76,7 +76,7 @@ bool broker(const vstore::BrokeredStore &store, bool in_process)
 
 vstore::FileAccess &store_files()
 {
-    return vstore::fs_broker::active() ? vstore::fs_broker::files() : vstore::this_process_files();
+    return vstore::fs_broker::active() ? vstore::fs_broker::auth_process_files() : vstore::this_process_files();
 }
 
 bool broker_store(const vstore::VpopmailSettings &settings, bool in_process)

@@ -13,6 +13,7 @@
 
 #include "broker_server.h"
 #include "broker_wire.h"
+#include "fs_identity.h"
 
 namespace vstore {
 namespace fs_broker {
@@ -264,12 +265,47 @@ public:
     }
 };
 
+// While the auth process is still root (preinit: the start-up reads, such as vpopmail's
+// etc/vpopmail.mysql, which the broker does not serve), it takes the owner's rights itself.
+class AuthProcessFiles final : public FileAccess {
+public:
+    FsStatus lstat(const FsOwner *owner, const std::string &path, struct stat *st) override
+    {
+        return now().lstat(owner, path, st);
+    }
+    FsStatus open_read(const FsOwner *owner, const std::string &path, UniqueFd *fd) override
+    {
+        return now().open_read(owner, path, fd);
+    }
+    FsStatus statfs_type(const FsOwner *owner, const std::string &dir, unsigned long *type) override
+    {
+        return now().statfs_type(owner, dir, type);
+    }
+    FsStatus add_watch(const FsOwner *owner, int inotify_fd, const std::string &dir, uint32_t mask, int *wd) override
+    {
+        return now().add_watch(owner, inotify_fd, dir, mask, wd);
+    }
+    FsStatus replace_lastauth(const FsOwner &owner, const std::string &dir, const std::string &content) override
+    {
+        return now().replace_lastauth(owner, dir, content);
+    }
+
+private:
+    static FileAccess &now() { return can_switch_fs_identity() ? owner_rights_files() : files(); }
+};
+
 }  // namespace
 
 FileAccess &files()
 {
     static BrokerFiles broker_files;
     return broker_files;
+}
+
+FileAccess &auth_process_files()
+{
+    static AuthProcessFiles process_files;
+    return process_files;
 }
 
 void set_lost_handler(void (*handler)(const std::string &why)) { client()->on_lost = handler; }
