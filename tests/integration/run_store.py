@@ -16,7 +16,8 @@ DEFAULT_FIXTURES = os.path.join(os.path.dirname(HERE), "fixtures")  # tests/fixt
 
 def main():
     p = argparse.ArgumentParser()
-    # a suite is a file NAME_suite.py here; tests/CMakeLists.txt lists which ones CTest runs
+    # a suite is a file NAME_suite.py here; tests/CMakeLists.txt registers each one as CTest's
+    # integration_NAME from the same file names
     suites = sorted(f[:-len("_suite.py")] for f in os.listdir(HERE) if f.endswith("_suite.py"))
     p.add_argument("--store", required=True, choices=suites)
     p.add_argument("--module-dir", required=True)
