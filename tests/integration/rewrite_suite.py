@@ -4,7 +4,6 @@ tmp + rename 1000 times, adding and removing other users. No login of the 10 may
 a user added by a rewrite must log in on the next lookup."""
 
 import crypt
-import os
 import threading
 import time
 import warnings

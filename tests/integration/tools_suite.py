@@ -4,7 +4,6 @@ for the logins passwd-file can express."""
 
 import json
 import os
-import re
 import shutil
 import struct
 import subprocess

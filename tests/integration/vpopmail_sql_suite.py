@@ -7,7 +7,7 @@ import os
 import subprocess
 import time
 
-from dovecot_harness import Dovecot, is_24
+from dovecot_harness import Dovecot
 from auth_client import AuthClient
 from mail_clients import imap_login, imap_cram_md5, pop3_login
 from mariadb import MariaDB, install_fixture
