@@ -571,20 +571,26 @@ def vmailmgr_home_outside(args, checks):
         checks.check(f"{name}: userdb resolves it", rc == 0 and fields.get("home") == elsewhere, f"exit {rc}: {out.strip()}")
 
 
+ATTACKS = [("1 vpopmail home outside the domain", home_outside_vpopmail),
+           ("2 user dir symlinked to a root dir", symlinked_user_dir),
+           ("3 hard links at lastauth temp names", hardlinked_tmp),
+           ("4 vmailmgr password-file escape", password_file_escape),
+           ("5 store files symlinked to root-only copies", symlinked_store),
+           ("6 FIFOs", fifos),
+           ("7 in-place truncation under load", truncation),
+           ("8 hash costs", hash_cost),
+           ("9 uid/gid 0", uid_zero),
+           ("10 vmailmgr homes outside the base home", vmailmgr_home_outside)]
+# run_store.py --only NAME runs one of them (the function's name)
+SCENARIOS = [fn.__name__ for _, fn in ATTACKS]
+
+
 def run(args, checks):
-    scenarios = [("1 vpopmail home outside the domain", home_outside_vpopmail),
-                 ("2 user dir symlinked to a root dir", symlinked_user_dir),
-                 ("3 hard links at lastauth temp names", hardlinked_tmp),
-                 ("4 vmailmgr password-file escape", password_file_escape),
-                 ("5 store files symlinked to root-only copies", symlinked_store),
-                 ("6 FIFOs", fifos),
-                 ("7 in-place truncation under load", truncation),
-                 ("8 hash costs", hash_cost),
-                 ("9 uid/gid 0", uid_zero),
-                 ("10 vmailmgr homes outside the base home", vmailmgr_home_outside)]
     started = time.monotonic()
     try:
-        for title, fn in scenarios:
+        for title, fn in ATTACKS:
+            if not checks.scenario(fn.__name__):
+                continue
             t = time.monotonic()
             root_dir(ATTACK)
             try:

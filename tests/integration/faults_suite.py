@@ -166,11 +166,17 @@ def vmailmgr_faults(args, checks, table):
             restore()
 
 
+# run_store.py --only NAME runs one of them
+SCENARIOS = ["vpopmail", "vmailmgr"]
+
+
 def run(args, checks):
     table = []
     try:
-        vpopmail_faults(args, checks, table)
-        vmailmgr_faults(args, checks, table)
+        if checks.scenario("vpopmail"):
+            vpopmail_faults(args, checks, table)
+        if checks.scenario("vmailmgr"):
+            vmailmgr_faults(args, checks, table)
     finally:
         for store in ("vpopmail", "vmailmgr"):
             fixtures.install(args.fixtures, store)

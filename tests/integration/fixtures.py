@@ -23,7 +23,7 @@ _lock_depth = 0
 def fixtures_lock(timeout=None):
     """Holds /tmp/vstore-fixtures.lock (flock, exclusive; the lock `flock
     /tmp/vstore-fixtures.lock CMD` takes) for the block. Re-entrant within this process, so a
-    test can hold it around install_fixture() and the checks that need the installed files.
+    test can hold it around install() and the checks that need the installed files.
     Other test runs may hold it for minutes; timeout (seconds) raises TimeoutError instead of
     waiting longer."""
     global _lock_fd, _lock_depth
@@ -56,10 +56,20 @@ def fixtures_lock(timeout=None):
             _lock_fd = None
 
 
-def install(fixtures_dir, store, quiet=True):
-    """tests/fixtures/install.sh STORE (vpopmail, vmailmgr, ...) under fixtures_lock():
-    the store as the real tools wrote it, its owners and modes included. quiet: the
-    installer's output is not shown. Raises CalledProcessError."""
-    with fixtures_lock():
-        subprocess.run(["bash", os.path.join(fixtures_dir, "install.sh"), store], check=True,
-                       stdout=subprocess.DEVNULL if quiet else None)
+def install(fixtures_dir, store, *options, quiet=True, base=None, lock_timeout=None):
+    """tests/fixtures/install.sh STORE [OPTIONS...] under fixtures_lock(): the store
+    (vpopmail, vmailmgr, vpopmail-sql) as the real tools wrote it, its owners and modes
+    included; the one way the tests install a fixture. options: the installer's further
+    arguments (vpopmail-sql: --socket PATH, or --host H --port N). quiet: the installer's
+    output is not shown but returned (otherwise it goes to stdout and None is returned); its
+    errors are always shown. base: a scratch VSTORE_FIXTURE_BASE, for checking the installer
+    only (the stores work only in ROOT). lock_timeout: see fixtures_lock(). Raises
+    CalledProcessError."""
+    script = os.path.join(os.path.abspath(fixtures_dir), "install.sh")
+    env = dict(os.environ)
+    if base is not None:
+        env["VSTORE_FIXTURE_BASE"] = base
+    with fixtures_lock(lock_timeout):
+        r = subprocess.run(["bash", script, store, *options], env=env, check=True, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE if quiet else None, text=True)
+    return r.stdout

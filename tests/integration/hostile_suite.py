@@ -66,8 +66,14 @@ def run_one(args, checks, store, db_config, good):
           f"portable candidate base-user names)")
 
 
+# run_store.py --only NAME runs one of them
+SCENARIOS = ["vpopmail", "vmailmgr"]
+
+
 def run(args, checks):
     for store in ("vpopmail", "vmailmgr"):
         fixtures.install(args.fixtures, store)
-    run_one(args, checks, "vpopmail", vpopmail_suite.db_config(), ("alice@example.com", "Alice-pw1"))
-    run_one(args, checks, "vmailmgr", vmailmgr_suite.db_config(), ("alice@example.org", "Alice-Pass-1"))
+    if checks.scenario("vpopmail"):
+        run_one(args, checks, "vpopmail", vpopmail_suite.db_config(), ("alice@example.com", "Alice-pw1"))
+    if checks.scenario("vmailmgr"):
+        run_one(args, checks, "vmailmgr", vmailmgr_suite.db_config(), ("alice@example.org", "Alice-Pass-1"))

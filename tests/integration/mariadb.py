@@ -22,7 +22,6 @@ mariadb-client (.ci/packages.txt).
 import atexit
 import contextlib
 import ctypes
-import fcntl
 import os
 import shutil
 import signal
@@ -34,7 +33,7 @@ MARIADBD = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
 INSTALL_DB = shutil.which("mariadb-install-db") or "/usr/bin/mariadb-install-db"
 CLIENT = shutil.which("mariadb") or "/usr/bin/mariadb"
 
-from fixtures import FIXTURES_LOCK, fixtures_lock  # noqa: F401 (the lock, for this module's users)
+import fixtures
 
 # Small and quick: a test server holds a few hundred rows.
 _SERVER_OPTIONS = [
@@ -263,23 +262,13 @@ class MariaDB:
         return r.stdout
 
 
-# --- the fixture lock and the vpopmail-sql fixture ---------------------------------------
+# --- the vpopmail-sql fixture --------------------------------------------------------------
 
 def install_fixture(db, fixtures_dir, tcp=False, base=None, lock_timeout=None):
-    """Installs the vpopmail-sql store for server db: tests/fixtures/install.sh vpopmail-sql
-    --socket db.socket (or --host 127.0.0.1 --port db.port with tcp=True, which also makes
-    etc/vpopmail.mysql name that host and port), under fixtures_lock(). base: a scratch
-    VSTORE_FIXTURE_BASE for checking the installer (the store only works in
-    /srv/vstore-fixtures). lock_timeout: see fixtures_lock(). Returns the installer's output;
-    raises CalledProcessError."""
-    script = os.path.join(os.path.abspath(fixtures_dir), "install.sh")
+    """Installs the vpopmail-sql store for server db with fixtures.install(): install.sh
+    vpopmail-sql --socket db.socket (or --host 127.0.0.1 --port db.port with tcp=True, which
+    also makes etc/vpopmail.mysql name that host and port), under the fixtures lock. base,
+    lock_timeout: as for fixtures.install(). Returns the installer's output; raises
+    CalledProcessError."""
     server = ["--host", "127.0.0.1", "--port", str(db.port)] if tcp else ["--socket", db.socket]
-    env = dict(os.environ)
-    if base is not None:
-        env["VSTORE_FIXTURE_BASE"] = base
-    with fixtures_lock(lock_timeout):
-        r = subprocess.run(["bash", script, "vpopmail-sql"] + server, env=env,
-                           stdin=subprocess.DEVNULL, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise subprocess.CalledProcessError(r.returncode, r.args, r.stdout, r.stderr)
-    return r.stdout
+    return fixtures.install(fixtures_dir, "vpopmail-sql", *server, base=base, lock_timeout=lock_timeout)

@@ -24,7 +24,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from checks import Checks  # noqa: E402
-from mariadb import MariaDB, fixtures_lock, install_fixture  # noqa: E402
+from fixtures import fixtures_lock  # noqa: E402
+from mariadb import MariaDB, install_fixture  # noqa: E402
 
 DEFAULT_FIXTURES = os.path.join(os.path.dirname(HERE), "fixtures")
 from fixtures import ROOT  # noqa: E402

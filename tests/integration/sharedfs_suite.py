@@ -622,21 +622,31 @@ def nfs_finding():
             + ": no kernel NFS server, and no NFS client mount (of nfs-ganesha either)")
 
 
+# run_store.py --only NAME runs one of them
+SCENARIOS = ["shared_auto", "shared_no", "local", "bad_value", "eio_vpopmail", "eio_vmailmgr"]
+
+
 def run(args, checks):
     started = time.time()
     table = []
     cleanup(args, pristine=True)
     try:
         # shared_fs left out: auto (statfs decides), the default
-        shared_run(args, checks, table, "auto/FUSE", "", lambda cs: cs, True)
+        if checks.scenario("shared_auto"):
+            shared_run(args, checks, table, "auto/FUSE", "", lambda cs: cs, True)
         # the first change again with inotify trusted: not seen while cached
-        shared_run(args, checks, table, "shared_fs=no/FUSE", "shared_fs=no", lambda cs: cs[:1], False)
-        local_run(args, checks, table)
-        bad_value(args, checks)
-        eio_store(args, checks, "vpopmail", vpopmail_suite.db_config, ("rita@example.net", "Rita-net-1"), VP_BASE,
-                  "domains/example.net/vpasswd.cdb", True)
-        eio_store(args, checks, "vmailmgr", vmailmgr_suite.db_config, ("ned@example.net", "Ned-md5crypt"), VM_BASE,
-                  "exnet/passwd.cdb", False)
+        if checks.scenario("shared_no"):
+            shared_run(args, checks, table, "shared_fs=no/FUSE", "shared_fs=no", lambda cs: cs[:1], False)
+        if checks.scenario("local"):
+            local_run(args, checks, table)
+        if checks.scenario("bad_value"):
+            bad_value(args, checks)
+        if checks.scenario("eio_vpopmail"):
+            eio_store(args, checks, "vpopmail", vpopmail_suite.db_config, ("rita@example.net", "Rita-net-1"), VP_BASE,
+                      "domains/example.net/vpasswd.cdb", True)
+        if checks.scenario("eio_vmailmgr"):
+            eio_store(args, checks, "vmailmgr", vmailmgr_suite.db_config, ("ned@example.net", "Ned-md5crypt"),
+                      VM_BASE, "exnet/passwd.cdb", False)
     finally:
         cleanup(args, pristine=False)
     nfs = nfs_finding()

@@ -5,12 +5,11 @@ and names must not stall, crash or fool another owner's logins, nor tell which n
 Each scenario is a module in tests/integration/tenants/ with a TITLE and run(args, checks,
 figures); `figures(name, text)` records a measured figure (a victim's login latency under the
 attack, the auth process's memory) that the suite prints together at the end. Run one or a few
-with VSTORE_TENANT_SCENARIOS=name[,name] (module names)."""
+with run_store.py --only NAME (module names)."""
 
 import importlib
 import os
 import pkgutil
-import sys
 import time
 
 from attack_tools import ATTACK, install, remove, root_dir
@@ -18,15 +17,8 @@ from attack_tools import ATTACK, install, remove, root_dir
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def scenarios():
-    names = sorted(m.name for m in pkgutil.iter_modules([os.path.join(HERE, "tenants")]) if not m.name.startswith("_"))
-    wanted = [n for n in os.environ.get("VSTORE_TENANT_SCENARIOS", "").split(",") if n]
-    if wanted:
-        unknown = set(wanted) - set(names)
-        if unknown:
-            sys.exit(f"unknown tenant scenarios {sorted(unknown)}; there are {names}")
-        names = [n for n in names if n in wanted]
-    return [importlib.import_module(f"tenants.{n}") for n in names]
+# the scenarios: the modules in tenants/
+SCENARIOS = sorted(m.name for m in pkgutil.iter_modules([os.path.join(HERE, "tenants")]) if not m.name.startswith("_"))
 
 
 def run(args, checks):
@@ -38,7 +30,10 @@ def run(args, checks):
 
     started = time.monotonic()
     try:
-        for module in scenarios():
+        for name in SCENARIOS:
+            if not checks.scenario(name):
+                continue
+            module = importlib.import_module(f"tenants.{name}")
             t = time.monotonic()
             root_dir(ATTACK)
             try:

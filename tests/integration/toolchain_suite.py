@@ -134,13 +134,21 @@ def check_cache(args, checks):
         client.close()
 
 
+# run_store.py --only NAME runs one of them
+SCENARIOS = ["lastauth", "quota", "cache"]
+
+
 def run(args, checks):
     fixtures.install(args.fixtures, "vpopmail")
     try:
         conf = vpopmail_suite.db_config() + f"!include {args.source}/conf.d-examples/90-quota-vstore.conf\n"
-        with Dovecot(args.work, args.module_dir, conf) as dc, dc.checked(checks, "no sanitizer reports"):
-            check_lastauth(dc, checks)
-            check_quota(dc, checks)
-        check_cache(args, checks)
+        if checks.any_scenario("lastauth", "quota"):
+            with Dovecot(args.work, args.module_dir, conf) as dc, dc.checked(checks, "no sanitizer reports"):
+                if checks.scenario("lastauth"):
+                    check_lastauth(dc, checks)
+                if checks.scenario("quota"):
+                    check_quota(dc, checks)
+        if checks.scenario("cache"):
+            check_cache(args, checks)
     finally:
         fixtures.install(args.fixtures, "vpopmail")

@@ -4,7 +4,6 @@ for the logins passwd-file can express."""
 
 import json
 import os
-import re
 import shutil
 import struct
 import subprocess
@@ -402,17 +401,19 @@ def check_config_check(a, checks):
     check_config_check_hostile(a, checks, conf, dbs, vp)
 
 
+PARTS = [("lookup", check_lookup_verdicts), ("clean", check_clean), ("damage", check_damage),
+         ("password_file", check_password_file), ("export", check_export), ("settings", check_settings),
+         ("help", check_help), ("config_check", check_config_check)]
+# run_store.py --only NAME runs one of them
+SCENARIOS = [name for name, _ in PARTS]
+
+
 def run(args, checks):
     args.vstore = os.path.join(os.path.dirname(args.module_dir.rstrip("/")), "..", "tools", "vstore", "vstore")
     args.vstore = os.path.abspath(args.vstore)
-    # VSTORE_TOOLS_CHECKS=help,config_check runs only those parts (a short run while working)
-    only = set(filter(None, os.environ.get("VSTORE_TOOLS_CHECKS", "").split(",")))
-    parts = [("lookup", check_lookup_verdicts), ("clean", check_clean), ("damage", check_damage),
-             ("password_file", check_password_file), ("export", check_export), ("settings", check_settings),
-             ("help", check_help), ("config_check", check_config_check)]
     try:
-        for name, part in parts:
-            if not only or name in only:
+        for name, part in PARTS:
+            if checks.scenario(name):
                 part(args, checks)
     finally:
         install(args, "vpopmail")

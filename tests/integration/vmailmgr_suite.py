@@ -267,22 +267,10 @@ def check_in_workers(args, checks):
         checks.check("workers: IMAP LOGIN bob.smith@example.org", ok, detail)
 
 
-def run(args, checks):
-    fixtures.install(args.fixtures, "vmailmgr", quiet=False)
-    check_example_config(args.source, args.work, checks)
-    with Dovecot(args.work, args.module_dir, db_config()) as dc, dc.checked(checks):
-        replay_verdicts(dc, args.fixtures, checks)
-        check_iteration(dc, checks)
-        check_clients(dc, checks)
-        check_log_reasons(dc, checks)
-        store = f"{ROOT}/vmailmgr/exorg/passwd.cdb"
-        check_store_broker(dc, checks, "bob.smith@example.org", "B0b-second", lambda: os.utime(store))
-    check_auth_client(args.module_dir, args.work, checks)
-    check_both_drivers(args, checks)
-    check_in_workers(args, checks)
-    # Documented limitation of stock Dovecot 2.3: mail_location built from %h cuts the path at
-    # ':' ("Unknown setting: Smith"). patches/ fixes it; the userdb's own mail field avoids it.
-    # 2.4 has no location string to cut: mail_path = %{home} opens users/Bob:Smith as it is.
+def check_colon_path(args, checks):
+    """Documented limitation of stock Dovecot 2.3: mail_location built from %h cuts the path at
+    ':' ("Unknown setting: Smith"). patches/ fixes it; the userdb's own mail field avoids it.
+    2.4 has no location string to cut: mail_path = %{home} opens users/Bob:Smith as it is."""
     import colon_path
     ok, exists, on_disk, detail, tail = colon_path.run_maildir_h(args.work + "-maildir-h", args.module_dir, ARGS)
     if is_24():
@@ -295,4 +283,37 @@ def run(args, checks):
                      not ok and "Unknown setting: Smith" in tail, f"exists={exists} on_disk={on_disk} {detail}\n{tail[-3000:]}")
         print(f"stock Dovecot, mail_location = maildir:%h, bob.smith: login+SELECT ok={ok}, "
               f"EXISTS={exists} (on disk {on_disk}): {detail}")
+
+
+# run_store.py --only NAME runs one of them ("verdicts" includes the log reasons they leave)
+SCENARIOS = ["example_config", "verdicts", "iteration", "clients", "store_broker", "auth_client", "both_drivers",
+             "workers", "colon_path"]
+
+
+def run(args, checks):
+    fixtures.install(args.fixtures, "vmailmgr", quiet=False)
+    if checks.scenario("example_config"):
+        check_example_config(args.source, args.work, checks)
+    if checks.any_scenario("verdicts", "iteration", "clients", "store_broker"):
+        with Dovecot(args.work, args.module_dir, db_config()) as dc, dc.checked(checks):
+            replayed = checks.scenario("verdicts")
+            if replayed:
+                replay_verdicts(dc, args.fixtures, checks)
+            if checks.scenario("iteration"):
+                check_iteration(dc, checks)
+            if checks.scenario("clients"):
+                check_clients(dc, checks)
+            if replayed:
+                check_log_reasons(dc, checks)
+            if checks.scenario("store_broker"):
+                store = f"{ROOT}/vmailmgr/exorg/passwd.cdb"
+                check_store_broker(dc, checks, "bob.smith@example.org", "B0b-second", lambda: os.utime(store))
+    if checks.scenario("auth_client"):
+        check_auth_client(args.module_dir, args.work, checks)
+    if checks.scenario("both_drivers"):
+        check_both_drivers(args, checks)
+    if checks.scenario("workers"):
+        check_in_workers(args, checks)
+    if checks.scenario("colon_path"):
+        check_colon_path(args, checks)
     fixtures.install(args.fixtures, "vmailmgr")

@@ -7,7 +7,7 @@ import os
 import subprocess
 import time
 
-from dovecot_harness import Dovecot, is_24
+from dovecot_harness import Dovecot
 from auth_client import AuthClient
 from mail_clients import imap_login, imap_cram_md5, pop3_login
 from mariadb import MariaDB, install_fixture
@@ -270,38 +270,53 @@ def check_vstore_dead_server(args, db, checks):
         db.start()
 
 
+# run_store.py --only NAME runs one of them; all share one MariaDB
+SCENARIOS = ["vstore", "verdicts", "batched", "clients", "iteration", "hostile_logins", "server_down", "workers",
+             "per_domain"]
+
+
 def run(args, checks):
     with MariaDB(args.work + "-mariadb") as db:
         install_fixture(db, args.fixtures)
-        check_vstore_lookup(args, db, checks)
-        check_vstore_check_export(args, db, checks)
-        check_vstore_check_damage(args, db, checks)
-        check_vstore_dead_server(args, db, checks)
-        with Dovecot(args.work, args.module_dir, db_config()) as dc, dc.checked(checks):
-            after = lastauth_checker(db, checks)
-            replay_verdicts(dc, args.fixtures, checks, store="vpopmail-sql", after_row=after)
-            check_batched(dc, db, args.fixtures, checks)
-            check_clients(dc, checks)
-            check_iteration(dc, db, checks)
-            check_hostile_logins(dc, checks)
-            check_server_down(dc, db, checks)
+        if checks.scenario("vstore"):
+            check_vstore_lookup(args, db, checks)
+            check_vstore_check_export(args, db, checks)
+            check_vstore_check_damage(args, db, checks)
+            check_vstore_dead_server(args, db, checks)
+        if checks.any_scenario("verdicts", "batched", "clients", "iteration", "hostile_logins", "server_down"):
+            with Dovecot(args.work, args.module_dir, db_config()) as dc, dc.checked(checks):
+                if checks.scenario("verdicts"):
+                    after = lastauth_checker(db, checks)
+                    replay_verdicts(dc, args.fixtures, checks, store="vpopmail-sql", after_row=after)
+                if checks.scenario("batched"):
+                    check_batched(dc, db, args.fixtures, checks)
+                if checks.scenario("clients"):
+                    check_clients(dc, checks)
+                if checks.scenario("iteration"):
+                    check_iteration(dc, db, checks)
+                if checks.scenario("hostile_logins"):
+                    check_hostile_logins(dc, checks)
+                if checks.scenario("server_down"):
+                    check_server_down(dc, db, checks)
         # the other place: the auth workers (the default is the auth process)
         other = "blocking=yes"
-        with Dovecot(args.work + "-other", args.module_dir, db_config(ARGS + " " + other)) as dc, \
-                dc.checked(checks, f"{other}: "):
-            replay_verdicts(dc, args.fixtures, checks, label=f"{other}: ", store="vpopmail-sql")
-        make_per_domain_tables(db)
-        per_domain = ARGS + " many_domains=no"
-        check_vstore_lookup(args, db, checks, "per-domain tables: ", per_domain)
-        check_vstore_check_export(args, db, checks, "per-domain tables: ", per_domain, per_domain=True)
-        with Dovecot(args.work + "-perdomain", args.module_dir, db_config(ARGS + " many_domains=no")) as dc, \
-                dc.checked(checks, "per-domain tables: "):
-            replay_verdicts(dc, args.fixtures, checks, label="per-domain tables: ", store="vpopmail-sql")
-            check_batched(dc, db, args.fixtures, checks, "per-domain tables: ")
-            check_iteration_per_domain(dc, db, checks)
-            check_unassigned_domain(dc, db, checks)
-            dc.args = args
-            check_read_only_and_missing_table(dc, db, checks)
+        if checks.scenario("workers"):
+            with Dovecot(args.work + "-other", args.module_dir, db_config(ARGS + " " + other)) as dc, \
+                    dc.checked(checks, f"{other}: "):
+                replay_verdicts(dc, args.fixtures, checks, label=f"{other}: ", store="vpopmail-sql")
+        if checks.scenario("per_domain"):
+            make_per_domain_tables(db)
+            per_domain = ARGS + " many_domains=no"
+            check_vstore_lookup(args, db, checks, "per-domain tables: ", per_domain)
+            check_vstore_check_export(args, db, checks, "per-domain tables: ", per_domain, per_domain=True)
+            with Dovecot(args.work + "-perdomain", args.module_dir, db_config(ARGS + " many_domains=no")) as dc, \
+                    dc.checked(checks, "per-domain tables: "):
+                replay_verdicts(dc, args.fixtures, checks, label="per-domain tables: ", store="vpopmail-sql")
+                check_batched(dc, db, args.fixtures, checks, "per-domain tables: ")
+                check_iteration_per_domain(dc, db, checks)
+                check_unassigned_domain(dc, db, checks)
+                dc.args = args
+                check_read_only_and_missing_table(dc, db, checks)
         install_fixture(db, args.fixtures)
 
 

@@ -274,23 +274,43 @@ def check_one_store(dc, checks):
                  counts == [1], f"auth pids {pids}, inotify instances {counts}")
 
 
+# run_store.py --only NAME runs one of them ("verdicts" includes the log reasons they leave)
+SCENARIOS = ["example_config", "verdicts", "lookup", "iteration", "clients", "rewrite", "one_store", "store_broker",
+             "auth_client", "bad_args", "workers", "24_settings"]
+
+
 def run(args, checks):
     fixtures.install(args.fixtures, "vpopmail", quiet=False)
-    check_example_config(args.source, args.work, checks)
-    with Dovecot(args.work, args.module_dir, db_config()) as dc, dc.checked(checks):
-        replay_verdicts(dc, args.fixtures, checks)
-        check_lookup(dc, checks)
-        check_iteration(dc, checks)
-        check_clients(dc, checks)
-        check_log_reasons(dc, checks)
-        check_rewrite(dc, checks)
-        check_one_store(dc, checks)
-        deep = "/srv/vstore-fixtures/vpopmail/domains/0/deep.example/vpasswd.cdb"
-        check_store_broker(dc, checks, "zoe@deep.example", "Zoe-deep-1", lambda: os.utime(deep))
-    check_auth_client(args.module_dir, args.work, checks)
-    check_bad_args(args.module_dir, args.work, checks)
-    check_in_workers(args, checks)
-    if is_24():
+    if checks.scenario("example_config"):
+        check_example_config(args.source, args.work, checks)
+    in_dovecot = ("verdicts", "lookup", "iteration", "clients", "rewrite", "one_store", "store_broker")
+    if checks.any_scenario(*in_dovecot):
+        with Dovecot(args.work, args.module_dir, db_config()) as dc, dc.checked(checks):
+            replayed = checks.scenario("verdicts")
+            if replayed:
+                replay_verdicts(dc, args.fixtures, checks)
+            if checks.scenario("lookup"):
+                check_lookup(dc, checks)
+            if checks.scenario("iteration"):
+                check_iteration(dc, checks)
+            if checks.scenario("clients"):
+                check_clients(dc, checks)
+            if replayed:
+                check_log_reasons(dc, checks)
+            if checks.scenario("rewrite"):
+                check_rewrite(dc, checks)
+            if checks.scenario("one_store"):
+                check_one_store(dc, checks)
+            if checks.scenario("store_broker"):
+                deep = "/srv/vstore-fixtures/vpopmail/domains/0/deep.example/vpasswd.cdb"
+                check_store_broker(dc, checks, "zoe@deep.example", "Zoe-deep-1", lambda: os.utime(deep))
+    if checks.scenario("auth_client"):
+        check_auth_client(args.module_dir, args.work, checks)
+    if checks.scenario("bad_args"):
+        check_bad_args(args.module_dir, args.work, checks)
+    if checks.scenario("workers"):
+        check_in_workers(args, checks)
+    if checks.scenario("24_settings") and is_24():
         check_24_settings(args.module_dir, args.work, checks)
     # leave the installed fixture as the tools wrote it for the next suite
     fixtures.install(args.fixtures, "vpopmail")
