@@ -74,11 +74,6 @@ bool broker(const vstore::BrokeredStore &store, bool in_process)
 
 }  // namespace
 
-vstore::FileAccess &store_files()
-{
-    return vstore::fs_broker::active() ? vstore::fs_broker::auth_process_files() : vstore::this_process_files();
-}
-
 bool broker_store(const vstore::VpopmailSettings &settings, bool in_process)
 {
     return broker({vstore::BrokeredStore::Kind::Vpopmail, settings.qmail_dir, settings.vpopmail_dir,

@@ -12,6 +12,7 @@
 
 #include "dovecot_api.h"
 #include "file_access.h"
+#include "fs_broker.h"
 #include "outcome.h"
 #include "vmailmgr_settings.h"
 #include "vpopmail_settings.h"
@@ -59,11 +60,6 @@ Settings parse_settings(const compat::DriverConfig &config)
 // The store for a driver's settings: a passdb and a userdb of one driver with the same
 // settings share one store (one cache, one set of watches). Held by the modules; the registry
 // only remembers stores that are alive.
-// How this process reaches the stores' files (file_access.h): through the store broker when
-// it started one (an auth process that gives up root), else with its own rights, as each
-// file's owner while it is root (the auth workers).
-vstore::FileAccess &store_files();
-
 template <class Store, class Settings>
 std::shared_ptr<Store> shared_store(const compat::DriverConfig &config, Settings settings)
 {
@@ -73,7 +69,8 @@ std::shared_ptr<Store> shared_store(const compat::DriverConfig &config, Settings
         key += "\n" + name + "=" + value;
     if (auto store = stores[key].lock())
         return store;
-    auto store = std::make_shared<Store>(std::move(settings), store_files());
+    // its files as this process reaches them: as their owners while root, then through the broker
+    auto store = std::make_shared<Store>(std::move(settings), vstore::fs_broker::process_files());
     stores[key] = store;
     return store;
 }

@@ -194,8 +194,8 @@ TEST(FsBroker, ServesTheStoresFilesOnly)
     EXPECT_EQ(open_read(vpopmail, "/proc/self/environ", &fd), EPERM);
     // what the stores in the auth process are handed: while it is root (preinit) their calls
     // are its own, as the owner; the broker's only once it gave up root
-    EXPECT_TRUE(fs_broker::auth_process_files().open_read(&vpopmail, dom + "/alice/Maildir/cur/1.msg", &fd).ok());
-    EXPECT_EQ(fs_broker::auth_process_files().open_read(&vpopmail, dom + "/.qmailadmin-limits", &fd).err, EACCES);
+    EXPECT_TRUE(fs_broker::process_files().open_read(&vpopmail, dom + "/alice/Maildir/cur/1.msg", &fd).ok());
+    EXPECT_EQ(fs_broker::process_files().open_read(&vpopmail, dom + "/.qmailadmin-limits", &fd).err, EACCES);
     // owners the stores do not have: a qmail user of users/cdb, gid shadow, root
     EXPECT_EQ(open_read(FsOwner{4321, 4321, "x"}, joe + "/vpasswd", &fd), EPERM);
     EXPECT_EQ(open_read(FsOwner{89, 42, "x"}, dom + "/vpasswd", &fd), EPERM);

@@ -322,7 +322,7 @@ struct CheckContext {
 std::vector<std::string> vpopmail_problems(const vstore::VpopmailSettings &s, const CheckContext &c, bool passdb)
 {
     const bool mysql = s.backend == vstore::VpopmailSettings::Backend::Mysql;
-    vstore::VpopmailStore store(s);
+    vstore::VpopmailStore store(s, vstore::fs_broker::process_files());
     std::vector<std::string> out = store.startup_problems(!mysql, mysql && !s.mysql_limits);
     std::string error;
     std::vector<vstore::vpopmail::AssignRecord> domains;
@@ -354,17 +354,19 @@ std::vector<std::string> vpopmail_problems(const vstore::VpopmailSettings &s, co
 // passwords for a challenge-response mechanism.
 std::vector<std::string> vmailmgr_problems(const vstore::VmailmgrSettings &s, const CheckContext &c, bool passdb)
 {
-    std::vector<std::string> out = vstore::VmailmgrStore(s).startup_problems();
+    // the files as the drivers reach them: through the broker check_as() started, if any
+    vstore::FileAccess &files = vstore::fs_broker::process_files();
+    std::vector<std::string> out = vstore::VmailmgrStore(s, files).startup_problems();
     std::string error;
     vstore::VmailmgrSettings all = s;
     all.first_valid_uid = 0;
-    for (const auto &b : vstore::VmailmgrStore(all).named_base_users(&error))
+    for (const auto &b : vstore::VmailmgrStore(all, files).named_base_users(&error))
         if (b.uid < c.first_valid_uid)
             out.push_back("base user " + b.name + " has uid " + std::to_string(b.uid) + ", below first_valid_uid = " +
                           std::to_string(c.first_valid_uid) +
                           ": its users are unknown to the driver and Dovecot refuses its mail");
     if (c.challenge && passdb) {
-        vstore::VmailmgrStore st(s);
+        vstore::VmailmgrStore st(s, files);
         ClearPasswords count;
         for (const auto &name : st.list_users(&error)) {
             vstore::VmailmgrAccount a;

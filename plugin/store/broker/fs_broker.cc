@@ -265,9 +265,10 @@ public:
     }
 };
 
-// While the auth process is still root (preinit: the start-up reads, such as vpopmail's
-// etc/vpopmail.mysql, which the broker does not serve), it takes the owner's rights itself.
-class AuthProcessFiles final : public FileAccess {
+// While the process is still root (the auth process's preinit: the start-up reads, such as
+// vpopmail's etc/vpopmail.mysql, which the broker does not serve), it takes the owner's rights
+// itself; once it gave up root, the broker's if it started one, else its own.
+class ProcessFiles final : public FileAccess {
 public:
     FsStatus lstat(const FsOwner *owner, const std::string &path, struct stat *st) override
     {
@@ -291,7 +292,12 @@ public:
     }
 
 private:
-    static FileAccess &now() { return can_switch_fs_identity() ? owner_rights_files() : files(); }
+    static FileAccess &now()
+    {
+        if (can_switch_fs_identity())
+            return owner_rights_files();
+        return active() ? files() : own_rights_files();
+    }
 };
 
 }  // namespace
@@ -302,10 +308,10 @@ FileAccess &files()
     return broker_files;
 }
 
-FileAccess &auth_process_files()
+FileAccess &process_files()
 {
-    static AuthProcessFiles process_files;
-    return process_files;
+    static ProcessFiles process;
+    return process;
 }
 
 void set_lost_handler(void (*handler)(const std::string &why)) { client()->on_lost = handler; }

@@ -46,9 +46,10 @@ void seal();
 // serve, a bad path), ENOTCONN when it is gone or silent. A call without an owner is made in
 // this process, with its own rights.
 FileAccess &files();
-// What a store in the auth process is handed: its own calls as the owner while it is still
-// root (preinit), files() once it gave up root.
-FileAccess &auth_process_files();
+// What a store in a process that may start a broker is handed (the auth process, vstore
+// config-check): its own calls as the owner while the process is root (preinit), files()
+// once it gave up root with a broker started, its own rights without one.
+FileAccess &process_files();
 
 // Called once, on the thread that found it, when the broker is gone or hung: a process that
 // gave up root cannot start another, so the glue has Dovecot start a new auth process.
