@@ -19,8 +19,10 @@
 //             cancel_call (struct timeout **)
 #pragma once
 
+#include <cstring>
 #include <exception>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -79,6 +81,32 @@ public:
 private:
     static void wipe_buffer(std::string &s) noexcept { Host::wipe(s.data(), s.capacity()); }
     std::string s_;
+};
+
+// A client's password: inside the object when it is shorter than N bytes (a login then
+// allocates nothing for it), else on the heap; wiped when it goes. Neither copied nor moved.
+template <class Host, size_t N>
+class InlineSecret {
+public:
+    explicit InlineSecret(const char *s) : size_(s == nullptr ? 0 : std::strlen(s))
+    {
+        if (size_ < N)
+            std::memcpy(buf_, s == nullptr ? "" : s, size_ + 1);
+        else
+            heap_ = Secret<Host>(s);
+    }
+    ~InlineSecret() { Host::wipe(buf_, N); }  // heap_ wipes itself
+    InlineSecret(const InlineSecret &) = delete;
+    InlineSecret &operator=(const InlineSecret &) = delete;
+
+    const char *c_str() const { return size_ < N ? buf_ : heap_.c_str(); }
+    std::string_view view() const { return {c_str(), size_}; }
+    size_t size() const { return size_; }
+
+private:
+    size_t size_;
+    char buf_[N] = {};
+    Secret<Host> heap_;
 };
 
 // Runs body(); any exception is logged against the request and turned into fallback.

@@ -172,7 +172,7 @@ private:
                 return to_pass_result(decision.before.verdict);
         }
         if (use_ == vstore::PasswordUse::Plain) {
-            if (auto why = vstore::empty_password_refusal(plain_.str())) {
+            if (auto why = vstore::empty_password_refusal(plain_.view())) {
                 Host::log_info(r_, std::string(driver_) + ": login refused: " + *why);
                 return PassResult::PasswordMismatch;
             }
@@ -268,7 +268,7 @@ private:
     const std::string &scheme() const { return scheme_; }
     const std::string &hash() const { return hash_.str(); }
     const std::string &owner() const { return owner_; }
-    const std::string &plain() const { return plain_.str(); }
+    std::string_view plain() const { return plain_.view(); }
     uint64_t work_us() const { return work_us_; }
 
     Request *const r_;
@@ -278,7 +278,8 @@ private:
         typename Host::VerifyCallback plain;
         typename Host::CredentialsCallback credentials;
     } callback_;
-    Secret<Host> plain_;  // verify_plain's password
+    // verify_plain's password (short ones inside the login: no allocation)
+    InlineSecret<Host, 128> plain_{nullptr};
     const vstore::HashCostLimits *limits_ = nullptr;
     Threads *threads_ = nullptr;
     // the store's decision, once taken

@@ -281,6 +281,26 @@ TEST_F(PassdbLoginTest, MatchRunsEveryStepInOrder)
     EXPECT_GE(calls.wipes_of("pw-secret"), 2u);  // the password and the hash
 }
 
+TEST_F(PassdbLoginTest, LongAndShortPasswordsAreWipedWhereTheyLived)
+{
+    const std::string long_one(300, 'x');  // past the login's own room: on the heap
+    accept("PLAIN", long_one);
+    FakeRequest r;
+    verify(r, long_one.c_str());
+    EXPECT_EQ(r.answers, std::vector<PassResult>{PassResult::Ok});
+    expect_one_login(r);
+    EXPECT_EQ(calls.wipes_of(long_one), 2u);  // the password and the hash
+
+    calls = Calls();
+    const std::string room(127, 'y');  // the longest that fits in the login
+    accept("PLAIN", room);
+    FakeRequest s;
+    verify(s, room.c_str());
+    EXPECT_EQ(s.answers, std::vector<PassResult>{PassResult::Ok});
+    expect_one_login(s);
+    EXPECT_EQ(calls.wipes_of(room), 2u);
+}
+
 TEST_F(PassdbLoginTest, WrongPasswordNeverLearnsTheAfterMatchRefusal)
 {
     store.decision.decision.after_match = vstore::Outcome::fail(vstore::Verdict::Disabled, "imap disabled");
