@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "dovecot_api.h"
+#include "dovecot_host.h"
 #include "file_access.h"
 #include "fs_broker.h"
 #include "outcome.h"
@@ -24,25 +25,14 @@ namespace glue {
 template <class T, class Body>
 T guarded(struct auth_request *r, T fallback, Body &&body) noexcept
 {
-    try {
-        return std::forward<Body>(body)();
-    } catch (const std::exception &e) {
-        try {
-            compat::log_error(r, std::string("internal error: ") + e.what());
-        } catch (...) {
-        }
-    } catch (...) {
-        try {
-            compat::log_error(r, "internal error: unknown exception");
-        } catch (...) {
-        }
-    }
-    return fallback;
+    return guarded_by<DovecotHost>(r, std::move(fallback), std::forward<Body>(body));
 }
 
-// Logs why a lookup did not produce an account: refusals at debug level, store faults as
-// errors (they need the postmaster), unknown users through Dovecot's own message too.
-void log_outcome(struct auth_request *r, const char *driver, const vstore::Outcome &o);
+// Logs why a lookup did not produce an account (host.h).
+inline void log_outcome(struct auth_request *r, const char *driver, const vstore::Outcome &o)
+{
+    log_outcome_by<DovecotHost>(r, driver, o);
+}
 
 // A driver's settings, parsed at start-up through the store's settings table. Bad settings
 // throw std::invalid_argument with the reason; compat's preinit hands it to Dovecot, which
@@ -81,26 +71,19 @@ std::shared_ptr<Store> shared_store(const compat::DriverConfig &config, Settings
 bool broker_store(const vstore::VpopmailSettings &settings, bool in_process);
 bool broker_store(const vstore::VmailmgrSettings &settings, bool in_process);
 
-// Whether the store's rule refuses this password whatever is stored (an empty one); logs it
-// and wipes the password to check.
-bool refuse_empty_password(struct auth_request *r, const char *driver, const char *plain,
-                           vstore::PasswordToCheck *password);
-
 // Logs what a store's lookup noted, at debug level.
-void log_notes(struct auth_request *r, const char *driver, const std::vector<std::string> &notes);
-
-// A successful lookup's result, once the passdb's / userdb's own `fields` settings (2.4) are
-// applied; a field that fails to expand makes it an internal failure (logged by Dovecot).
-inline enum passdb_result passdb_ok(struct auth_request *r)
+inline void log_notes(struct auth_request *r, const char *driver, const std::vector<std::string> &notes)
 {
-    return compat::apply_passdb_fields(r) ? PASSDB_RESULT_OK : PASSDB_RESULT_INTERNAL_FAILURE;
+    log_notes_by<DovecotHost>(r, driver, notes);
 }
+
+// A successful userdb lookup's result, once the userdb's own `fields` settings (2.4) are
+// applied; a field that fails to expand makes it an internal failure (logged by Dovecot).
 inline enum userdb_result userdb_ok(struct auth_request *r)
 {
     return compat::apply_userdb_fields(r) ? USERDB_RESULT_OK : USERDB_RESULT_INTERNAL_FAILURE;
 }
 
-enum passdb_result to_passdb_result(vstore::Verdict v);
 enum userdb_result to_userdb_result(vstore::Verdict v);
 
 }  // namespace glue

@@ -13,30 +13,38 @@ const char kDriver[] = "vmailmgr";
 
 vstore::VmailmgrStore &store_of(struct auth_request *r) { return **glue::passdb_of<vstore::VmailmgrStore>(r).store; }
 
-// The store's decision, and the base user who owns the account (its passwd.cdb); the account
-// (and its stored password) does not outlive it.
-glue::Decided decide(struct auth_request *r)
-{
-    vstore::VmailmgrAccount account;
-    std::string remote_ip;
-    glue::Decided decided;
-    decided.decision = store_of(r).decide(glue::login_request(r, &remote_ip), time(nullptr), &account);
-    compat::wipe(account.record.password);
-    decided.owner = std::move(account.base.name);
-    return decided;
-}
+// A vmailmgr login: its store answers at once. The account (and its stored password) does
+// not outlive the decision; the base user who owns it (its passwd.cdb) is the owner.
+class VmailmgrLogin final : public glue::PassdbLogin {
+public:
+    using PassdbLoginT::PassdbLoginT;
+
+private:
+    void ask() override
+    {
+        decide([r = request()] {
+            vstore::VmailmgrAccount account;
+            std::string remote_ip;
+            glue::Decided decided;
+            decided.decision = store_of(r).decide(glue::login_request(r, &remote_ip), time(nullptr), &account);
+            compat::wipe(account.record.password);
+            decided.owner = std::move(account.base.name);
+            return decided;
+        });
+    }
+};
 
 void vmailmgr_verify_plain(struct auth_request *r, const char *password, verify_plain_callback_t *callback)
 {
-    glue::verify_plain(r, kDriver, password, callback, store_of(r).settings().access.hash_limits,
-                       glue::passdb_of<vstore::VmailmgrStore>(r).threads,
-                       [r] { return decide(r); });
+    auto &m = glue::passdb_of<vstore::VmailmgrStore>(r);
+    glue::PassdbLogin::verify_plain<VmailmgrLogin>(r, kDriver, callback, password,
+                                                   (*m.store)->settings().access.hash_limits, m.threads);
 }
 
 void vmailmgr_lookup_credentials(struct auth_request *r, lookup_credentials_callback_t *callback)
 {
     // "$0$" plaintext serves every challenge-response mechanism as PLAIN.
-    glue::lookup_credentials(r, kDriver, callback, [r] { return decide(r).decision; });
+    glue::PassdbLogin::lookup_credentials<VmailmgrLogin>(r, kDriver, callback);
 }
 
 struct passdb_module *vmailmgr_passdb_create(pool_t pool, const compat::DriverConfig &config)

@@ -16,63 +16,52 @@ using glue::VpopmailSource;
 
 VpopmailSource &source_of(struct auth_request *r) { return **glue::passdb_of<VpopmailSource>(r).store; }
 
-using Next = std::function<void(vstore::LoginDecision, std::shared_ptr<vstore::VpopmailAccount>)>;
+// A vpopmail login: its source answers at once (the cdb store) or once the database answered.
+// The account stays with the login for lastauth; its clear password is wiped once decided.
+class VpopmailLogin final : public glue::PassdbLogin {
+public:
+    using PassdbLoginT::PassdbLoginT;
 
-// Finds the account (at once from the cdb store, or when the database answered), then hands
-// the store's decision to next; the account's clear password is wiped, the rest kept for
-// lastauth. false when it failed before asking (next is not called then).
-bool decide(struct auth_request *r, vstore::PasswordUse use, Next next)
-{
-    compat::request_ref(r);
-    const bool asked = glue::guarded(r, false, [&] {
-        source_of(r).find(compat::request_user(r), [r, use, next](const vstore::Outcome &found,
-                                                                  vstore::VpopmailAccount &account) {
-            auto a = std::make_shared<vstore::VpopmailAccount>(std::move(account));
-            std::string remote_ip;
-            vstore::LoginDecision d;
-            if (!glue::guarded(r, false, [&] {
-                    d = source_of(r).store().decide_found(found, glue::login_request(r, &remote_ip), use, a.get());
-                    return true;
-                }))
-                d.before = vstore::Outcome::fail(vstore::Verdict::StoreFault, "internal error (logged)");
-            compat::wipe(a->pw.clear);
-            next(std::move(d), a);
-            compat::request_unref(r);
-        });
-        return true;
-    });
-    if (!asked)
-        compat::request_unref(r);
-    return asked;
-}
+private:
+    void ask() override
+    {
+        source_of(request()).find(compat::request_user(request()), &account_,
+                                  [this](const vstore::Outcome &found, vstore::VpopmailAccount &account) {
+                                      decide([&] { return decision_of(found, account); });
+                                  });
+    }
+
+    glue::Decided decision_of(const vstore::Outcome &found, vstore::VpopmailAccount &account)
+    {
+        struct auth_request *r = request();
+        std::string remote_ip;
+        glue::Decided d;
+        if (!glue::guarded(r, false, [&] {
+                d.decision = source_of(r).store().decide_found(found, glue::login_request(r, &remote_ip), use(),
+                                                                &account);
+                return true;
+            }))
+            d.decision.before = vstore::Outcome::fail(vstore::Verdict::StoreFault, "internal error (logged)");
+        compat::wipe(account.pw.clear);
+        d.owner = account.domain.real_domain;
+        return d;
+    }
+
+    void on_login() override { source_of(request()).write_lastauth(request(), account_); }
+
+    vstore::VpopmailAccount account_;
+};
 
 void vpopmail_verify_plain(struct auth_request *r, const char *password, verify_plain_callback_t *callback)
 {
-    // the database may answer after this returns: the password is kept until then
-    auto plain = std::make_shared<std::string>(password);
-    const bool asked = decide(r, vstore::PasswordUse::Plain,
-                              [r, plain, callback](vstore::LoginDecision d, std::shared_ptr<vstore::VpopmailAccount> a) {
-                                  VpopmailSource &source = source_of(r);
-                                  glue::Decided decided{std::move(d), [r, a] { source_of(r).write_lastauth(r, *a); },
-                                                        a->domain.real_domain};
-                                  glue::verify_plain_decided(r, kDriver, plain->c_str(), callback,
-                                                             source.settings().access.hash_limits,
-                                                             glue::passdb_of<VpopmailSource>(r).threads,
-                                                             std::move(decided));
-                                  compat::wipe(*plain);
-                              });
-    if (!asked)
-        callback(PASSDB_RESULT_INTERNAL_FAILURE, r);
+    auto &m = glue::passdb_of<VpopmailSource>(r);
+    glue::PassdbLogin::verify_plain<VpopmailLogin>(r, kDriver, callback, password,
+                                                   (*m.store)->settings().access.hash_limits, m.threads);
 }
 
 void vpopmail_lookup_credentials(struct auth_request *r, lookup_credentials_callback_t *callback)
 {
-    const bool asked = decide(r, vstore::PasswordUse::Credentials,
-                              [r, callback](vstore::LoginDecision d, std::shared_ptr<vstore::VpopmailAccount>) {
-                                  glue::lookup_credentials_decided(r, kDriver, callback, std::move(d));
-                              });
-    if (!asked)
-        callback(PASSDB_RESULT_INTERNAL_FAILURE, nullptr, 0, r);
+    glue::PassdbLogin::lookup_credentials<VpopmailLogin>(r, kDriver, callback);
 }
 
 struct passdb_module *vpopmail_passdb_create(pool_t pool, const compat::DriverConfig &config)

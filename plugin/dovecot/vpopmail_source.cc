@@ -48,15 +48,14 @@ VpopmailSource::VpopmailSource(vstore::VpopmailSettings settings, vstore::FileAc
     }
 }
 
-void VpopmailSource::find(std::string_view login, Found done)
+void VpopmailSource::find(std::string_view login, vstore::VpopmailAccount *account, Found done)
 {
-    auto account = std::make_shared<vstore::VpopmailAccount>();
     if (read_ == nullptr) {
-        const Outcome o = store_.lookup(login, account.get());
+        const Outcome o = store_.lookup(login, account);
         done(o, *account);
         return;
     }
-    Outcome o = store_.resolve(login, account.get());
+    Outcome o = store_.resolve(login, account);
     if (o.is_ok() && !layout_.many_domains) {
         if (auto why = vstore::vpopmail_sql::table_refusal(account->domain.real_domain))
             o = Outcome::fail(Verdict::UserUnknown, *why);
@@ -65,21 +64,22 @@ void VpopmailSource::find(std::string_view login, Found done)
         done(o, *account);
         return;
     }
-    pending_[layout_.many_domains ? std::string() : account->domain.real_domain].push_back({account, std::move(done)});
+    // Scheduled first: a lookup kept is always queried (a query with none kept does nothing).
     once_this_round(&query_scheduled_, &VpopmailSource::query_pending);
+    pending_[layout_.many_domains ? std::string() : account->domain.real_domain].push_back({account, std::move(done)});
 }
 
 void VpopmailSource::once_this_round(bool *scheduled, void (VpopmailSource::*fn)())
 {
     if (*scheduled)
         return;
-    *scheduled = true;
     compat::run_soon([this, scheduled, fn, alive = std::weak_ptr<char>(alive_)] {
         if (alive.lock() == nullptr)
             return;
         *scheduled = false;
         (this->*fn)();
     });
+    *scheduled = true;  // (not before: a run_soon() that throws has scheduled nothing)
 }
 
 void VpopmailSource::query_pending()
@@ -126,7 +126,7 @@ void VpopmailSource::query_batch(std::vector<Pending> batch)
         for (size_t i = 0; i < lookups->size(); i++) {
             Pending &p = (*lookups)[i];
             Outcome found;
-            found_row(own[i], p.account.get(), &found);
+            found_row(own[i], p.account, &found);
             p.done(found, *p.account);
         }
     });

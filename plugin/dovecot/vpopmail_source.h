@@ -30,10 +30,12 @@ public:
     const vstore::VpopmailSettings &settings() const { return store_.settings(); }
 
     using Found = std::function<void(const vstore::Outcome &, vstore::VpopmailAccount &)>;
-    // The account of a login: users/cdb first, then its record (done may run before find()
-    // returns, or later from Dovecot's ioloop). With backend=mysql the lookups asked for in
-    // one round of the ioloop go to the server together, one query per table.
-    void find(std::string_view login, Found done);
+    // The account of a login, into *account (the caller's, kept until done runs): users/cdb
+    // first, then its record. done runs once, before find() returns or later from Dovecot's
+    // ioloop; when find() throws, it has neither run nor been kept. With backend=mysql the
+    // lookups asked for in one round of the ioloop go to the server together, one query per
+    // table.
+    void find(std::string_view login, vstore::VpopmailAccount *account, Found done);
 
     // vchkpw's lastauth after a successful login: <user dir>/lastauth, or a row of table
     // lastauth. Logged, never failing the login; the database write runs after the reply.
@@ -57,7 +59,7 @@ private:
     // Dovecot's mysql driver answers in the calling process: a query per login would hold the
     // auth process for a round trip each. Lookups wait for the end of the ioloop round.
     struct Pending {
-        std::shared_ptr<vstore::VpopmailAccount> account;
+        vstore::VpopmailAccount *account;  // the caller's
         Found done;
     };
     void query_pending();

@@ -14,24 +14,44 @@ using glue::VpopmailSource;
 
 VpopmailSource &source_of(struct auth_request *r) { return glue::userdb_store<VpopmailSource>(r); }
 
+// One userdb lookup: the account the source fills (at once, or once the database answered)
+// and the request's one reference, from the lookup to the answer.
+struct UserdbLookup {
+    UserdbLookup(struct auth_request *r, userdb_callback_t *callback) : r(r), callback(callback)
+    {
+        compat::request_ref(r);
+    }
+    ~UserdbLookup()
+    {
+        compat::wipe(account.pw.clear);
+        compat::request_unref(r);
+    }
+    UserdbLookup(const UserdbLookup &) = delete;
+    UserdbLookup &operator=(const UserdbLookup &) = delete;
+
+    struct auth_request *const r;
+    userdb_callback_t *const callback;
+    vstore::VpopmailAccount account;
+};
+
 void vpopmail_userdb_lookup(struct auth_request *r, userdb_callback_t *callback)
 {
-    compat::request_ref(r);
-    const bool asked = glue::guarded(r, false, [&] {
-        source_of(r).find(compat::request_user(r), [r, callback](const vstore::Outcome &found,
-                                                                 vstore::VpopmailAccount &account) {
-            vstore::UserdbView view;
-            vstore::Outcome o = glue::guarded(
-                r, vstore::Outcome::fail(vstore::Verdict::StoreFault, "internal error (logged)"),
-                [&] { return vstore::VpopmailStore::userdb_found(found, account, &view); });
-            compat::wipe(account.pw.clear);
-            glue::userdb_answer(r, kDriver, callback, o, view);
-            compat::request_unref(r);
-        });
+    auto *lookup = glue::guarded(r, static_cast<UserdbLookup *>(nullptr), [&] { return new UserdbLookup(r, callback); });
+    const bool asked = lookup != nullptr && glue::guarded(r, false, [&] {
+        source_of(r).find(compat::request_user(r), &lookup->account,
+                          [lookup](const vstore::Outcome &found, vstore::VpopmailAccount &account) {
+                              vstore::UserdbView view;
+                              vstore::Outcome o = glue::guarded(
+                                  lookup->r, vstore::Outcome::fail(vstore::Verdict::StoreFault, "internal error (logged)"),
+                                  [&] { return vstore::VpopmailStore::userdb_found(found, account, &view); });
+                              compat::wipe(account.pw.clear);
+                              glue::userdb_answer(lookup->r, kDriver, lookup->callback, o, view);
+                              delete lookup;
+                          });
         return true;
     });
     if (!asked) {
-        compat::request_unref(r);
+        delete lookup;
         callback(USERDB_RESULT_INTERNAL_FAILURE, r);
     }
 }

@@ -21,9 +21,8 @@ public:
     {
         vstore::Outcome found;
         compat::Standalone::run([&](std::function<void()> stop) {
-            source_.find(login, [&, stop](const vstore::Outcome &o, vstore::VpopmailAccount &a) {
+            source_.find(login, account, [&, stop](const vstore::Outcome &o, vstore::VpopmailAccount &) {
                 found = o;
-                *account = std::move(a);
                 stop();
             });
         });
