@@ -102,6 +102,13 @@ public:
     const char *c_str() const { return size_ < N ? buf_ : heap_.c_str(); }
     std::string_view view() const { return {c_str(), size_}; }
     size_t size() const { return size_; }
+    // Wiped now: empty from here on.
+    void wipe() noexcept
+    {
+        Host::wipe(buf_, N);
+        heap_.wipe();
+        size_ = 0;
+    }
 
 private:
     size_t size_;

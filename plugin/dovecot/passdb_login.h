@@ -146,6 +146,9 @@ private:
             Host::set_password_field(r_, hash_.str(), scheme_.c_str());
         switch (threads_ == nullptr ? Threads::Start::VerifyHere : threads_->start(this)) {
         case Threads::Start::Queued:
+            // the job holds its own copies: the login's go now, not when the answer comes
+            plain_.wipe();
+            hash_.wipe();
             return;  // verified() comes from the ioloop
         case Threads::Start::Busy:
             return answer(PassResult::InternalFailure);
