@@ -17,7 +17,8 @@ using glue::VpopmailSource;
 VpopmailSource &source_of(struct auth_request *r) { return **glue::passdb_of<VpopmailSource>(r).store; }
 
 // A vpopmail login: its source answers at once (the cdb store) or once the database answered.
-// The account stays with the login for lastauth; its clear password is wiped once decided.
+// The account stays with the login for lastauth (its user, domain and directory); its stored
+// passwords are wiped once decided: the decision holds what is checked.
 class VpopmailLogin final : public glue::PassdbLogin {
 public:
     using PassdbLoginT::PassdbLoginT;
@@ -43,6 +44,7 @@ private:
             }))
             d.decision.before = vstore::Outcome::fail(vstore::Verdict::StoreFault, "internal error (logged)");
         compat::wipe(account.pw.clear);
+        compat::wipe(account.pw.passwd);
         d.owner = account.domain.real_domain;
         return d;
     }

@@ -126,7 +126,12 @@ void VpopmailSource::query_batch(std::vector<Pending> batch)
         for (size_t i = 0; i < lookups->size(); i++) {
             Pending &p = (*lookups)[i];
             Outcome found;
-            found_row(own[i], p.account, &found);
+            // every lookup of the batch is answered, whatever one row does
+            try {
+                found_row(own[i], p.account, &found);
+            } catch (const std::exception &e) {
+                found = Outcome::fail(Verdict::StoreFault, std::string("internal error: ") + e.what());
+            }
             p.done(found, *p.account);
         }
     });

@@ -24,6 +24,7 @@ struct UserdbLookup {
     ~UserdbLookup()
     {
         compat::wipe(account.pw.clear);
+        compat::wipe(account.pw.passwd);
         compat::request_unref(r);
     }
     UserdbLookup(const UserdbLookup &) = delete;
@@ -45,14 +46,15 @@ void vpopmail_userdb_lookup(struct auth_request *r, userdb_callback_t *callback)
                                   lookup->r, vstore::Outcome::fail(vstore::Verdict::StoreFault, "internal error (logged)"),
                                   [&] { return vstore::VpopmailStore::userdb_found(found, account, &view); });
                               compat::wipe(account.pw.clear);
+                              compat::wipe(account.pw.passwd);
                               glue::userdb_answer(lookup->r, kDriver, lookup->callback, o, view);
                               delete lookup;
                           });
         return true;
     });
     if (!asked) {
-        delete lookup;
         callback(USERDB_RESULT_INTERNAL_FAILURE, r);
+        delete lookup;  // the request's reference, after the answer
     }
 }
 
