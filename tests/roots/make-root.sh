@@ -26,13 +26,17 @@ dovecot="dovecot-core dovecot-imapd dovecot-pop3d $mysql_driver dovecot-dev"
 other="mariadb-server mariadb-client python3 libcdb1 tinycdb mount passwd procps
        g++ make cmake pkg-config libcdb-dev libcrypt-dev dpkg-dev file lintian"
 stamp="3 $suite $dovecot $other"
+# One maker per root: CI starts the roots early in the background, and a runner that needs
+# one waits here for it.
+mkdir -p "$(dirname "$root")"
+exec 9>"$root.lock"
+flock 9
 if [[ -f $root/.vstore-root && $(cat "$root/.vstore-root") == "$stamp" ]]; then
   echo "reusing the $suite root in $root ($(chroot "$root" dovecot --version))"
   exit 0
 fi
 command -v debootstrap >/dev/null || { echo "make-root.sh: debootstrap is not installed" >&2; exit 1; }
 rm -rf "$root.new"
-mkdir -p "$(dirname "$root")"
 log=$root.log
 # A backports Dovecot cannot come from debootstrap (it knows one suite): the rest of the root
 # is made first, then apt takes Dovecot from the backports suite.
