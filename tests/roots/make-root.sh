@@ -38,11 +38,11 @@ fi
 command -v debootstrap >/dev/null || { echo "make-root.sh: debootstrap is not installed" >&2; exit 1; }
 rm -rf "$root.new"
 log=$root.log
-# A backports Dovecot cannot come from debootstrap (it knows one suite): the rest of the root
-# is made first, then apt takes Dovecot from the backports suite.
-if [[ $suite == bookworm-backports ]]; then first=$other; else first="$dovecot $other"; fi
+# debootstrap makes the bare suite; apt (which, unlike debootstrap, knows virtual packages
+# and orders maintainer scripts) then installs the rest. A backports Dovecot comes from the
+# backports suite, everything else from the release.
 : >"$log"
-if ! debootstrap --variant=minbase --include="$(echo $first | tr ' ' ,)" "$base" "$root.new" "$mirror" >>"$log" 2>&1; then
+if ! debootstrap --variant=minbase "$base" "$root.new" "$mirror" >>"$log" 2>&1; then
   tail -20 "$log" >&2
   exit 1
 fi
@@ -54,12 +54,15 @@ printf '#!/bin/sh\nexit 101\n' >"$root.new/usr/sbin/policy-rc.d"
 chmod 0755 "$root.new/usr/sbin/policy-rc.d"
 if [[ $suite == bookworm-backports ]]; then
   echo "deb $mirror bookworm-backports main" >"$root.new/etc/apt/sources.list.d/backports.list"
-  if ! chroot "$root.new" env DEBIAN_FRONTEND=noninteractive PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-         sh -c "apt-get update -q && apt-get install -q -y --no-install-recommends -t bookworm-backports $dovecot" \
-         >>"$log" 2>&1; then
-    tail -20 "$log" >&2
-    exit 1
-  fi
+  install="apt-get install -q -y --no-install-recommends $other &&
+           apt-get install -q -y --no-install-recommends -t bookworm-backports $dovecot"
+else
+  install="apt-get install -q -y --no-install-recommends $dovecot $other"
+fi
+if ! chroot "$root.new" env DEBIAN_FRONTEND=noninteractive PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+       sh -c "apt-get update -q && $install" >>"$log" 2>&1; then
+  tail -20 "$log" >&2
+  exit 1
 fi
 chroot "$root.new" apt-get clean
 echo "$stamp" >"$root.new/.vstore-root"
