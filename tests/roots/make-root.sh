@@ -36,6 +36,8 @@ if [[ -f $root/.vstore-root && $(cat "$root/.vstore-root") == "$stamp" ]]; then
   exit 0
 fi
 command -v debootstrap >/dev/null || { echo "make-root.sh: debootstrap is not installed" >&2; exit 1; }
+# A maker killed in debootstrap can leave the /proc it mounted in the half-made root.
+for m in "$root.new/proc" "$root.new/sys"; do mountpoint -q "$m" 2>/dev/null && umount -l "$m"; done
 rm -rf "$root.new"
 log=$root.log
 # debootstrap makes the bare suite; apt (which, unlike debootstrap, knows virtual packages
