@@ -54,6 +54,9 @@ echo 'Acquire::Check-Valid-Until "false";' >"$root.new/etc/apt/apt.conf.d/99vsto
 # No package may start a service in the root.
 printf '#!/bin/sh\nexit 101\n' >"$root.new/usr/sbin/policy-rc.d"
 chmod 0755 "$root.new/usr/sbin/policy-rc.d"
+# A root is a scratch machine: no fsync per file, no man page index (minutes of man-db).
+echo force-unsafe-io >"$root.new/etc/dpkg/dpkg.cfg.d/99vstore-root"
+echo "man-db man-db/auto-update boolean false" | chroot "$root.new" debconf-set-selections
 if [[ $suite == bookworm-backports ]]; then
   echo "deb $mirror bookworm-backports main" >"$root.new/etc/apt/sources.list.d/backports.list"
   install="apt-get install -q -y --no-install-recommends $other &&
