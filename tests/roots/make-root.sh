@@ -25,6 +25,7 @@ esac
 dovecot="dovecot-core dovecot-imapd dovecot-pop3d $mysql_driver dovecot-dev"
 other="mariadb-server mariadb-client python3 libcdb1 tinycdb mount passwd procps
        g++ make cmake pkg-config libcdb-dev libcrypt-dev dpkg-dev file lintian"
+other=$(echo $other)  # one line: it goes into a shell command below
 stamp="3 $suite $dovecot $other"
 # One maker per root: CI starts the roots early in the background, and a runner that needs
 # one waits here for it.
