@@ -1,20 +1,26 @@
-# CPack pre-build script (CPACK_PRE_BUILD_SCRIPTS, set in the top CMakeLists.txt): runs on the
-# staged tree before the .deb is made.
+# The package's own steps on the tree CPack stages, before it makes the .deb. The last install
+# rule of the top CMakeLists.txt includes this file with the VSTORE_DEB_* paths set; it does
+# nothing unless cpack-project.cmake marked the process as CPack's, so cmake --install
+# installs what it always did.
 #  - adds Debian's changelog.gz and copyright to the doc directory;
 #  - drops the .comment section from the ELF files (what dh_strip does; CPACK_STRIP_FILES
 #    has stripped them);
 #  - compresses the man pages (gzip -9n: Debian policy, reproducible);
 #  - writes the preinst with the list of every file the package ships (its takeover check).
-set(_stage "${CPACK_TEMPORARY_DIRECTORY}")
-if(NOT IS_DIRECTORY "${_stage}${CPACK_VSTORE_DOC_DIR}")
-  message(FATAL_ERROR "prebuild.cmake: ${_stage}${CPACK_VSTORE_DOC_DIR} is not staged")
+if(NOT "$ENV{VSTORE_CPACK_STAGING}" STREQUAL "1")
+  return()
 endif()
-file(COPY ${CPACK_VSTORE_DOC_FILES} DESTINATION "${_stage}${CPACK_VSTORE_DOC_DIR}"
+# CPACK_SET_DESTDIR: CPack stages under DESTDIR, with the real prefix
+set(_stage "$ENV{DESTDIR}")
+if(_stage STREQUAL "" OR NOT IS_DIRECTORY "${_stage}${VSTORE_DEB_DOC_DIR}")
+  message(FATAL_ERROR "prebuild.cmake: ${_stage}${VSTORE_DEB_DOC_DIR} is not staged")
+endif()
+file(COPY ${VSTORE_DEB_DOC_FILES} DESTINATION "${_stage}${VSTORE_DEB_DOC_DIR}"
      FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 file(GLOB_RECURSE _elf LIST_DIRECTORIES false "${_stage}/*/bin/*" "${_stage}/*/lib/*.so")
 foreach(_obj IN LISTS _elf)
   if(NOT IS_SYMLINK "${_obj}")
-    execute_process(COMMAND "${CPACK_VSTORE_OBJCOPY}" --remove-section=.comment "${_obj}" RESULT_VARIABLE _rc)
+    execute_process(COMMAND "${VSTORE_DEB_OBJCOPY}" --remove-section=.comment "${_obj}" RESULT_VARIABLE _rc)
     if(NOT _rc EQUAL 0)
       message(FATAL_ERROR "objcopy --remove-section=.comment ${_obj} failed")
     endif()
@@ -33,8 +39,11 @@ set(VSTORE_DEB_FILES "")
 foreach(_f IN LISTS _all)
   string(APPEND VSTORE_DEB_FILES " /${_f}")
 endforeach()
-configure_file("${CPACK_VSTORE_PREINST_IN}" "${CPACK_VSTORE_PREINST}" @ONLY)
-file(CHMOD "${CPACK_VSTORE_PREINST}" PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE
-     GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
+configure_file("${VSTORE_DEB_PREINST_IN}" "${VSTORE_DEB_PREINST}" @ONLY)
+# (file(CHMOD) needs CMake 3.19)
+execute_process(COMMAND chmod 0755 "${VSTORE_DEB_PREINST}" RESULT_VARIABLE _rc)
+if(NOT _rc EQUAL 0)
+  message(FATAL_ERROR "chmod 0755 ${VSTORE_DEB_PREINST} failed")
+endif()
 list(LENGTH _all _n)
 message(STATUS "prebuild.cmake: changelog.gz and copyright added, man pages gzipped, preinst checks ${_n} files")

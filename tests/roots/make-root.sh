@@ -25,6 +25,7 @@ esac
 dovecot="dovecot-core dovecot-imapd dovecot-pop3d $mysql_driver dovecot-dev"
 other="mariadb-server mariadb-client python3 libcdb1 tinycdb mount passwd procps
        g++ make cmake pkg-config libcdb-dev libcrypt-dev dpkg-dev file lintian"
+other=$(echo $other)  # one line: it goes into a shell command below
 stamp="3 $suite $dovecot $other"
 # One maker per root: CI starts the roots early in the background, and a runner that needs
 # one waits here for it.
@@ -54,6 +55,9 @@ echo 'Acquire::Check-Valid-Until "false";' >"$root.new/etc/apt/apt.conf.d/99vsto
 # No package may start a service in the root.
 printf '#!/bin/sh\nexit 101\n' >"$root.new/usr/sbin/policy-rc.d"
 chmod 0755 "$root.new/usr/sbin/policy-rc.d"
+# A root is a scratch machine: no fsync per file, no man page index (minutes of man-db).
+echo force-unsafe-io >"$root.new/etc/dpkg/dpkg.cfg.d/99vstore-root"
+echo "man-db man-db/auto-update boolean false" | chroot "$root.new" debconf-set-selections
 if [[ $suite == bookworm-backports ]]; then
   echo "deb $mirror bookworm-backports main" >"$root.new/etc/apt/sources.list.d/backports.list"
   install="apt-get install -q -y --no-install-recommends $other &&

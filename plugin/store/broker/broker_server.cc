@@ -25,6 +25,12 @@
 #include "file_util.h"
 #include "vmailmgr_paths.h"
 
+// glibc before 2.32 (Debian 11 has 2.31) names no SYS_close_range; the kernel headers (5.9 and
+// later) number the call. A kernel without it answers ENOSYS and run() closes one fd at a time.
+#if !defined(SYS_close_range) && defined(__NR_close_range)
+#define SYS_close_range __NR_close_range
+#endif
+
 namespace vstore {
 namespace broker_server {
 
