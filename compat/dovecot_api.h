@@ -177,7 +177,7 @@ inline const char *cache_key(pool_t pool, unsigned parts)
         if ((parts & (1u << i)) != 0)
             key += (key.empty() ? "" : "\t") + std::string(kCacheKeyVars[i]);
     }
-    return auth_cache_parse_key(pool, key.c_str());
+    return parse_cache_key(pool, key.c_str());
 }
 
 /* A driver's functions, as Dovecot's passdb/userdb interface. The drivers name their
