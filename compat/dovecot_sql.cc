@@ -97,6 +97,11 @@ bool connect_value(const char *key, const std::string &value, std::string *out, 
 }
 #endif
 
+// What a handle that cannot be made may lack. (Debian 13 has dovecot-mysql; it became
+// dovecot-mariadb in Debian's 2.4.4, with dovecot-mysql a transitional package for it.)
+constexpr const char *kNoDriver =
+    " (is Dovecot's mysql driver installed? Debian: dovecot-mariadb, formerly dovecot-mysql)";
+
 // How long a login waits for the database. lib-sql queues a query while it reconnects, for up
 // to a minute; a login gets its temporary failure sooner, and the late answer is dropped.
 constexpr unsigned kAnswerMsecs = 5000;
@@ -240,8 +245,7 @@ struct sql_db *SqlDb::init(std::string *error)
     event_unref(&event);
     if (ret <= 0) {
         settings_instance_free(&inst);
-        *error = std::string("Dovecot's SQL layer: ") + (err != nullptr ? err : "no SQL driver") +
-                 " (is dovecot-mysql installed?)";
+        *error = std::string("Dovecot's SQL layer: ") + (err != nullptr ? err : "no SQL driver") + kNoDriver;
         return nullptr;
     }
     if (settings_ != nullptr)
@@ -270,10 +274,10 @@ struct sql_db *SqlDb::init(std::string *error)
     const char *err = nullptr;
     if (sql_init_full(&set, &db, &err) < 0) {
         // the auth process loads the SQL drivers of its module dir at start; if it has not
-        // (no dovecot-mysql when it started), load it now and try once more
+        // (no mysql driver when it started), load it now and try once more
         sql_load_mysql_driver();
         if (sql_init_full(&set, &db, &err) < 0) {
-            *error = std::string("Dovecot's SQL layer: ") + err + " (is dovecot-mysql installed?)";
+            *error = std::string("Dovecot's SQL layer: ") + err + kNoDriver;
             return nullptr;
         }
     }

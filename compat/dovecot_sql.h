@@ -1,6 +1,6 @@
-/* Dovecot's own SQL layer (lib-sql, with the mysql driver of Debian's dovecot-mysql), as the
-   vpopmail MySQL backend uses it: statements with bound values, results copied out as plain
-   rows, writes in a transaction. The glue and the store never see lib-sql. */
+/* Dovecot's own SQL layer (lib-sql, with its mysql driver: Debian's dovecot-mariadb, formerly
+   dovecot-mysql), as the vpopmail MySQL backend uses it: statements with bound values, results
+   copied out as plain rows, writes in a transaction. The glue and the store never see lib-sql. */
 #pragma once
 
 #include <functional>

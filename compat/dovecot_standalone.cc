@@ -36,7 +36,7 @@ void load_mysql_driver()
     i_zero(&mod_set);
     mod_set.abi_version = DOVECOT_ABI_VERSION;
     mod_set.require_init_funcs = TRUE;
-    mod_set.ignore_missing = TRUE;  // SqlDb says "is dovecot-mysql installed?"
+    mod_set.ignore_missing = TRUE;  // SqlDb asks whether the mysql driver is installed
 #ifdef VSTORE_DOVECOT_24
     const char *const names[] = {"driver_mysql", nullptr};
 #else
