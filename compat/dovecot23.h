@@ -37,6 +37,9 @@ inline bool apply_userdb_fields(struct auth_request *) { return true; }
 /* The %variables of a cache key, in the order of CacheKeyPart. */
 constexpr const char *kCacheKeyVars[] = {"%u", "%s", "%r", "%{local_name}"};
 
+/* A cache key from its %variables. */
+inline const char *parse_cache_key(pool_t pool, const char *key) { return auth_cache_parse_key(pool, key); }
+
 /* The userdb's mail location: 2.3 has one `mail` string, in which a ':' of the path is
    written '::' so that users/Bob:Smith is not cut at the colon. */
 inline void set_userdb_maildir(struct auth_request *r, const std::string &path)

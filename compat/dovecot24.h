@@ -1,7 +1,9 @@
-/* Dovecot 2.4 (2.4.1): what differs from 2.3. Included by dovecot_api.h only. */
+/* Dovecot 2.4 (2.4.1 to 2.4.5): what differs from 2.3, and within 2.4 by release
+   (VSTORE_DOVECOT_AT_LEAST). Included by dovecot_api.h only. */
 #pragma once
 
 #include <exception>
+#include <stdexcept>
 #include <string>
 
 #include "dovecot24_settings.h"
@@ -46,6 +48,24 @@ inline bool apply_userdb_fields(struct auth_request *r)
 /* The %variables of a cache key, in the order of CacheKeyPart. */
 constexpr const char *kCacheKeyVars[] = {"%{user}", "%{protocol}", "%{remote_ip}", "%{local_name}"};
 
+/* A cache key from its %variables. 2.4.2 replaced auth_cache_parse_key() by
+   auth_cache_parse_key_and_fields() (no fields: NULL); 2.4.3 made that one report a key it
+   cannot use (our keys always have a variable) instead of stopping the process. Called at
+   preinit only, where an exception becomes the preinit's error. */
+inline const char *parse_cache_key(pool_t pool, const char *key)
+{
+#if VSTORE_DOVECOT_AT_LEAST(2, 4, 3)
+    const char *parsed, *error;
+    if (auth_cache_parse_key_and_fields(pool, key, nullptr, nullptr, &parsed, &error) < 0)
+        throw std::invalid_argument(error);
+    return parsed;
+#elif VSTORE_DOVECOT_AT_LEAST(2, 4, 2)
+    return auth_cache_parse_key_and_fields(pool, key, nullptr, nullptr);
+#else
+    return auth_cache_parse_key(pool, key);
+#endif
+}
+
 /* The userdb's mail location: 2.4 has separate mail_driver and mail_path settings, so the
    path is given as it is, colons and all. */
 inline void set_userdb_maildir(struct auth_request *r, const std::string &path)
@@ -71,11 +91,11 @@ inline void set_blocking(struct userdb_module *, bool) {}
 /* use_worker is not known at preinit: the auth process may look up. */
 inline bool may_run_in_process(bool) { return true; }
 
-/* preinit of a passdb or userdb module: the driver's named settings, by name, for the
-   store's settings table. A failure (a bad setting) goes back to Dovecot, which stops with
-   it, naming the passdb/userdb. */
+/* The driver's module from the driver's named settings, by name, for the store's settings
+   table. A failure (a bad setting) goes back to Dovecot, which stops with it, naming the
+   passdb/userdb. */
 template <class Module, Module *(*create)(pool_t, const DriverConfig &), const char *driver>
-int db_preinit(pool_t pool, struct event *event, Module **module_r, const char **error_r)
+int create_module(pool_t pool, struct event *event, Module **module_r, const char **error_r)
 {
     const char *const *pairs;
     if (vstore_settings_get(event, driver, &pairs, error_r) < 0)
@@ -93,9 +113,29 @@ int db_preinit(pool_t pool, struct event *event, Module **module_r, const char *
     return 0;
 }
 
+/* preinit of a passdb or userdb module. Since 2.4.3 preinit is told whether the auth cache
+   is on for this passdb/userdb (its use_cache and auth_cache_size > 0); Dovecot's own drivers
+   then leave default_cache_key NULL, and so does this one. */
+#if VSTORE_DOVECOT_AT_LEAST(2, 4, 3)
+template <class Module, class Params, Module *(*create)(pool_t, const DriverConfig &), const char *driver>
+int db_preinit(pool_t pool, struct event *event, const Params *params, Module **module_r, const char **error_r)
+{
+    if (create_module<Module, create, driver>(pool, event, module_r, error_r) < 0)
+        return -1;
+    if (!params->use_cache)
+        (*module_r)->default_cache_key = nullptr;
+    return 0;
+}
+
 template <passdb_create_t create, const char *driver>
-constexpr auto passdb_preinit = db_preinit<struct passdb_module, create, driver>;
+constexpr auto passdb_preinit = db_preinit<struct passdb_module, struct passdb_parameters, create, driver>;
 template <userdb_create_t create, const char *driver>
-constexpr auto userdb_preinit = db_preinit<struct userdb_module, create, driver>;
+constexpr auto userdb_preinit = db_preinit<struct userdb_module, struct userdb_parameters, create, driver>;
+#else
+template <passdb_create_t create, const char *driver>
+constexpr auto passdb_preinit = create_module<struct passdb_module, create, driver>;
+template <userdb_create_t create, const char *driver>
+constexpr auto userdb_preinit = create_module<struct userdb_module, create, driver>;
+#endif
 
 }  // namespace compat

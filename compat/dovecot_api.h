@@ -116,7 +116,9 @@ inline void set_userdb_field(struct auth_request *r, const char *name, const std
     auth_request_set_userdb_field(r, name, value.c_str());
 }
 
-
+/* The answer to a credentials lookup: on PASSDB_RESULT_OK the password in the scheme the
+   mechanism wants; any other result Dovecot answers itself, with no credentials (and, since
+   2.4.5, no scheme: the callback's arguments differ by version, this call's do not). */
 inline void handle_credentials(enum passdb_result result, const std::string &password,
                                const std::string &scheme, lookup_credentials_callback_t *callback,
                                struct auth_request *r)
@@ -175,7 +177,48 @@ inline const char *cache_key(pool_t pool, unsigned parts)
         if ((parts & (1u << i)) != 0)
             key += (key.empty() ? "" : "\t") + std::string(kCacheKeyVars[i]);
     }
-    return auth_cache_parse_key(pool, key.c_str());
+    return parse_cache_key(pool, key.c_str());
+}
+
+/* A driver's functions, as Dovecot's passdb/userdb interface. The drivers name their
+   functions; what a Dovecot version adds or drops (preinit's arguments; set_credentials,
+   until 2.4.4) is filled in here. A constant: the interface is ready before any code runs. */
+template <passdb_create_t create, const char *driver>
+constexpr struct passdb_module_interface passdb_interface(decltype(passdb_module_interface::init) init,
+                                                          decltype(passdb_module_interface::deinit) deinit,
+                                                          decltype(passdb_module_interface::verify_plain) verify_plain,
+                                                          decltype(passdb_module_interface::lookup_credentials)
+                                                              lookup_credentials)
+{
+    struct passdb_module_interface iface{};  // set_credentials (until 2.4.4): none
+    iface.name = driver;
+    iface.preinit = passdb_preinit<create, driver>;
+    iface.init = init;
+    iface.deinit = deinit;
+    iface.verify_plain = verify_plain;
+    iface.lookup_credentials = lookup_credentials;
+    return iface;
+}
+
+template <userdb_create_t create, const char *driver>
+constexpr struct userdb_module_interface userdb_interface(decltype(userdb_module_interface::init) init,
+                                                          decltype(userdb_module_interface::deinit) deinit,
+                                                          decltype(userdb_module_interface::lookup) lookup,
+                                                          decltype(userdb_module_interface::iterate_init) iterate_init,
+                                                          decltype(userdb_module_interface::iterate_next) iterate_next,
+                                                          decltype(userdb_module_interface::iterate_deinit)
+                                                              iterate_deinit)
+{
+    struct userdb_module_interface iface{};
+    iface.name = driver;
+    iface.preinit = userdb_preinit<create, driver>;
+    iface.init = init;
+    iface.deinit = deinit;
+    iface.lookup = lookup;
+    iface.iterate_init = iterate_init;
+    iface.iterate_next = iterate_next;
+    iface.iterate_deinit = iterate_deinit;
+    return iface;
 }
 
 }  // namespace compat

@@ -2,6 +2,8 @@
    header here: the helper has no auth process). */
 #pragma once
 
+#include "dovecot_version.h"
+
 extern "C" {
 #include "lib.h"
 #include "ioloop.h"

@@ -20,6 +20,62 @@ extern "C" {
 
 namespace compat {
 
+// One query or update. The query()/update() call and lib-sql's callback each hold it (the
+// callback may come before the call returns); done() runs at most once: on lib-sql's answer or
+// on the deadline (a query), never once the SqlDb is closing.
+struct SqlDb::Call {
+    SqlDb *db;                                             // nullptr once the SqlDb is gone
+    std::function<void(SqlResult)> query_done;             // a query's, or
+    std::function<void(const std::string &)> update_done;  // an update's
+    struct timeout *to = nullptr;                          // a query's deadline
+    bool answered = false;                                 // done() has run, or never will
+    bool in_caller = true;                                 // query()/update() has not returned
+    bool in_lib_sql = true;                                // lib-sql's callback has not come
+
+    // lib-sql's callback has come.
+    void lib_sql_done()
+    {
+        in_lib_sql = false;
+        if (db != nullptr)
+            db->calls_.erase(this);
+    }
+    // done() is no longer due; whether it is to run now.
+    bool settle()
+    {
+        answered = true;
+        if (to != nullptr)
+            timeout_remove(&to);
+        return db != nullptr && !db->closing_;
+    }
+    void answer(SqlResult result)
+    {
+        if (!settle())
+            return;
+        db->finished(result.failed);
+        try {
+            query_done(std::move(result));
+        } catch (const std::exception &e) {
+            i_error("vpopmail: internal error after an SQL query: %s", vstore::log_escape(e.what()).c_str());
+        }
+    }
+    void answer_update(const std::string &error)
+    {
+        if (!settle())
+            return;
+        db->finished(false);
+        try {
+            update_done(error);
+        } catch (const std::exception &e) {
+            i_error("vpopmail: internal error after an SQL update: %s", vstore::log_escape(e.what()).c_str());
+        }
+    }
+    static void release(Call *call)
+    {
+        if (!call->in_caller && !call->in_lib_sql)
+            delete call;
+    }
+};
+
 namespace {
 
 #ifndef VSTORE_DOVECOT_24
@@ -41,44 +97,14 @@ bool connect_value(const char *key, const std::string &value, std::string *out, 
 }
 #endif
 
+// What a handle that cannot be made may lack. (Debian 13 has dovecot-mysql; it became
+// dovecot-mariadb in Debian's 2.4.4, with dovecot-mysql a transitional package for it.)
+constexpr const char *kNoDriver =
+    " (is Dovecot's mysql driver installed? Debian: dovecot-mariadb, formerly dovecot-mysql)";
+
 // How long a login waits for the database. lib-sql queues a query while it reconnects, for up
 // to a minute; a login gets its temporary failure sooner, and the late answer is dropped.
 constexpr unsigned kAnswerMsecs = 5000;
-
-struct QueryContext {
-    std::function<void(SqlResult)> done;
-    struct timeout *to = nullptr;
-    bool answered = false;
-    int refs = 2;  // lib-sql's callback, and the query() call or its timer
-};
-
-void release(QueryContext *ctx)
-{
-    if (--ctx->refs == 0)
-        delete ctx;
-}
-
-void answer(QueryContext *ctx, SqlResult result)
-{
-    ctx->answered = true;
-    if (ctx->to != nullptr)
-        timeout_remove(&ctx->to);
-    try {
-        ctx->done(std::move(result));
-    } catch (const std::exception &e) {
-        i_error("vpopmail: internal error after an SQL query: %s", vstore::log_escape(e.what()).c_str());
-    }
-}
-
-void query_timeout(void *context)
-{
-    auto *ctx = static_cast<QueryContext *>(context);
-    SqlResult out;
-    out.failed = true;
-    out.error = "no answer within " + std::to_string(kAnswerMsecs / 1000) + " s";
-    answer(ctx, std::move(out));
-    release(ctx);
-}
 
 // The current row's columns, each copied only up to kMaxColumnBytes: a longer value stays in
 // lib-sql's buffer (freed with the result) and the row is marked instead. Values are C strings
@@ -105,37 +131,40 @@ SqlRow copy_row(struct sql_result *result)
 
 void query_done(struct sql_result *result, void *context)
 {
-    auto *ctx = static_cast<QueryContext *>(context);
-    if (ctx->answered) {  // too late: the login was answered already
-        release(ctx);
-        return;
+    auto *call = static_cast<SqlDb::Call *>(context);
+    call->lib_sql_done();
+    if (!call->answered) {
+        SqlResult out;
+        int ret;
+        while ((ret = sql_result_next_row(result)) == SQL_RESULT_NEXT_OK)
+            out.rows.push_back(copy_row(result));
+        if (ret != SQL_RESULT_NEXT_LAST) {
+            out.failed = true;
+            out.rows.clear();
+            out.error = ret == SQL_RESULT_NEXT_MORE ? "the result came in parts" : sql_result_get_error(result);
+        }
+        // lib-sql frees the result after this returns; everything needed was copied
+        call->answer(std::move(out));
     }
-    SqlResult out;
-    int ret;
-    while ((ret = sql_result_next_row(result)) == SQL_RESULT_NEXT_OK)
-        out.rows.push_back(copy_row(result));
-    if (ret != SQL_RESULT_NEXT_LAST) {
-        out.failed = true;
-        out.rows.clear();
-        out.error = ret == SQL_RESULT_NEXT_MORE ? "the result came in parts" : sql_result_get_error(result);
-    }
-    // lib-sql frees the result after this returns; everything needed was copied
-    answer(ctx, std::move(out));
-    release(ctx);
+    SqlDb::Call::release(call);
 }
 
-struct UpdateContext {
-    std::function<void(const std::string &)> done;
-};
+void query_timeout(void *context)
+{
+    auto *call = static_cast<SqlDb::Call *>(context);
+    SqlResult out;
+    out.failed = true;
+    out.error = "no answer within " + std::to_string(kAnswerMsecs / 1000) + " s";
+    call->answer(std::move(out));  // lib-sql still holds the call: its answer will be dropped
+}
 
 void update_done(const struct sql_commit_result *result, void *context)
 {
-    std::unique_ptr<UpdateContext> ctx(static_cast<UpdateContext *>(context));
-    try {
-        ctx->done(result->error == nullptr ? "" : result->error);
-    } catch (const std::exception &e) {
-        i_error("vpopmail: internal error after an SQL update: %s", vstore::log_escape(e.what()).c_str());
-    }
+    auto *call = static_cast<SqlDb::Call *>(context);
+    call->lib_sql_done();
+    if (!call->answered)
+        call->answer_update(result->error == nullptr ? "" : result->error);
+    SqlDb::Call::release(call);
 }
 
 struct sql_statement *statement(struct sql_db *db, const vstore::vpopmail_sql::Statement &st)
@@ -216,8 +245,7 @@ struct sql_db *SqlDb::init(std::string *error)
     event_unref(&event);
     if (ret <= 0) {
         settings_instance_free(&inst);
-        *error = std::string("Dovecot's SQL layer: ") + (err != nullptr ? err : "no SQL driver") +
-                 " (is dovecot-mysql installed?)";
+        *error = std::string("Dovecot's SQL layer: ") + (err != nullptr ? err : "no SQL driver") + kNoDriver;
         return nullptr;
     }
     if (settings_ != nullptr)
@@ -246,10 +274,10 @@ struct sql_db *SqlDb::init(std::string *error)
     const char *err = nullptr;
     if (sql_init_full(&set, &db, &err) < 0) {
         // the auth process loads the SQL drivers of its module dir at start; if it has not
-        // (no dovecot-mysql when it started), load it now and try once more
+        // (no mysql driver when it started), load it now and try once more
         sql_load_mysql_driver();
         if (sql_init_full(&set, &db, &err) < 0) {
-            *error = std::string("Dovecot's SQL layer: ") + err + " (is dovecot-mysql installed?)";
+            *error = std::string("Dovecot's SQL layer: ") + err + kNoDriver;
             return nullptr;
         }
     }
@@ -260,6 +288,7 @@ struct sql_db *SqlDb::init(std::string *error)
 void SqlDb::reopen_if_lost()
 {
     const long long now = static_cast<long long>(time(nullptr));
+    // (With no done() due, what the old handle still holds, answered as it goes, is dropped.)
     if (!lost_ || pending_ != 0 || now == last_reopen_)
         return;
     std::string error;
@@ -279,10 +308,32 @@ void SqlDb::reopen_if_lost()
     last_reopen_ = now;
 }
 
+void SqlDb::finished(bool failed)
+{
+    pending_--;
+    // any failure may be a lost server: the next query, a second later, gets a fresh handle
+    // (a fresh connection attempt)
+    if (failed)
+        lost_ = true;
+}
+
 SqlDb::~SqlDb()
 {
-    sql_disconnect(db_);
-    sql_unref(&db_);
+    // Every lib-sql aborts the queries queued for a connection in sql_disconnect(), calling
+    // them back, and since 2.4.2 it also calls back there the answers it keeps for the next
+    // ioloop round: the calls are freed, their done() (their owner is going away) does not run.
+    closing_ = true;
+    if (db_ != nullptr) {
+        sql_disconnect(db_);
+        sql_unref(&db_);
+    }
+    // What lib-sql may hold still (2.4 keeps the handle for other users of the same settings)
+    // no longer reaches this object: the deadlines go now, the answers will be dropped.
+    for (Call *call : calls_) {
+        call->db = nullptr;
+        call->settle();
+    }
+    calls_.clear();
 #ifdef VSTORE_DOVECOT_24
     if (settings_ != nullptr)
         settings_instance_free(&settings_);
@@ -292,30 +343,28 @@ SqlDb::~SqlDb()
 void SqlDb::query(const vstore::vpopmail_sql::Statement &st, std::function<void(SqlResult)> done)
 {
     reopen_if_lost();
+    auto *call = new Call{this, std::move(done), nullptr};
+    calls_.insert(call);
     pending_++;
-    auto *ctx = new QueryContext{[this, done = std::move(done)](SqlResult result) {
-        pending_--;
-        // any failure may be a lost server: the next query, a second later, gets a fresh
-        // handle (a fresh connection attempt)
-        if (result.failed)
-            lost_ = true;
-        done(std::move(result));
-    }};
     struct sql_statement *stmt = statement(db_, st);
-    (sql_statement_query)(&stmt, query_done, ctx);
-    if (ctx->answered)
-        release(ctx);  // answered at once (a connected mysql driver)
-    else
-        ctx->to = (timeout_add_short)(kAnswerMsecs, __FILE__, __LINE__, query_timeout, ctx);
+    (sql_statement_query)(&stmt, query_done, call);
+    if (call->in_lib_sql)  // not answered yet: lib-sql answers on a later round
+        call->to = (timeout_add_short)(kAnswerMsecs, __FILE__, __LINE__, query_timeout, call);
+    call->in_caller = false;
+    Call::release(call);
 }
 
 void SqlDb::update(const vstore::vpopmail_sql::Statement &st, std::function<void(const std::string &)> done)
 {
-    auto *ctx = new UpdateContext{std::move(done)};
+    auto *call = new Call{this, nullptr, std::move(done)};
+    calls_.insert(call);
+    pending_++;
     struct sql_transaction_context *t = sql_transaction_begin(db_);
     struct sql_statement *stmt = statement(db_, st);
     sql_update_stmt(t, &stmt);
-    (sql_transaction_commit)(&t, update_done, ctx);
+    (sql_transaction_commit)(&t, update_done, call);
+    call->in_caller = false;
+    Call::release(call);
 }
 
 void run_soon(std::function<void()> fn)

@@ -1,7 +1,8 @@
 /* Dovecot's lib in a process of its own (vstore on vpopmail's MySQL backend): a standalone
    master service that reads no Dovecot config and logs to stderr, an ioloop, and lib-sql with
-   Dovecot's mysql driver module (dovecot-mysql) loaded from Dovecot's module dir, so that
-   SqlDb (dovecot_sql.h) runs as it does in the auth process. One per process. */
+   Dovecot's mysql driver module (dovecot-mariadb or dovecot-mysql) loaded from Dovecot's
+   module dir, so that SqlDb (dovecot_sql.h) runs as it does in the auth process. One per
+   process. */
 #pragma once
 
 #include <functional>

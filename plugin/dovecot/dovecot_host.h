@@ -47,10 +47,7 @@ struct DovecotHost {
     static void answer_credentials(CredentialsCallback callback, PassResult result, const std::string &hash,
                                    const std::string &scheme, Request *r)
     {
-        if (result == PassResult::Ok)
-            compat::handle_credentials(PASSDB_RESULT_OK, hash, scheme, callback, r);
-        else
-            callback(to_passdb(result), nullptr, 0, r);
+        compat::handle_credentials(to_passdb(result), hash, scheme, callback, r);
     }
 
     static int password_verify(Request *r, const char *plain, const std::string &hash, const std::string &scheme)

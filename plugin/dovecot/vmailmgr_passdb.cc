@@ -58,12 +58,6 @@ struct passdb_module *vmailmgr_passdb_create(pool_t pool, const compat::DriverCo
 
 }  // namespace
 
-struct passdb_module_interface vstore_passdb_vmailmgr = {
-    kDriver,
-    compat::passdb_preinit<vmailmgr_passdb_create, kDriver>,
-    glue::init_passdb<vstore::VmailmgrStore, kDriver>,
-    glue::deinit_passdb<vstore::VmailmgrStore>,
-    vmailmgr_verify_plain,
-    vmailmgr_lookup_credentials,
-    nullptr,
-};
+struct passdb_module_interface vstore_passdb_vmailmgr = compat::passdb_interface<vmailmgr_passdb_create, kDriver>(
+    glue::init_passdb<vstore::VmailmgrStore, kDriver>, glue::deinit_passdb<vstore::VmailmgrStore>,
+    vmailmgr_verify_plain, vmailmgr_lookup_credentials);

@@ -87,13 +87,6 @@ struct userdb_module *vmailmgr_userdb_create(pool_t pool, const compat::DriverCo
 
 }  // namespace
 
-struct userdb_module_interface vstore_userdb_vmailmgr = {
-    kDriver,
-    compat::userdb_preinit<vmailmgr_userdb_create, kDriver>,
-    glue::init_userdb<vstore::VmailmgrStore, kDriver>,
-    glue::deinit_userdb<vstore::VmailmgrStore>,
-    vmailmgr_userdb_lookup,
-    vmailmgr_iterate_init,
-    vmailmgr_iterate_next,
-    vmailmgr_iterate_deinit,
-};
+struct userdb_module_interface vstore_userdb_vmailmgr = compat::userdb_interface<vmailmgr_userdb_create, kDriver>(
+    glue::init_userdb<vstore::VmailmgrStore, kDriver>, glue::deinit_userdb<vstore::VmailmgrStore>,
+    vmailmgr_userdb_lookup, vmailmgr_iterate_init, vmailmgr_iterate_next, vmailmgr_iterate_deinit);

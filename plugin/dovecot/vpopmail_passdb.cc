@@ -77,12 +77,6 @@ struct passdb_module *vpopmail_passdb_create(pool_t pool, const compat::DriverCo
 
 }  // namespace
 
-struct passdb_module_interface vstore_passdb_vpopmail = {
-    kDriver,
-    compat::passdb_preinit<vpopmail_passdb_create, kDriver>,
-    glue::init_passdb<glue::VpopmailSource, kDriver>,
-    glue::deinit_passdb<glue::VpopmailSource>,
-    vpopmail_verify_plain,
-    vpopmail_lookup_credentials,
-    nullptr,
-};
+struct passdb_module_interface vstore_passdb_vpopmail = compat::passdb_interface<vpopmail_passdb_create, kDriver>(
+    glue::init_passdb<glue::VpopmailSource, kDriver>, glue::deinit_passdb<glue::VpopmailSource>,
+    vpopmail_verify_plain, vpopmail_lookup_credentials);

@@ -185,13 +185,6 @@ struct userdb_module *vpopmail_userdb_create(pool_t pool, const compat::DriverCo
 
 }  // namespace
 
-struct userdb_module_interface vstore_userdb_vpopmail = {
-    kDriver,
-    compat::userdb_preinit<vpopmail_userdb_create, kDriver>,
-    glue::init_userdb<glue::VpopmailSource, kDriver>,
-    glue::deinit_userdb<glue::VpopmailSource>,
-    vpopmail_userdb_lookup,
-    vpopmail_iterate_init,
-    vpopmail_iterate_next,
-    vpopmail_iterate_deinit,
-};
+struct userdb_module_interface vstore_userdb_vpopmail = compat::userdb_interface<vpopmail_userdb_create, kDriver>(
+    glue::init_userdb<glue::VpopmailSource, kDriver>, glue::deinit_userdb<glue::VpopmailSource>,
+    vpopmail_userdb_lookup, vpopmail_iterate_init, vpopmail_iterate_next, vpopmail_iterate_deinit);

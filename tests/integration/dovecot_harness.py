@@ -461,8 +461,9 @@ def in_workers(args, checks, db_config, driver_args):
 
 
 def worker_lookups(dc):
-    """How many passdb/userdb requests the auth workers handled (the log says, at auth_debug)."""
-    return len(re.findall(r"auth-worker\(\d+\): .*Handling (?:PASSV|PASSL|USER) request", dc.log_text()))
+    """How many passdb/userdb requests the auth workers handled (the log says, at auth_debug; the
+    worker's prefix is "auth-worker(<pid>): " up to 2.4.1, "auth-worker: " in 2.4.5)."""
+    return len(re.findall(r"auth-worker(?:\(\d+\))?: .*Handling (?:PASSV|PASSL|USER) request", dc.log_text()))
 
 
 def proc_status(pid, key):

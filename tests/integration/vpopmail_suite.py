@@ -251,6 +251,18 @@ def check_in_workers(args, checks):
         ok, detail, _ = imap_login(dc.imap_port, "zoe@deep.example", "wrong")
         checks.check("workers: a wrong password is refused", not ok, detail)
         checks.check("workers: the mismatch is logged", dc.wait_for_log("Password mismatch"), dc.tail(20))
+        # A credentials lookup answered by a worker: its reply carries the credentials' scheme
+        # (2.4.5 takes it from the passdb's answer, and asserts there is none on a failure).
+        ok, detail = imap_cram_md5(dc.imap_port, "alice@example.com", "Alice-pw1")
+        checks.check("workers: CRAM-MD5 from the clear field", ok, detail)
+        ok, detail = imap_cram_md5(dc.imap_port, "alice@example.com", "Alice-pw2")
+        checks.check("workers: CRAM-MD5 with a wrong password is refused", not ok, detail)
+        ok, detail = imap_cram_md5(dc.imap_port, "rita@example.net", "Rita-net-1")
+        checks.check("workers: CRAM-MD5 without a clear field is refused", not ok, detail)
+        ok, detail = imap_cram_md5(dc.imap_port, "nobody@example.com", "Nobody-1")
+        checks.check("workers: CRAM-MD5 of an unknown user is refused", not ok, detail)
+        checks.check("workers: a worker answered the credentials lookups",
+                     len(re.findall(r"Handling PASSL request", dc.log_text())) >= 4, dc.tail(20))
 
 
 def inotify_instances(pid):

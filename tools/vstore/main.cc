@@ -45,7 +45,7 @@ const char kUsageTail[] =
     "\n"
     "DRIVER ARGS are the key=value words of the passdb/userdb args in the Dovecot config.\n"
     "With backend=mysql (vpopmail) lookup, check and export read vpopmail's database as the driver\n"
-    "does, through Dovecot's own SQL layer (dovecot-mysql).\n"
+    "does, through Dovecot's own SQL layer (Debian: dovecot-mariadb, formerly dovecot-mysql).\n"
     "vstore COMMAND --help shows a command's usage. See vstore(1).\n";
 
 void print_usage(FILE *to)

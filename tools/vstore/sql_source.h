@@ -29,7 +29,7 @@ public:
 };
 
 // Loads vstore-mysql.so (and Dovecot's libraries) and opens the source; nullptr with *error
-// when that fails (no dovecot-mysql, an unusable vpopmail.mysql, ...).
+// when that fails (no Dovecot mysql driver, an unusable vpopmail.mysql, ...).
 std::unique_ptr<SqlSource> open_sql_source(const vstore::VpopmailSettings &s, std::string *error);
 
 // main()'s arguments: Dovecot's process set-up wants the real ones.
