@@ -1,7 +1,8 @@
 """mail_location = maildir:%h for a home with ':' (vmailmgr's users/Bob:Smith): stock Dovecot
 2.3 cuts the path at the colon; Dovecot with patches/dovecot-2.3-mail-location-colon-path.patch
-opens the whole path. The userdb here is static so that mail_location, not the vmailmgr
-userdb's own (escaped) mail field, is what Dovecot parses."""
+(its patched libdovecot-storage.so.0, tests/patch/) opens the whole path. The userdb here is
+static so that mail_location, not the vmailmgr userdb's own (escaped) mail field, is what
+Dovecot parses."""
 
 import os
 import time
@@ -28,10 +29,11 @@ def deliver_to_bob(subject):
     return len(os.listdir(new)) + len(os.listdir(os.path.join(BOB_HOME, "cur")))
 
 
-def run_maildir_h(work, module_dir, vmailmgr_args, prefix=None):
-    """Returns (ok, exists, detail, log tail) of an IMAP login + SELECT INBOX as bob.smith."""
+def run_maildir_h(work, module_dir, vmailmgr_args, binds=()):
+    """Returns (ok, exists, messages on disk, detail, log tail) of an IMAP login + SELECT INBOX
+    as bob.smith; binds go to Dovecot (a patched library over the system's)."""
     on_disk = deliver_to_bob("colon path check")
-    with Dovecot(work, module_dir, config(vmailmgr_args), prefix=prefix) as dc:
+    with Dovecot(work, module_dir, config(vmailmgr_args), binds=binds) as dc:
         ok, detail, exists = imap_login(dc.imap_port, "bob.smith@example.org", "B0b-second")
         dc.wait_for_log("imap(bob.smith@example.org)")
         dc.wait_for_log("Disconnected", timeout=5)

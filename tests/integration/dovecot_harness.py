@@ -12,6 +12,7 @@ import functools
 import hashlib
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -219,20 +220,26 @@ def make_run_dir(work):
     return short
 
 
-class Dovecot:
-    """prefix: None for the system's Dovecot; else the --prefix of another build (a patched
-    one), whose own auth module dir gets this build's module copied in."""
+def _propagation():
+    """unshare's --propagation for Dovecot's mount namespace: private, unless / is no mount point
+    (a chroot into a Debian root of tests/roots/, which its runner made private already)."""
+    with open("/proc/self/mountinfo") as f:
+        return "private" if any(line.split()[4] == "/" for line in f) else "unchanged"
 
-    def __init__(self, work, module_dir, db_config, first_valid_uid=80, prefix=None, strace=None, debug=True,
+
+class Dovecot:
+    """binds: (file, path) pairs bind-mounted in this Dovecot's private mount namespace, e.g. a
+    patched libdovecot-storage.so.0 over the system's (tests/patch/)."""
+
+    def __init__(self, work, module_dir, db_config, first_valid_uid=80, binds=(), strace=None, debug=True,
                  installed=False):
         self.work = os.path.abspath(work)
         self.module_dir = os.path.abspath(module_dir)
-        self.prefix = prefix
+        self.binds = [(os.path.abspath(f), p) for f, p in binds]
         self.strace = strace  # file to write an strace -f of every file syscall to
         # use the module installed in Dovecot's module dir (the Debian 13 root has it installed)
-        self.installed = installed or os.environ.get("VSTORE_MODULE_INSTALLED") == "1"
-        self.dovecot = os.path.join(prefix, "sbin/dovecot") if prefix else DOVECOT
-        self.doveadm_bin = os.path.join(prefix, "bin/doveadm") if prefix else DOVEADM
+        self.installed = (installed or os.environ.get("VSTORE_MODULE_INSTALLED") == "1"
+                          or os.path.realpath(self.module_dir) == os.path.realpath(AUTH_MODULE_DIR))
         self.imap_port, self.pop3_port = free_ports(2)
         self.conf = os.path.join(self.work, "dovecot.conf")
         self.log = os.path.join(self.work, "dovecot.log")
@@ -273,26 +280,16 @@ class Dovecot:
         return d
 
     def start(self):
-        if self.prefix:
-            auth_dir = os.path.join(self.prefix, "lib/dovecot/auth")
-            os.makedirs(auth_dir, exist_ok=True)
-            for name in os.listdir(self.module_dir):
-                dst = os.path.join(auth_dir, name)
-                if os.path.lexists(dst):
-                    os.unlink(dst)
-                src = os.path.join(self.module_dir, name)
-                if os.path.islink(src):
-                    os.symlink(os.readlink(src), dst)
-                else:
-                    shutil.copy2(src, dst)
-            cmd = [self.dovecot, "-F", "-c", self.conf]
-        elif self.installed:
-            cmd = [DOVECOT, "-F", "-c", self.conf]
-        else:
+        mounts = list(self.binds)
+        if not self.installed:
+            mounts.insert(0, (self._auth_modules(), AUTH_MODULE_DIR))
+        if mounts:
             tracer = f"strace -f -qq -e trace=%file -s 20000 -o {self.strace} " if self.strace else ""
-            script = (f"mount --bind {self._auth_modules()} {AUTH_MODULE_DIR} && "
-                      f"exec {tracer}{DOVECOT} -F -c {self.conf}")
-            cmd = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]
+            script = "".join(f"mount --bind {shlex.quote(f)} {shlex.quote(p)} && " for f, p in mounts)
+            script += f"exec {tracer}{DOVECOT} -F -c {self.conf}"
+            cmd = ["unshare", "--mount", "--propagation", _propagation(), "sh", "-c", script]
+        else:
+            cmd = [DOVECOT, "-F", "-c", self.conf]
         self.proc = subprocess.Popen(cmd, env=self.env,
                                      stdout=subprocess.DEVNULL, stderr=open(self.log + ".stderr", "w"),
                                      start_new_session=True)
@@ -417,7 +414,7 @@ class Dovecot:
             return f.read()
 
     def doveadm(self, *args, timeout=30):
-        return subprocess.run([self.doveadm_bin, "-c", self.conf, *args], capture_output=True, text=True,
+        return subprocess.run([DOVEADM, "-c", self.conf, *args], capture_output=True, text=True,
                               timeout=timeout)
 
     @staticmethod

@@ -1,11 +1,25 @@
 #!/bin/bash
-# Checks that the patches in patches/ apply cleanly to Debian 12's Dovecot source package.
-#   tests/patch/patch_applies.sh SOURCE_DIR WORK_DIR
+# Checks that the patches in patches/ apply with --fuzz=0 to the Dovecot 2.3 source package of
+# each Debian suite the project supports: bullseye (2.3.13), bookworm (2.3.19.1) and
+# bookworm-backports (2.3.21.1).
+#   tests/patch/patch_applies.sh SOURCE_DIR WORK_DIR [SUITE...]
 set -euo pipefail
-src=${1:?source dir}; work=${2:?work dir}
-"$src/patches/fetch-dovecot-source" "$work/dovecot"
-for p in "$src"/patches/*.patch; do
-  patch -d "$work/dovecot" -p1 --dry-run --fuzz=0 < "$p" >/dev/null
-  echo "applies cleanly: $(basename "$p")"
+src=${1:?source dir}; work=${2:?work dir}; shift 2
+suites=("$@")
+((${#suites[@]})) || suites=(bullseye bookworm bookworm-backports)
+passed=0 failed=0
+for suite in "${suites[@]}"; do
+  "$src/patches/fetch-dovecot-source" "$work/$suite" "$suite"
+  for p in "$src"/patches/*.patch; do
+    if patch -d "$work/$suite" -p1 --dry-run --fuzz=0 <"$p" >"$work/$suite.log" 2>&1; then
+      echo "$suite: applies cleanly: $(basename "$p")"
+      passed=$((passed + 1))
+    else
+      cat "$work/$suite.log"
+      echo "$suite: does not apply: $(basename "$p")"
+      failed=$((failed + 1))
+    fi
+  done
 done
-echo "patch check: 1 passed, 0 failed"
+echo "patch check: $passed passed, $failed failed"
+((failed == 0))
