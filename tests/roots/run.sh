@@ -4,7 +4,8 @@
 # (warnings are errors), packaged there (cpack: that release's .deb, which must be lintian-clean
 # with the root's lintian), installed with dpkg -i, the integration suites of the vpopmail,
 # vmailmgr and vpopmail MySQL stores run against the root's Dovecot with the installed package,
-# and the package is purged (it must leave none of its files).
+# and, on a 2.3 release, the colon patch proof run (tests/patch/colon_patch_proof.sh); then the
+# package is purged (it must leave none of its files).
 #   tests/roots/run.sh SUITE SOURCE FIXTURES WORK [--quick|--full] [--store STORE]... [--only SCENARIO]...
 # SUITE     bullseye, bookworm-backports, trixie or sid (make-root.sh)
 # FIXTURES  SOURCE/tests/fixtures (the stores and their install.sh)
@@ -70,9 +71,23 @@ mkdir -p "$work"/{upper,overlay-work,root,build,suites,logs}
 chmod 0755 "$work" "$work/suites"
 work=$(cd "$work" && pwd)
 
+# The Dovecot source for the colon patch proof (2.3 releases; bookworm's is the host's, proved
+# by ctest patched_dovecot) is fetched here, where the mirror is reachable. A mirror that lists
+# it but does not serve it (exit 3) is said in the summary, not taken for a pass.
+colon_source=none
+if [[ $suite == bullseye || $suite == bookworm-backports ]]; then
+  rc=0
+  "$src/patches/fetch-dovecot-source" "$work/suites/patch/dovecot-src" "$suite" >"$work/logs/fetch-source.log" 2>&1 || rc=$?
+  case $rc in
+    0) colon_source=fetched ;;
+    3) colon_source=unserved; cat "$work/logs/fetch-source.log" ;;
+    *) cat "$work/logs/fetch-source.log"; echo "run.sh ($suite): fetching the dovecot source failed" >&2; exit 1 ;;
+  esac
+fi
+
 # A private mount and network namespace: the overlay and every mount below go away when the
 # run ends, and the root's processes have their own loopback (and no other network).
-unshare --mount --net --propagation private bash -s "$suite" "$root" "$src" "$fixtures" "$work" "$suffix" \
+VSTORE_COLON_SOURCE=$colon_source unshare --mount --net --propagation private bash -s "$suite" "$root" "$src" "$fixtures" "$work" "$suffix" \
   "$mode" "$jobs" "$root_seconds" "${#stores[@]}" "${stores[@]}" "${only[@]}" <<'INNER'
 set -euo pipefail
 suite=$1 lower=$2 src=$3 fixtures=$4 work=$5 suffix=$6 mode=$7 jobs=$8 root_seconds=$9 nstores=${10}
@@ -170,15 +185,24 @@ for store in "${stores[@]}"; do
   while read -r line; do summary+=("  $line"); done < <(grep -E 'verdicts: agreed [0-9]+/[0-9]+' "$work/logs/$store.log" || true)
 done
 
-# ---- hook: the colon-path patch proof (tests/patch/) inside a 2.3 root --------------------
-# The lead wires the script the patch helper provides here: it runs after the suites, with the
-# package still installed, in this namespace (in_root runs a command in the root; the build
-# tree is /vstore/build there, its module in /vstore/build/modules/auth, the fixtures in
-# /vstore/fixtures, scratch space under /vstore/work). Its time goes into the summary.
+# The colon-path patch proof (tests/patch/colon_patch_proof.sh) on a 2.3 release: the patched
+# libdovecot-storage.so.0 built here from that release's Debian source, its unit test, and an
+# IMAP login on the root's own Dovecot binaries with it bind-mounted in, the package still
+# installed.
 if [[ $dovecot_version == 2.3.* ]]; then
-  :
+  case ${VSTORE_COLON_SOURCE:-} in
+    fetched)
+      t=$SECONDS
+      rc=0
+      in_root env VSTORE_MODULE_INSTALLED=1 bash /vstore/src/tests/patch/colon_patch_proof.sh \
+        --dovecot-source /vstore/work/patch/dovecot-src --module-dir /usr/lib/dovecot/modules/auth \
+        --fixtures /vstore/fixtures --work /vstore/work/patch/build 2>&1 | tee "$work/logs/colon-patch.log" || rc=$?
+      ((rc == 0)) || status=1
+      summary+=("colon patch proof: $((SECONDS - t)) s, exit $rc") ;;
+    unserved)
+      summary+=("colon patch proof: NOT RUN: the mirror does not serve the dovecot source of $suite") ;;
+  esac
 fi
-# ---- end of hook -------------------------------------------------------------------------
 
 echo "== dpkg --purge dovecot-vstore-auth"
 in_root dpkg --purge dovecot-vstore-auth || status=1
