@@ -3,7 +3,7 @@ build's auth module bind-mounted over Dovecot's auth module dir in a private mou
 (the auth process loads modules only from its compiled-in directory).
 
 The suites write 2.3 configuration (passdb { driver = ... args = ... }, mail_location). When
-the Dovecot here is 2.4 (the Debian 13 root of tests/dovecot24/), the harness writes the same
+the Dovecot here is 2.4 (a root of tests/roots/), the harness writes the same
 configuration in 2.4's syntax (named settings, mail_driver/mail_path) and the helpers below
 give each version's userdb fields, so that one suite checks both versions."""
 
