@@ -56,7 +56,10 @@ string(REPLACE ";" ", " _tested "${VSTORE_TESTED_DOVECOTS}")
 if(DOVECOT_VERSION VERSION_LESS 2.3 OR DOVECOT_VERSION VERSION_GREATER_EQUAL 2.5)
   message(FATAL_ERROR "Dovecot ${DOVECOT_VERSION} is not supported: the module is for 2.3 and 2.4 "
                       "(tested: ${_tested})")
-elseif(NOT DOVECOT_VERSION IN_LIST VSTORE_TESTED_DOVECOTS AND NOT VSTORE_UNTESTED_DOVECOT)
+endif()
+# A distribution's build may add its revision ("2.4.1-4" in Debian 13): the release is before it.
+string(REGEX REPLACE "-.*$" "" DOVECOT_RELEASE "${DOVECOT_VERSION}")
+if(NOT DOVECOT_RELEASE IN_LIST VSTORE_TESTED_DOVECOTS AND NOT VSTORE_UNTESTED_DOVECOT)
   message(FATAL_ERROR "Dovecot ${DOVECOT_VERSION} has not been tested (tested: ${_tested}); "
                       "-DVSTORE_UNTESTED_DOVECOT=ON builds anyway")
 elseif(DOVECOT_VERSION VERSION_LESS 2.4)
